@@ -83,11 +83,12 @@ pub struct Incident {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Two distinct incidents, the smaller id first, so that a link has one spelling.
+/// Two distinct incidents. A link is stored with the smaller id first, so that it has one spelling;
+/// the order the client gave is kept to name the field of an unknown id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IncidentPair {
-    low: IncidentId,
-    high: IncidentId,
+    first: IncidentId,
+    second: IncidentId,
 }
 
 impl IncidentPair {
@@ -99,17 +100,22 @@ impl IncidentPair {
             )));
         }
         Ok(Self {
-            low: a.min(b),
-            high: a.max(b),
+            first: a,
+            second: b,
         })
     }
 
+    /// The incidents in the order the client gave them.
+    pub fn as_given(&self) -> [IncidentId; 2] {
+        [self.first, self.second]
+    }
+
     pub fn low(&self) -> IncidentId {
-        self.low
+        self.first.min(self.second)
     }
 
     pub fn high(&self) -> IncidentId {
-        self.high
+        self.first.max(self.second)
     }
 }
 

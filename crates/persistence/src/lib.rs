@@ -1,1 +1,172 @@
+//! civcas's PostgreSQL store.
+//!
+//! What is stored: sources; incidents with their references (each `(source, external_ref)` names one
+//! incident) and explicit links; assessments and statements, both **append-only** (database triggers
+//! refuse UPDATE and DELETE), so a newer record supersedes an older one and history stays queryable;
+//! and the idempotency keys of writes, each stored with its result in the write's own transaction.
+//!
+//! Validation happens before this crate: it receives domain values that are valid by construction, and
+//! checks only what needs the stored state (unknown sources, conflicting references). Errors leave as
+//! [`civcas_domain::RepositoryError`]; no diesel or driver type is public.
+//!
+//! [`embedded`] runs a private PostgreSQL cluster for the zero-set-up default and for tests.
 
+mod assessments;
+pub mod embedded;
+mod error;
+mod idempotency;
+mod incidents;
+mod models;
+mod paging;
+mod schema;
+mod sources;
+mod statements;
+
+use std::future::Future;
+use std::time::Duration;
+
+use civcas_domain::{RepositoryError, RepositoryResult};
+use diesel::ConnectionError;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::StoreError;
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// How many times a write that lost a race with a concurrent writer is run again. Each run sees the
+/// winners' committed rows, so a few suffice even for many clients retrying one request.
+const WRITE_ATTEMPTS: u32 = 8;
+
+/// How the connection pool behaves.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_size: usize,
+    /// How long a call waits for a free connection before failing as unavailable.
+    pub acquire_timeout: Duration,
+    /// How long opening a connection may take.
+    pub connect_timeout: Duration,
+    /// The longest any statement may run; PostgreSQL cancels it after that.
+    pub statement_timeout: Duration,
+    pub application_name: String,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            acquire_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
+            application_name: "civcas".to_owned(),
+        }
+    }
+}
+
+/// The PostgreSQL implementation of the domain's repositories. Cheap to clone: it is a pool handle.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool<AsyncPgConnection>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("pool", &self.pool.status())
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Builds the pool. Connections are opened lazily, so this succeeds while the database is down;
+    /// [`PgStore::ping`] tells whether it answers.
+    pub fn new(url: &SecretString, settings: &PoolSettings) -> RepositoryResult<Self> {
+        let session_setup = format!(
+            "SET application_name = '{}'; SET statement_timeout = {}",
+            settings.application_name.replace('\'', ""),
+            settings.statement_timeout.as_millis()
+        );
+        let mut config = ManagerConfig::<AsyncPgConnection>::default();
+        config.custom_setup = Box::new(move |url| {
+            let session_setup = session_setup.clone();
+            let url = url.to_owned();
+            Box::pin(async move {
+                let mut conn = AsyncPgConnection::establish(&url).await?;
+                conn.batch_execute(&session_setup)
+                    .await
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(conn)
+            })
+        });
+        let manager =
+            AsyncDieselConnectionManager::new_with_config(url.expose_secret().to_owned(), config);
+        let pool = Pool::builder(manager)
+            .max_size(settings.max_size)
+            .wait_timeout(Some(settings.acquire_timeout))
+            .create_timeout(Some(settings.connect_timeout))
+            .recycle_timeout(Some(settings.connect_timeout))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|e| RepositoryError::Internal(format!("cannot build the pool: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    /// Applies the embedded migrations that have not run yet.
+    pub async fn migrate(url: &SecretString) -> RepositoryResult<()> {
+        let url = url.expose_secret().to_owned();
+        // The harness is synchronous: it drives its async connection with a runtime of its own, which
+        // must not be the caller's, hence the blocking thread.
+        tokio::task::spawn_blocking(move || {
+            let mut conn =
+                <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+                    .map_err(|e| RepositoryError::Unavailable(e.to_string()))?;
+            conn.run_pending_migrations(MIGRATIONS)
+                .map(|applied| {
+                    for version in applied {
+                        tracing::info!(%version, "applied migration");
+                    }
+                })
+                .map_err(|e| RepositoryError::Internal(format!("migration failed: {e}")))
+        })
+        .await
+        .map_err(|e| RepositoryError::Internal(format!("migration task failed: {e}")))?
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> RepositoryResult<()> {
+        let mut conn = self.conn().await?;
+        conn.batch_execute("SELECT 1")
+            .await
+            .map_err(error::classify)
+    }
+
+    async fn conn(&self) -> RepositoryResult<Object<AsyncPgConnection>> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| RepositoryError::Unavailable(format!("no database connection: {e}")))
+    }
+
+    /// Runs a write transaction, and runs it again from the start when it lost a race with a
+    /// concurrent writer (see [`StoreError::Conflict`]).
+    async fn write<T, F, Fut>(&self, attempt: F) -> RepositoryResult<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match attempt().await {
+                Err(StoreError::Conflict(message)) if tries < WRITE_ATTEMPTS => {
+                    tracing::debug!(%message, tries, "write conflict; retrying");
+                }
+                result => return result.map_err(RepositoryError::from),
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Assessments: append-only, one history per (source, incident).
+//!
+//! An assessment takes effect in the order `(assessed_on, recorded_at, id)` (DESIGN.md rule 1); the
+//! last one in that order is the source's current assessment of the incident.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use civcas_domain::repository::{AssessmentFilter, AssessmentRepository, IdempotencyKey};
+use civcas_domain::{
+    AssessedIncident, Assessment, AssessmentId, IncidentId, NewAssessment, Page, PageRequest,
+    RecordedAssessment, RepositoryError, RepositoryResult, WriteOutcome,
+};
+use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{StoreResult, classify};
+use crate::incidents::{OnExisting, require_incident, upsert_incident};
+use crate::models::{AssessmentRow, NewAssessmentRow};
+use crate::schema::assessments;
+use crate::sources::require_source;
+use crate::{PgStore, idempotency, paging};
+
+/// Whether assessment `a` is current: no assessment by the same source of the same incident takes
+/// effect after it.
+const IS_CURRENT: &str = "NOT EXISTS (
+    SELECT 1 FROM assessments later
+    WHERE later.incident_id = a.incident_id AND later.source_id = a.source_id
+      AND (later.assessed_on, later.recorded_at, later.id) > (a.assessed_on, a.recorded_at, a.id))";
+
+const COLUMNS: &str = "a.id, a.source_id, a.incident_id, a.verdict, a.source_label, a.killed_min, \
+    a.killed_max, a.injured_min, a.injured_max, a.assessed_on, a.duplicate_of, a.citation, a.notes, \
+    a.recorded_at";
+
+/// The keyset of ListAssessments: an assessment's place in its history, histories ordered by incident
+/// and source.
+#[derive(Debug, Serialize, Deserialize)]
+struct HistoryKey(i64, String, NaiveDate, i64, i64);
+
+impl HistoryKey {
+    fn of(a: &Assessment) -> Self {
+        Self(
+            a.incident_id.get(),
+            a.source_id.to_string(),
+            a.details.assessed_on(),
+            a.recorded_at.timestamp_micros(),
+            a.id.get(),
+        )
+    }
+}
+
+async fn load_assessment(
+    conn: &mut AsyncPgConnection,
+    id: AssessmentId,
+) -> StoreResult<Assessment> {
+    let row: AssessmentRow = diesel::sql_query(format!(
+        "SELECT {COLUMNS}, {IS_CURRENT} AS current FROM assessments a WHERE a.id = $1"
+    ))
+    .bind::<BigInt, _>(id.get())
+    .get_result(conn)
+    .await?;
+    Ok(row.try_into()?)
+}
+
+/// The incident the assessment is about, and whether recording it created that incident.
+async fn resolve_incident(
+    conn: &mut AsyncPgConnection,
+    incident: &AssessedIncident,
+) -> StoreResult<(IncidentId, bool)> {
+    match incident {
+        AssessedIncident::Stored(id) => {
+            require_incident(conn, *id, "assessment.incident_id", true).await?;
+            Ok((*id, false))
+        }
+        AssessedIncident::Inline(new) => {
+            let (id, outcome) = upsert_incident(conn, new, OnExisting::Keep).await?;
+            Ok((id, outcome == WriteOutcome::Created))
+        }
+    }
+}
+
+impl AssessmentRepository for PgStore {
+    async fn record_assessment(
+        &self,
+        assessment: NewAssessment,
+        key: Option<IdempotencyKey>,
+    ) -> RepositoryResult<RecordedAssessment> {
+        let (new, key) = (&assessment, key.as_ref());
+        self.write(|| async move {
+            let mut conn = self.conn().await?;
+            conn.transaction(async |conn| {
+                if let Some(replay) = idempotency::replay(conn, key).await? {
+                    return Ok(replay);
+                }
+                require_source(conn, &new.source_id, "assessment.source_id").await?;
+                let (incident_id, incident_created) = resolve_incident(conn, &new.incident).await?;
+                new.details
+                    .check_target(incident_id)
+                    .map_err(|e| e.at("assessment"))?;
+                if let Some(target) = new.details.duplicate_of() {
+                    require_incident(conn, target, "assessment.duplicate_of", false).await?;
+                }
+
+                // Re-recording what is already there (an import run twice) adds no history.
+                let same_day: Vec<AssessmentRow> = diesel::sql_query(format!(
+                    "SELECT {COLUMNS}, {IS_CURRENT} AS current FROM assessments a
+                     WHERE a.incident_id = $1 AND a.source_id = $2 AND a.assessed_on = $3
+                     ORDER BY a.recorded_at, a.id"
+                ))
+                .bind::<BigInt, _>(incident_id.get())
+                .bind::<Text, _>(new.source_id.as_str())
+                .bind::<Date, _>(new.details.assessed_on())
+                .load(conn)
+                .await?;
+                let mut repeated = None;
+                for row in same_day {
+                    let stored = Assessment::try_from(row)?;
+                    if new.details.repeats(&stored.details) {
+                        repeated = Some(stored);
+                    }
+                }
+
+                let recorded = match repeated {
+                    Some(assessment) => RecordedAssessment {
+                        assessment,
+                        created: false,
+                        incident_created,
+                    },
+                    None => {
+                        let id: i64 = diesel::insert_into(assessments::table)
+                            .values(NewAssessmentRow::new(
+                                &new.source_id,
+                                incident_id,
+                                &new.details,
+                            ))
+                            .returning(assessments::id)
+                            .get_result(conn)
+                            .await?;
+                        RecordedAssessment {
+                            assessment: load_assessment(conn, AssessmentId::from_stored(id))
+                                .await?,
+                            created: true,
+                            incident_created,
+                        }
+                    }
+                };
+                idempotency::remember(conn, key, &recorded).await?;
+                Ok(recorded)
+            })
+            .await
+        })
+        .await
+    }
+
+    async fn list_assessments(
+        &self,
+        filter: AssessmentFilter,
+        page: PageRequest,
+    ) -> RepositoryResult<Page<Assessment>> {
+        let after: Option<HistoryKey> = paging::after(&page)?;
+        let after_recorded_at = match &after {
+            Some(key) => Some(
+                DateTime::<Utc>::from_timestamp_micros(key.3).ok_or_else(|| {
+                    RepositoryError::Invalid(civcas_domain::Violations::one(
+                        "page_token",
+                        "is not a page token issued by this list",
+                    ))
+                })?,
+            ),
+            None => None,
+        };
+        let mut conn = self.conn().await?;
+        let rows: Vec<AssessmentRow> = diesel::sql_query(format!(
+            "SELECT {COLUMNS}, {IS_CURRENT} AS current FROM assessments a
+             WHERE ($1::text IS NULL OR a.source_id = $1)
+               AND ($2::bigint IS NULL OR a.incident_id = $2)
+               AND ($3 OR {IS_CURRENT})
+               AND ($4::bigint IS NULL
+                    OR (a.incident_id, a.source_id, a.assessed_on, a.recorded_at, a.id) > ($4, $5, $6, $7, $8))
+             ORDER BY a.incident_id, a.source_id, a.assessed_on, a.recorded_at, a.id
+             LIMIT $9"
+        ))
+        .bind::<Nullable<Text>, _>(filter.source_id.as_ref().map(|s| s.as_str()))
+        .bind::<Nullable<BigInt>, _>(filter.incident_id.map(|id| id.get()))
+        .bind::<Bool, _>(filter.include_superseded)
+        .bind::<Nullable<BigInt>, _>(after.as_ref().map(|k| k.0))
+        .bind::<Nullable<Text>, _>(after.as_ref().map(|k| k.1.as_str()))
+        .bind::<Nullable<Date>, _>(after.as_ref().map(|k| k.2))
+        .bind::<Nullable<Timestamptz>, _>(after_recorded_at)
+        .bind::<Nullable<BigInt>, _>(after.as_ref().map(|k| k.4))
+        .bind::<BigInt, _>(paging::fetch_limit(&page))
+        .load(&mut conn)
+        .await
+        .map_err(classify)?;
+        let assessments = rows
+            .into_iter()
+            .map(Assessment::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(paging::cut(assessments, &page, HistoryKey::of))
+    }
+}

@@ -1,0 +1,186 @@
+//! The source registry.
+
+use civcas_domain::repository::{IdempotencyKey, Resource, SourceRepository};
+use civcas_domain::{
+    NewSource, Page, PageRequest, RepositoryError, RepositoryResult, Source, SourceId,
+    SourceUpdate, WriteOutcome, Written,
+};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::error::StoreResult;
+use crate::models::{SourceDetailsRow, SourceRow};
+use crate::schema::sources;
+use crate::{PgStore, idempotency, paging};
+
+pub(crate) async fn find_source(
+    conn: &mut AsyncPgConnection,
+    id: &SourceId,
+) -> StoreResult<Option<Source>> {
+    let row = sources::table
+        .find(id.as_str())
+        .select(SourceRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(Source::try_from).transpose()?)
+}
+
+/// Fails with NOT_FOUND on `field` unless the source is registered.
+pub(crate) async fn require_source(
+    conn: &mut AsyncPgConnection,
+    id: &SourceId,
+    field: &str,
+) -> StoreResult<()> {
+    let exists: bool = diesel::select(diesel::dsl::exists(sources::table.find(id.as_str())))
+        .get_result(conn)
+        .await?;
+    if exists {
+        Ok(())
+    } else {
+        Err(RepositoryError::NotFound {
+            resource: Resource::Source,
+            id: id.to_string(),
+            field: field.to_owned(),
+        }
+        .into())
+    }
+}
+
+impl SourceRepository for PgStore {
+    async fn register_source(
+        &self,
+        source: NewSource,
+        key: Option<IdempotencyKey>,
+    ) -> RepositoryResult<Written<Source>> {
+        let (source, key) = (&source, key.as_ref());
+        self.write(|| async move {
+            let mut conn = self.conn().await?;
+            conn.transaction(async |conn| {
+                if let Some(replay) = idempotency::replay(conn, key).await? {
+                    return Ok(replay);
+                }
+                let written = match find_source(conn, &source.id).await? {
+                    Some(stored) if stored.details == source.details => Written {
+                        value: stored,
+                        outcome: WriteOutcome::Unchanged,
+                    },
+                    Some(_) => {
+                        return Err(RepositoryError::AlreadyExists {
+                            reason: "SOURCE_ALREADY_EXISTS",
+                            message: format!(
+                                "source {} is registered with other attributes; change it with UpdateSource",
+                                source.id
+                            ),
+                        }
+                        .into());
+                    }
+                    None => {
+                        let row: SourceRow = diesel::insert_into(sources::table)
+                            .values((
+                                sources::id.eq(source.id.as_str()),
+                                SourceDetailsRow::from(&source.details),
+                            ))
+                            .returning(SourceRow::as_returning())
+                            .get_result(conn)
+                            .await?;
+                        Written {
+                            value: row.try_into()?,
+                            outcome: WriteOutcome::Created,
+                        }
+                    }
+                };
+                idempotency::remember(conn, key, &written).await?;
+                Ok(written)
+            })
+            .await
+        })
+        .await
+    }
+
+    async fn get_source(&self, id: &SourceId) -> RepositoryResult<Source> {
+        let mut conn = self.conn().await?;
+        find_source(&mut conn, id)
+            .await?
+            .ok_or_else(|| RepositoryError::NotFound {
+                resource: Resource::Source,
+                id: id.to_string(),
+                field: "source_id".to_owned(),
+            })
+    }
+
+    async fn list_sources(&self, page: PageRequest) -> RepositoryResult<Page<Source>> {
+        let after: Option<String> = paging::after(&page)?;
+        let mut conn = self.conn().await?;
+        let mut query = sources::table
+            .select(SourceRow::as_select())
+            .order(sources::id)
+            .limit(paging::fetch_limit(&page))
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(sources::id.gt(after));
+        }
+        let rows = query
+            .load(&mut conn)
+            .await
+            .map_err(crate::error::classify)?;
+        let sources = rows
+            .into_iter()
+            .map(Source::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(paging::cut(sources, &page, |s| s.id.to_string()))
+    }
+
+    async fn update_source(
+        &self,
+        update: SourceUpdate,
+        key: Option<IdempotencyKey>,
+    ) -> RepositoryResult<Written<Source>> {
+        let (update, key) = (&update, key.as_ref());
+        self.write(|| async move {
+            let mut conn = self.conn().await?;
+            conn.transaction(async |conn| {
+                if let Some(replay) = idempotency::replay(conn, key).await? {
+                    return Ok(replay);
+                }
+                let stored: Source = sources::table
+                    .find(update.id.as_str())
+                    .select(SourceRow::as_select())
+                    .for_no_key_update()
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(|| RepositoryError::NotFound {
+                        resource: Resource::Source,
+                        id: update.id.to_string(),
+                        field: "source.id".to_owned(),
+                    })?
+                    .try_into()?;
+                let details = stored.details.with_changes(&update.changes);
+                let written = if details == stored.details {
+                    Written {
+                        value: stored,
+                        outcome: WriteOutcome::Unchanged,
+                    }
+                } else {
+                    let row: SourceRow = diesel::update(sources::table.find(update.id.as_str()))
+                        .set((
+                            SourceDetailsRow::from(&details),
+                            sources::updated_at.eq(diesel::dsl::now),
+                        ))
+                        .returning(SourceRow::as_returning())
+                        .get_result(conn)
+                        .await?;
+                    Written {
+                        value: row.try_into()?,
+                        outcome: WriteOutcome::Updated,
+                    }
+                };
+                idempotency::remember(conn, key, &written).await?;
+                Ok(written)
+            })
+            .await
+        })
+        .await
+    }
+}

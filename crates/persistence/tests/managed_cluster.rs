@@ -1,0 +1,68 @@
+//! The managed cluster against real PostgreSQL binaries: created once, reused, and durable.
+
+use civcas_domain::repository::SourceRepository;
+use civcas_domain::{NewSource, SourceDetails, SourceId, SourceKind, WriteOutcome};
+use civcas_persistence::embedded::{ClusterSettings, LocalCluster};
+use civcas_persistence::{PgStore, PoolSettings};
+
+fn airwars() -> NewSource {
+    NewSource {
+        id: SourceId::parse("airwars").unwrap(),
+        details: SourceDetails {
+            display_name: "Airwars".into(),
+            kind: SourceKind::Monitor,
+            belligerent: None,
+            homepage: None,
+            methodology: None,
+        },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_cluster_keeps_its_data_across_restarts() {
+    let dir = tempfile::Builder::new()
+        .prefix("civcas-cluster-")
+        .tempdir()
+        .unwrap();
+    // The cluster's user must be able to enter the folder when the tests run as root.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let settings = ClusterSettings {
+        data_dir: dir.path().join("data"),
+        bin_dir: None,
+    };
+
+    let cluster = LocalCluster::start(&settings).await.unwrap();
+    cluster.ensure_database("civcas").await.unwrap();
+    let url = cluster.url("civcas");
+    PgStore::migrate(&url).await.unwrap();
+    let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
+    store.ping().await.unwrap();
+    let first = store.register_source(airwars(), None).await.unwrap();
+    assert_eq!(first.outcome, WriteOutcome::Created);
+    let pid = cluster.pid().expect("postgres runs");
+    drop(store);
+    cluster.stop().await.unwrap();
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "postgres {pid} still runs after stop"
+    );
+
+    let cluster = LocalCluster::start(&settings).await.unwrap();
+    cluster.ensure_database("civcas").await.unwrap();
+    let url = cluster.url("civcas");
+    PgStore::migrate(&url).await.unwrap();
+    let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
+    let stored = store
+        .get_source(&SourceId::parse("airwars").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stored.details.display_name, "Airwars");
+    let again = store.register_source(airwars(), None).await.unwrap();
+    assert_eq!(again.outcome, WriteOutcome::Unchanged);
+    drop(store);
+    cluster.stop().await.unwrap();
+}
