@@ -1,1 +1,245 @@
+//! civcas's gRPC server: the tonic services, the conversions between proto and domain, configuration,
+//! telemetry, and the [`Application`] that puts them together.
+//!
+//! Data flows one way: a request is converted into domain values (validated once, in [`convert`]),
+//! passed to a repository, and the result converted back. Errors become gRPC statuses in one place,
+//! [`errors`].
 
+pub mod convert;
+pub mod errors;
+pub mod requests;
+pub mod services;
+pub mod settings;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use civcas_persistence::PgStore;
+use civcas_persistence::embedded::{ClusterSettings, LocalCluster};
+use civcas_proto::v1::assessment_service_server::{self, AssessmentServiceServer};
+use civcas_proto::v1::incident_service_server::{self, IncidentServiceServer};
+use civcas_proto::v1::source_service_server::{self, SourceServiceServer};
+use civcas_proto::v1::statement_service_server::{self, StatementServiceServer};
+use tokio::net::TcpListener;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::services::{AssessmentApi, IncidentApi, SourceApi, StatementApi};
+use crate::settings::Settings;
+
+/// The services health reports on; the empty name stands for the whole server.
+const HEALTH_SERVICES: [&str; 5] = [
+    "",
+    source_service_server::SERVICE_NAME,
+    incident_service_server::SERVICE_NAME,
+    assessment_service_server::SERVICE_NAME,
+    statement_service_server::SERVICE_NAME,
+];
+
+/// A server ready to run: its listener is bound, its database migrated.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    store: Arc<PgStore>,
+    cluster: Option<LocalCluster>,
+    settings: Settings,
+}
+
+impl Application {
+    /// Connects to the configured database, or starts the managed cluster when none is configured;
+    /// applies migrations; and binds the listener, so that the address is known before serving.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let database = &settings.database;
+        let (url, cluster) = match &database.url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let cluster = LocalCluster::start(&ClusterSettings {
+                    data_dir: database.data_dir.clone(),
+                    bin_dir: database.bin_dir.clone(),
+                })
+                .await
+                .context("starting the managed PostgreSQL")?;
+                cluster.ensure_database(&database.name).await?;
+                (cluster.url(&database.name), Some(cluster))
+            }
+        };
+        PgStore::migrate(&url)
+            .await
+            .context("migrating the database")?;
+        let store = Arc::new(PgStore::new(&url, &database.pool())?);
+        let addr = settings
+            .listen_addr()
+            .context("server.host and server.port")?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        Ok(Self {
+            listener,
+            store,
+            cluster,
+            settings,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes. Then health turns NOT_SERVING, new connections are refused,
+    /// calls in flight get `server.shutdown_grace_secs` to finish, and the managed cluster is stopped.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            store,
+            cluster,
+            settings,
+        } = self;
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        set_health(&reporter, ServingStatus::NotServing).await;
+        let monitor = tokio::spawn(monitor_database(
+            Arc::clone(&store),
+            reporter.clone(),
+            Duration::from_millis(settings.database.health_check_interval_ms),
+        ));
+
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(civcas_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection().build_v1()?;
+        let reflection_v1alpha = reflection().build_v1alpha()?;
+
+        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel();
+        let shutdown_reporter = reporter.clone();
+        let on_shutdown = async move {
+            shutdown.await;
+            tracing::info!("shutting down: refusing new calls, finishing calls in flight");
+            set_health(&shutdown_reporter, ServingStatus::NotServing).await;
+            let _ = signalled_tx.send(());
+        };
+        // serve_with_incoming ignores Server::tcp_nodelay: without this, streaming calls stall ~40 ms.
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        tracing::info!(addr = %settings.listen_addr()?, "civcas serving");
+        let server = Server::builder()
+            .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(SourceServiceServer::new(SourceApi::new(Arc::clone(&store))))
+            .add_service(IncidentServiceServer::new(IncidentApi::new(Arc::clone(
+                &store,
+            ))))
+            .add_service(AssessmentServiceServer::new(AssessmentApi::new(
+                Arc::clone(&store),
+            )))
+            .add_service(StatementServiceServer::new(StatementApi::new(Arc::clone(
+                &store,
+            ))))
+            .serve_with_incoming_shutdown(incoming, on_shutdown);
+
+        let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+        let grace_over = async move {
+            match signalled_rx.await {
+                Ok(()) => tokio::time::sleep(grace).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let served = tokio::select! {
+            served = server => served.context("serving"),
+            () = grace_over => {
+                tracing::warn!(?grace, "grace period over; closing the connections still open");
+                Ok(())
+            }
+        };
+
+        monitor.abort();
+        drop(store);
+        if let Some(cluster) = cluster {
+            cluster
+                .stop()
+                .await
+                .context("stopping the managed PostgreSQL")?;
+        }
+        tracing::info!("stopped");
+        served
+    }
+}
+
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    for service in HEALTH_SERVICES {
+        reporter.set_service_status(service, status).await;
+    }
+}
+
+/// Keeps health in step with the database: SERVING while it answers, NOT_SERVING while it does not.
+async fn monitor_database(store: Arc<PgStore>, reporter: HealthReporter, interval: Duration) {
+    let mut serving = None;
+    loop {
+        let status = match store.ping().await {
+            Ok(()) => ServingStatus::Serving,
+            Err(error) => {
+                if serving != Some(ServingStatus::NotServing) {
+                    tracing::warn!(%error, "database unreachable: health is NOT_SERVING");
+                }
+                ServingStatus::NotServing
+            }
+        };
+        if serving != Some(status) {
+            if status == ServingStatus::Serving {
+                tracing::info!("database reachable: health is SERVING");
+            }
+            set_health(&reporter, status).await;
+            serving = Some(status);
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+/// Asks the health service of the server at `endpoint` whether it is SERVING.
+pub async fn check_health(endpoint: String) -> anyhow::Result<bool> {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let channel = tonic::transport::Endpoint::from_shared(endpoint)?
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(3))
+        .connect()
+        .await?;
+    let response = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await?;
+    Ok(response.into_inner().status()
+        == tonic_health::pb::health_check_response::ServingStatus::Serving)
+}

@@ -1,1 +1,83 @@
-fn main() {}
+//! `civcas-server`: serves the civcas gRPC API (the default), or checks a running server's health.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use civcas_server::settings::Settings;
+use civcas_server::{Application, check_health, shutdown_signal, telemetry};
+
+const USAGE: &str = "\
+civcas-server: keeps civilian-casualty figures from many sources and reconciles them over gRPC.
+
+USAGE:
+    civcas-server [serve]      serve the API (the default)
+    civcas-server healthcheck  exit 0 when the local server's health is SERVING, 1 otherwise
+
+Configuration: config/base.toml, config/$CIVCAS_ENV.toml, CIVCAS__SECTION__KEY variables and
+DATABASE_URL; with no database URL, civcas runs its own PostgreSQL in .data/. See README.md.";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let command = std::env::args().nth(1);
+    if matches!(command.as_deref(), Some("-h" | "--help" | "help")) {
+        let _ = writeln!(std::io::stdout(), "{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "civcas-server: configuration error: {error}"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match command.as_deref() {
+        None | Some("serve") => serve(settings).await,
+        Some("healthcheck") => healthcheck(&settings).await,
+        Some(other) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "civcas-server: unknown command {other:?}\n\n{USAGE}"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> ExitCode {
+    telemetry::init_subscriber(&settings.log, std::io::stdout);
+    let result = async {
+        let app = Application::build(settings).await?;
+        app.run_until(shutdown_signal()).await
+    }
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "civcas-server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn healthcheck(settings: &Settings) -> ExitCode {
+    // A server listening on every interface is reached on loopback from inside its own container.
+    let host = match settings.server.host.as_str() {
+        "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
+        host => host,
+    };
+    let endpoint = format!("http://{host}:{}", settings.server.port);
+    match check_health(endpoint).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            let _ = writeln!(std::io::stderr(), "not serving");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "health check failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,779 @@
+//! Conversions between the proto messages and domain values.
+//!
+//! Inbound conversions validate: every field is parsed into its domain type and named in the error
+//! when it is bad, and all bad fields are reported together. Messages are destructured completely, so
+//! that a field added to the proto breaks the build here until someone decides what it means.
+//! Outbound conversions cannot fail.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use civcas_domain::dates::{not_in_future, parse_date};
+use civcas_domain::statement::{ATTRIBUTED_TO_ALL, DEFAULT_DEFINITION};
+use civcas_domain::text::{bounded_text, limits};
+use civcas_domain::validation::each;
+use civcas_domain::{
+    AllValid, Area, AssessedIncident, Assessment, AssessmentDetails, AssessmentFields, AtField,
+    Coordinates, CountRange, CountryCode, DateInterval, HttpUrl, Incident, IncidentDetails,
+    IncidentId, IncidentLink, IncidentReference, Location, Measure, NewAssessment, NewIncident,
+    NewSource, NewStatement, Precision, Qualifier, Revision, RevisionKind, Slug, Source,
+    SourceChange, SourceDetails, SourceId, SourceKind, Statement, StatementDetails,
+    StatementFields, Tier, Verdict, Violations, WriteOutcome,
+};
+use civcas_proto::v1 as pb;
+
+/// Domain values into proto messages. A trait of this crate, since neither side's crate can hold the
+/// conversion (the orphan rule).
+pub trait IntoProto<T> {
+    fn into_proto(self) -> T;
+}
+
+pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+fn date(field: &str, raw: &str) -> Result<NaiveDate, Violations> {
+    parse_date(raw).at(field)
+}
+
+fn published_date(field: &str, raw: &str, today: NaiveDate) -> Result<NaiveDate, Violations> {
+    parse_date(raw)
+        .and_then(|d| not_in_future(d, today))
+        .at(field)
+}
+
+fn interval(
+    (from_field, from): (&str, &str),
+    (to_field, to): (&str, &str),
+) -> Result<DateInterval, Violations> {
+    let (from, to) = (date(from_field, from), date(to_field, to)).all_valid()?;
+    DateInterval::new(from, to).at(to_field)
+}
+
+/// An optional text field: unset stays unset; set must be within `max` characters.
+fn optional_text(
+    field: &str,
+    raw: Option<String>,
+    max: usize,
+) -> Result<Option<String>, Violations> {
+    raw.map(|text| bounded_text(&text, 0, max))
+        .transpose()
+        .at(field)
+}
+
+fn optional_url(field: &str, raw: Option<String>) -> Result<Option<HttpUrl>, Violations> {
+    raw.map(|url| HttpUrl::parse(&url)).transpose().at(field)
+}
+
+fn slug(field: &str, raw: &str) -> Result<Slug, Violations> {
+    Slug::parse(raw).at(field)
+}
+
+pub fn source_id(field: &str, raw: &str) -> Result<SourceId, Violations> {
+    SourceId::parse(raw).at(field)
+}
+
+pub fn incident_id(field: &str, raw: &str) -> Result<IncidentId, Violations> {
+    IncidentId::parse(raw).at(field)
+}
+
+pub fn country(field: &str, raw: &str) -> Result<CountryCode, Violations> {
+    CountryCode::parse(raw).at(field)
+}
+
+fn enum_value<P, D>(
+    field: &str,
+    raw: i32,
+    to_domain: impl Fn(P) -> Option<D>,
+    type_name: &str,
+) -> Result<D, Violations>
+where
+    P: TryFrom<i32>,
+{
+    P::try_from(raw).ok().and_then(to_domain).ok_or_else(|| {
+        Violations::one(
+            field,
+            format!("must be a {type_name} other than *_UNSPECIFIED, got {raw}"),
+        )
+    })
+}
+
+fn count_range(field: &str, raw: Option<pb::CountRange>) -> Result<Option<CountRange>, Violations> {
+    raw.map(|pb::CountRange { min, max }| CountRange::new(min, max))
+        .transpose()
+        .at(field)
+}
+
+fn count_range_to_pb(range: CountRange) -> pb::CountRange {
+    pb::CountRange {
+        min: range.min(),
+        max: range.max(),
+    }
+}
+
+pub fn outcome(outcome: WriteOutcome) -> i32 {
+    match outcome {
+        WriteOutcome::Created => pb::WriteOutcome::Created,
+        WriteOutcome::Updated => pb::WriteOutcome::Updated,
+        WriteOutcome::Unchanged => pb::WriteOutcome::Unchanged,
+    }
+    .into()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources
+
+fn source_kind(kind: pb::SourceKind) -> Option<SourceKind> {
+    Some(match kind {
+        pb::SourceKind::Unspecified => return None,
+        pb::SourceKind::Military => SourceKind::Military,
+        pb::SourceKind::Monitor => SourceKind::Monitor,
+        pb::SourceKind::Intergovernmental => SourceKind::Intergovernmental,
+        pb::SourceKind::Government => SourceKind::Government,
+        pb::SourceKind::Media => SourceKind::Media,
+        pb::SourceKind::Academic => SourceKind::Academic,
+        pb::SourceKind::Other => SourceKind::Other,
+    })
+}
+
+fn source_kind_to_pb(kind: SourceKind) -> pb::SourceKind {
+    match kind {
+        SourceKind::Military => pb::SourceKind::Military,
+        SourceKind::Monitor => pb::SourceKind::Monitor,
+        SourceKind::Intergovernmental => pb::SourceKind::Intergovernmental,
+        SourceKind::Government => pb::SourceKind::Government,
+        SourceKind::Media => pb::SourceKind::Media,
+        SourceKind::Academic => pb::SourceKind::Academic,
+        SourceKind::Other => pb::SourceKind::Other,
+    }
+}
+
+fn display_name(field: &str, raw: &str) -> Result<String, Violations> {
+    bounded_text(raw, 1, limits::SHORT_TEXT).at(field)
+}
+
+fn belligerent(field: &str, raw: Option<String>) -> Result<Option<Slug>, Violations> {
+    raw.map(|b| slug(field, &b)).transpose()
+}
+
+pub fn new_source(raw: Option<pb::Source>) -> Result<NewSource, Violations> {
+    let Some(pb::Source {
+        id,
+        display_name: name,
+        kind,
+        belligerent: party,
+        homepage,
+        methodology,
+        create_time: _,
+        update_time: _,
+    }) = raw
+    else {
+        return Err(Violations::one("source", "is required"));
+    };
+    let (id, display_name, kind, belligerent, homepage, methodology) = (
+        source_id("source.id", &id),
+        display_name("source.display_name", &name),
+        enum_value("source.kind", kind, source_kind, "SourceKind"),
+        belligerent("source.belligerent", party),
+        optional_url("source.homepage", homepage),
+        optional_text("source.methodology", methodology, limits::LONG_TEXT),
+    )
+        .all_valid()?;
+    Ok(NewSource {
+        id,
+        details: SourceDetails {
+            display_name,
+            kind,
+            belligerent,
+            homepage,
+            methodology,
+        },
+    })
+}
+
+/// The changes an UpdateSource asks for: each masked path, with its value from `source`.
+pub fn source_changes(
+    source: pb::Source,
+    paths: Vec<String>,
+) -> Result<Vec<SourceChange>, Violations> {
+    let pb::Source {
+        id: _,
+        display_name: name,
+        kind,
+        belligerent: party,
+        homepage,
+        methodology,
+        create_time: _,
+        update_time: _,
+    } = source;
+    if paths.is_empty() {
+        return Err(Violations::one(
+            "update_mask",
+            "must name at least one field: display_name, kind, belligerent, homepage or methodology",
+        ));
+    }
+    let unique: BTreeSet<String> = paths.into_iter().collect();
+    each("update_mask.paths", unique, |path, _| {
+        let field = format!("source.{path}");
+        Ok(match path.as_str() {
+            "display_name" => SourceChange::DisplayName(display_name(&field, &name)?),
+            "kind" => SourceChange::Kind(enum_value(&field, kind, source_kind, "SourceKind")?),
+            "belligerent" => SourceChange::Belligerent(belligerent(&field, party.clone())?),
+            "homepage" => SourceChange::Homepage(optional_url(&field, homepage.clone())?),
+            "methodology" => SourceChange::Methodology(optional_text(
+                &field,
+                methodology.clone(),
+                limits::LONG_TEXT,
+            )?),
+            other => {
+                return Err(Violations::one(
+                    "update_mask",
+                    format!(
+                        "{other:?} cannot be updated: use display_name, kind, belligerent, homepage or methodology"
+                    ),
+                ));
+            }
+        })
+    })
+}
+
+impl IntoProto<pb::Source> for Source {
+    fn into_proto(self) -> pb::Source {
+        let Source {
+            id,
+            details,
+            created_at,
+            updated_at,
+        } = self;
+        pb::Source {
+            id: id.to_string(),
+            display_name: details.display_name,
+            kind: source_kind_to_pb(details.kind).into(),
+            belligerent: details.belligerent.map(|b| b.to_string()),
+            homepage: details.homepage.map(|h| h.as_str().to_owned()),
+            methodology: details.methodology,
+            create_time: Some(timestamp(created_at)),
+            update_time: Some(timestamp(updated_at)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Incidents
+
+fn precision(precision: pb::LocationPrecision) -> Option<Precision> {
+    Some(match precision {
+        pb::LocationPrecision::Unspecified => return None,
+        pb::LocationPrecision::Exact => Precision::Exact,
+        pb::LocationPrecision::Neighbourhood => Precision::Neighbourhood,
+        pb::LocationPrecision::Locality => Precision::Locality,
+        pb::LocationPrecision::District => Precision::District,
+        pb::LocationPrecision::Admin1 => Precision::Admin1,
+        pb::LocationPrecision::Country => Precision::Country,
+    })
+}
+
+fn precision_to_pb(precision: Precision) -> pb::LocationPrecision {
+    match precision {
+        Precision::Exact => pb::LocationPrecision::Exact,
+        Precision::Neighbourhood => pb::LocationPrecision::Neighbourhood,
+        Precision::Locality => pb::LocationPrecision::Locality,
+        Precision::District => pb::LocationPrecision::District,
+        Precision::Admin1 => pb::LocationPrecision::Admin1,
+        Precision::Country => pb::LocationPrecision::Country,
+    }
+}
+
+fn location(prefix: &str, raw: Option<pb::Location>) -> Result<Location, Violations> {
+    let Some(pb::Location {
+        country: code,
+        admin1,
+        locality,
+        latitude,
+        longitude,
+        precision: level,
+    }) = raw
+    else {
+        return Err(Violations::one(prefix, "is required"));
+    };
+    let (country, admin1, locality, coordinates, precision) = (
+        country(&format!("{prefix}.country"), &code),
+        optional_text(&format!("{prefix}.admin1"), admin1, limits::SHORT_TEXT),
+        optional_text(&format!("{prefix}.locality"), locality, limits::SHORT_TEXT),
+        Coordinates::from_parts(latitude, longitude).at(prefix),
+        enum_value(
+            &format!("{prefix}.precision"),
+            level,
+            precision,
+            "LocationPrecision",
+        ),
+    )
+        .all_valid()?;
+    Ok(Location {
+        country,
+        admin1,
+        locality,
+        coordinates,
+        precision,
+    })
+}
+
+fn reference(field: &str, raw: pb::IncidentReference) -> Result<IncidentReference, Violations> {
+    let pb::IncidentReference {
+        source_id: source,
+        external_ref,
+    } = raw;
+    let external_ref = bounded_text(&external_ref, 1, limits::SHORT_TEXT)
+        .at(&format!("{field}.external_ref"));
+    let (source, external_ref) =
+        (source_id(&format!("{field}.source_id"), &source), external_ref).all_valid()?;
+    IncidentReference::new(source, &external_ref).at(field)
+}
+
+/// An incident to record, from the message at `prefix` (`incident`).
+pub fn new_incident(prefix: &str, raw: pb::Incident) -> Result<NewIncident, Violations> {
+    let pb::Incident {
+        id: _,
+        references,
+        occurred_from,
+        occurred_to,
+        location: place,
+        attributed_to,
+        linked_incident_ids: _,
+        create_time: _,
+        update_time: _,
+    } = raw;
+    let (references, occurred, location, attributed_to) = (
+        each(&format!("{prefix}.references"), references, |r, field| {
+            reference(field, r)
+        }),
+        interval(
+            (&format!("{prefix}.occurred_from"), &occurred_from),
+            (&format!("{prefix}.occurred_to"), &occurred_to),
+        ),
+        location(&format!("{prefix}.location"), place),
+        each(
+            &format!("{prefix}.attributed_to"),
+            attributed_to,
+            |s, field| slug(field, &s),
+        ),
+    )
+        .all_valid()?;
+    let details = IncidentDetails {
+        occurred,
+        location,
+        attributed_to: attributed_to.into_iter().collect(),
+    };
+    NewIncident::new(references, details).at(prefix)
+}
+
+impl IntoProto<pb::Incident> for Incident {
+    fn into_proto(self) -> pb::Incident {
+        let Incident {
+            id,
+            references,
+            details,
+            linked,
+            created_at,
+            updated_at,
+        } = self;
+        let IncidentDetails {
+            occurred,
+            location,
+            attributed_to,
+        } = details;
+        pb::Incident {
+            id: id.to_string(),
+            references: references
+                .into_iter()
+                .map(|r| pb::IncidentReference {
+                    source_id: r.source_id.to_string(),
+                    external_ref: r.external_ref,
+                })
+                .collect(),
+            occurred_from: occurred.from().to_string(),
+            occurred_to: occurred.to().to_string(),
+            location: Some(pb::Location {
+                country: location.country.to_string(),
+                admin1: location.admin1,
+                locality: location.locality,
+                latitude: location.coordinates.map(|c| c.latitude()),
+                longitude: location.coordinates.map(|c| c.longitude()),
+                precision: precision_to_pb(location.precision).into(),
+            }),
+            attributed_to: attributed_to.into_iter().map(|s| s.to_string()).collect(),
+            linked_incident_ids: linked.into_iter().map(|id| id.to_string()).collect(),
+            create_time: Some(timestamp(created_at)),
+            update_time: Some(timestamp(updated_at)),
+        }
+    }
+}
+
+impl IntoProto<pb::IncidentLink> for IncidentLink {
+    fn into_proto(self) -> pb::IncidentLink {
+        pb::IncidentLink {
+            incident_id: self.pair.low().to_string(),
+            linked_incident_id: self.pair.high().to_string(),
+            create_time: Some(timestamp(self.created_at)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assessments
+
+fn verdict(verdict: pb::Verdict) -> Option<Verdict> {
+    Some(match verdict {
+        pb::Verdict::Unspecified => return None,
+        pb::Verdict::Confirmed => Verdict::Confirmed,
+        pb::Verdict::Credible => Verdict::Credible,
+        pb::Verdict::Fair => Verdict::Fair,
+        pb::Verdict::Weak => Verdict::Weak,
+        pb::Verdict::Contested => Verdict::Contested,
+        pb::Verdict::Open => Verdict::Open,
+        pb::Verdict::NotCredible => Verdict::NotCredible,
+        pb::Verdict::Discounted => Verdict::Discounted,
+        pb::Verdict::Duplicate => Verdict::Duplicate,
+    })
+}
+
+fn verdict_to_pb(verdict: Verdict) -> pb::Verdict {
+    match verdict {
+        Verdict::Confirmed => pb::Verdict::Confirmed,
+        Verdict::Credible => pb::Verdict::Credible,
+        Verdict::Fair => pb::Verdict::Fair,
+        Verdict::Weak => pb::Verdict::Weak,
+        Verdict::Contested => pb::Verdict::Contested,
+        Verdict::Open => pb::Verdict::Open,
+        Verdict::NotCredible => pb::Verdict::NotCredible,
+        Verdict::Discounted => pb::Verdict::Discounted,
+        Verdict::Duplicate => pb::Verdict::Duplicate,
+    }
+}
+
+fn tier_to_pb(tier: Option<Tier>) -> pb::Tier {
+    match tier {
+        None => pb::Tier::Unspecified,
+        Some(Tier::Established) => pb::Tier::Established,
+        Some(Tier::Likely) => pb::Tier::Likely,
+        Some(Tier::Alleged) => pb::Tier::Alleged,
+        Some(Tier::Rejected) => pb::Tier::Rejected,
+    }
+}
+
+/// The assessment of a RecordAssessmentRequest, with its incident named by id or given inline.
+/// `today` bounds `assessed_on`: nothing is published in the future.
+pub fn new_assessment(
+    raw: Option<pb::Assessment>,
+    inline: Option<pb::Incident>,
+    today: NaiveDate,
+) -> Result<NewAssessment, Violations> {
+    let Some(pb::Assessment {
+        id: _,
+        source_id: source,
+        incident_id: target,
+        verdict: raw_verdict,
+        tier: _,
+        source_label,
+        civilians_killed,
+        civilians_injured,
+        assessed_on,
+        duplicate_of,
+        citation,
+        notes,
+        recorded_at: _,
+        current: _,
+    }) = raw
+    else {
+        return Err(Violations::one("assessment", "is required"));
+    };
+    let incident = match (target.is_empty(), inline) {
+        (false, None) => {
+            incident_id("assessment.incident_id", &target).map(AssessedIncident::Stored)
+        }
+        (true, Some(incident)) => new_incident("incident", incident).map(AssessedIncident::Inline),
+        (true, None) => Err(Violations::one(
+            "assessment.incident_id",
+            "is required, unless the incident is given inline in `incident`",
+        )),
+        (false, Some(_)) => Err(Violations::one(
+            "incident",
+            "must not be given together with assessment.incident_id: name the incident one way",
+        )),
+    };
+    let fields = (
+        source_id("assessment.source_id", &source),
+        incident,
+        enum_value("assessment.verdict", raw_verdict, verdict, "Verdict"),
+        bounded_text(&source_label, 0, limits::SHORT_TEXT).at("assessment.source_label"),
+        count_range("assessment.civilians_killed", civilians_killed),
+        count_range("assessment.civilians_injured", civilians_injured),
+        published_date("assessment.assessed_on", &assessed_on, today),
+        duplicate_of
+            .map(|id| incident_id("assessment.duplicate_of", &id))
+            .transpose(),
+        optional_url("assessment.citation", citation),
+        optional_text("assessment.notes", notes, limits::LONG_TEXT),
+    );
+    let (
+        source,
+        incident,
+        verdict,
+        source_label,
+        killed,
+        injured,
+        assessed_on,
+        duplicate_of,
+        citation,
+        notes,
+    ) = fields.all_valid()?;
+    let details = AssessmentDetails::new(AssessmentFields {
+        verdict,
+        source_label,
+        killed,
+        injured,
+        assessed_on,
+        duplicate_of,
+        citation,
+        notes,
+    })
+    .at("assessment")?;
+    NewAssessment::new(source, incident, details).at("assessment")
+}
+
+impl IntoProto<pb::Assessment> for Assessment {
+    fn into_proto(self) -> pb::Assessment {
+        let Assessment {
+            id,
+            source_id,
+            incident_id,
+            details,
+            recorded_at,
+            current,
+        } = self;
+        pb::Assessment {
+            id: id.to_string(),
+            source_id: source_id.to_string(),
+            incident_id: incident_id.to_string(),
+            verdict: verdict_to_pb(details.verdict()).into(),
+            tier: tier_to_pb(details.verdict().tier()).into(),
+            civilians_killed: details.killed.map(count_range_to_pb),
+            civilians_injured: details.injured.map(count_range_to_pb),
+            assessed_on: details.assessed_on().to_string(),
+            duplicate_of: details.duplicate_of().map(|id| id.to_string()),
+            citation: details.citation.map(|c| c.as_str().to_owned()),
+            source_label: details.source_label,
+            notes: details.notes,
+            recorded_at: Some(timestamp(recorded_at)),
+            current,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statements
+
+pub fn measure(measure: pb::Measure) -> Option<Measure> {
+    Some(match measure {
+        pb::Measure::Unspecified => return None,
+        pb::Measure::Killed => Measure::Killed,
+        pb::Measure::Injured => Measure::Injured,
+        pb::Measure::KilledOrInjured => Measure::KilledOrInjured,
+    })
+}
+
+fn measure_to_pb(measure: Measure) -> pb::Measure {
+    match measure {
+        Measure::Killed => pb::Measure::Killed,
+        Measure::Injured => pb::Measure::Injured,
+        Measure::KilledOrInjured => pb::Measure::KilledOrInjured,
+    }
+}
+
+fn qualifier(qualifier: pb::Qualifier) -> Option<Qualifier> {
+    Some(match qualifier {
+        pb::Qualifier::Unspecified => return None,
+        pb::Qualifier::Exact => Qualifier::Exact,
+        pb::Qualifier::AtLeast => Qualifier::AtLeast,
+        pb::Qualifier::MoreThan => Qualifier::MoreThan,
+        pb::Qualifier::Approximately => Qualifier::Approximately,
+        pb::Qualifier::AtMost => Qualifier::AtMost,
+    })
+}
+
+fn qualifier_to_pb(qualifier: Qualifier) -> pb::Qualifier {
+    match qualifier {
+        Qualifier::Exact => pb::Qualifier::Exact,
+        Qualifier::AtLeast => pb::Qualifier::AtLeast,
+        Qualifier::MoreThan => pb::Qualifier::MoreThan,
+        Qualifier::Approximately => pb::Qualifier::Approximately,
+        Qualifier::AtMost => pb::Qualifier::AtMost,
+    }
+}
+
+fn area(raw: Option<pb::Area>) -> Result<Area, Violations> {
+    let Some(pb::Area {
+        countries,
+        admin1,
+        locality,
+    }) = raw
+    else {
+        return Err(Violations::one("statement.area", "is required"));
+    };
+    let (countries, admin1, locality) = (
+        each("statement.area.countries", countries, |c, field| {
+            country(field, &c)
+        }),
+        optional_text("statement.area.admin1", admin1, limits::SHORT_TEXT),
+        optional_text("statement.area.locality", locality, limits::SHORT_TEXT),
+    )
+        .all_valid()?;
+    Area::new(countries, admin1, locality).at("statement.area")
+}
+
+pub fn new_statement(
+    raw: Option<pb::Statement>,
+    today: NaiveDate,
+) -> Result<NewStatement, Violations> {
+    let Some(pb::Statement {
+        id: _,
+        source_id: source,
+        measure: raw_measure,
+        count,
+        qualifier: raw_qualifier,
+        definition,
+        period_from,
+        period_to,
+        area: raw_area,
+        attributed_to,
+        published_on,
+        citation,
+        notes,
+        recorded_at: _,
+    }) = raw
+    else {
+        return Err(Violations::one("statement", "is required"));
+    };
+    let definition = if definition.is_empty() {
+        DEFAULT_DEFINITION.to_owned()
+    } else {
+        definition
+    };
+    let count = count_range("statement.count", count)
+        .and_then(|count| count.ok_or_else(|| Violations::one("statement.count", "is required")));
+    let attributed_to = if attributed_to.is_empty() {
+        Err(Violations::one(
+            "statement.attributed_to",
+            format!("is required: a belligerent slug, or {ATTRIBUTED_TO_ALL:?}"),
+        ))
+    } else {
+        slug("statement.attributed_to", &attributed_to)
+    };
+    let (
+        source,
+        measure,
+        count,
+        qualifier,
+        definition,
+        period,
+        area,
+        attributed_to,
+        published_on,
+        citation,
+        notes,
+    ) = (
+        source_id("statement.source_id", &source),
+        enum_value("statement.measure", raw_measure, measure, "Measure"),
+        count,
+        enum_value("statement.qualifier", raw_qualifier, qualifier, "Qualifier"),
+        slug("statement.definition", &definition),
+        interval(
+            ("statement.period_from", &period_from),
+            ("statement.period_to", &period_to),
+        ),
+        area(raw_area),
+        attributed_to,
+        published_date("statement.published_on", &published_on, today),
+        optional_url("statement.citation", citation),
+        optional_text("statement.notes", notes, limits::LONG_TEXT),
+    )
+        .all_valid()?;
+    let details = StatementDetails::new(StatementFields {
+        measure,
+        count,
+        qualifier,
+        definition,
+        period,
+        area,
+        attributed_to,
+        published_on,
+        citation,
+        notes,
+    })
+    .at("statement")?;
+    Ok(NewStatement {
+        source_id: source,
+        details,
+    })
+}
+
+impl IntoProto<pb::Statement> for Statement {
+    fn into_proto(self) -> pb::Statement {
+        let Statement {
+            id,
+            source_id,
+            details,
+            recorded_at,
+        } = self;
+        pb::Statement {
+            id: id.to_string(),
+            source_id: source_id.to_string(),
+            measure: measure_to_pb(details.measure).into(),
+            count: Some(count_range_to_pb(details.count())),
+            qualifier: qualifier_to_pb(details.qualifier()).into(),
+            definition: details.definition.to_string(),
+            period_from: details.period.from().to_string(),
+            period_to: details.period.to().to_string(),
+            area: Some(pb::Area {
+                countries: details
+                    .area
+                    .countries()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                admin1: details.area.admin1,
+                locality: details.area.locality,
+            }),
+            attributed_to: details.attributed_to.to_string(),
+            published_on: details.published_on.to_string(),
+            citation: details.citation.map(|c| c.as_str().to_owned()),
+            notes: details.notes,
+            recorded_at: Some(timestamp(recorded_at)),
+        }
+    }
+}
+
+impl IntoProto<pb::StatementRevision> for Revision {
+    fn into_proto(self) -> pb::StatementRevision {
+        let Revision {
+            statement,
+            kind,
+            min_delta,
+            max_delta,
+        } = self;
+        pb::StatementRevision {
+            statement: Some(statement.into_proto()),
+            kind: match kind {
+                RevisionKind::Initial => pb::RevisionKind::Initial,
+                RevisionKind::Extension => pb::RevisionKind::Extension,
+                RevisionKind::Correction => pb::RevisionKind::Correction,
+            }
+            .into(),
+            min_delta,
+            max_delta,
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The one place where errors become gRPC statuses.
+//!
+//! Every status carries exactly one `google.rpc.ErrorInfo` (domain `civcas.v1`), and INVALID_ARGUMENT
+//! also a `google.rpc.BadRequest` with one field violation per bad field. Storage detail never reaches
+//! a client: UNAVAILABLE and INTERNAL are logged in full and answered with a fixed message.
+
+use std::collections::HashMap;
+
+use civcas_domain::{RepositoryError, Violations};
+use civcas_proto::ERROR_DOMAIN;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Builds a status with its ErrorInfo.
+fn status(
+    code: Code,
+    message: impl Into<String>,
+    reason: &str,
+    metadata: HashMap<String, String>,
+) -> Status {
+    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
+    Status::with_error_details(code, message, details)
+}
+
+/// INVALID_ARGUMENT naming every bad field.
+pub fn invalid(violations: Violations) -> Status {
+    let mut details = ErrorDetails::new();
+    let mut fields = Vec::new();
+    for v in violations.iter() {
+        details.add_bad_request_violation(&v.field, &v.description);
+        fields.push(v.field.clone());
+    }
+    let message = violations.to_string();
+    details.set_error_info(
+        "INVALID_ARGUMENT",
+        ERROR_DOMAIN,
+        HashMap::from([("fields".to_owned(), fields.join(","))]),
+    );
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// Maps every repository error to its status.
+pub fn from_repository(error: RepositoryError) -> Status {
+    match error {
+        RepositoryError::Invalid(violations) => invalid(violations),
+        RepositoryError::NotFound {
+            resource,
+            id,
+            field,
+        } => status(
+            Code::NotFound,
+            format!("{} {id} not found (field {field})", resource.as_str()),
+            &format!("{}_NOT_FOUND", resource.as_str().to_uppercase()),
+            HashMap::from([
+                ("resource".to_owned(), resource.as_str().to_owned()),
+                ("id".to_owned(), id),
+                ("field".to_owned(), field),
+            ]),
+        ),
+        RepositoryError::AlreadyExists { reason, message } => {
+            status(Code::AlreadyExists, message, reason, HashMap::new())
+        }
+        RepositoryError::FailedPrecondition { reason, message } => {
+            status(Code::FailedPrecondition, message, reason, HashMap::new())
+        }
+        RepositoryError::RequestIdReused(request_id) => status(
+            Code::AlreadyExists,
+            format!(
+                "request_id {request_id:?} was already used with a different payload; use a new request_id for a new write"
+            ),
+            "REQUEST_ID_REUSED",
+            HashMap::from([("request_id".to_owned(), request_id)]),
+        ),
+        RepositoryError::Unavailable(detail) => {
+            tracing::warn!(%detail, "database unavailable");
+            status(
+                Code::Unavailable,
+                "the database is unavailable; retry later",
+                "DATABASE_UNAVAILABLE",
+                HashMap::new(),
+            )
+        }
+        RepositoryError::Internal(detail) => {
+            tracing::error!(%detail, "internal error");
+            status(
+                Code::Internal,
+                "internal error; it has been logged",
+                "INTERNAL",
+                HashMap::new(),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use civcas_domain::repository::Resource;
+
+    use super::*;
+
+    #[test]
+    fn invalid_argument_carries_one_violation_per_field_and_one_error_info() {
+        let mut violations = Violations::one("a.min", "bad");
+        violations.0.extend(Violations::one("b", "worse").0);
+        let details = invalid(violations).get_error_details();
+        let bad_request = details.bad_request().unwrap();
+        assert_eq!(bad_request.field_violations.len(), 2);
+        assert_eq!(bad_request.field_violations[0].field, "a.min");
+        assert_eq!(details.error_info().unwrap().domain, ERROR_DOMAIN);
+    }
+
+    #[test]
+    fn storage_detail_never_reaches_the_client() {
+        let status = from_repository(RepositoryError::Internal(
+            "relation \"assessments\" does not exist at host=10.0.0.1".into(),
+        ));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("assessments"));
+        assert!(!status.message().contains("10.0.0.1"));
+        let status = from_repository(RepositoryError::Unavailable(
+            "connection refused to db:5432".into(),
+        ));
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(!status.message().contains("5432"));
+    }
+
+    #[test]
+    fn not_found_names_the_resource_and_field() {
+        let status = from_repository(RepositoryError::NotFound {
+            resource: Resource::Source,
+            id: "nobody".into(),
+            field: "assessment.source_id".into(),
+        });
+        assert_eq!(status.code(), Code::NotFound);
+        let info = status.get_error_details().error_info().cloned().unwrap();
+        assert_eq!(info.reason, "SOURCE_NOT_FOUND");
+        assert_eq!(info.metadata["field"], "assessment.source_id");
+    }
+}
