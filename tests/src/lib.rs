@@ -1,1 +1,217 @@
+//! The end-to-end harness: the real civcas server, in process or as its binary, against a real
+//! PostgreSQL. Nothing is mocked.
+//!
+//! Each test process starts one throwaway PostgreSQL cluster (about a second) and gives every test a
+//! fresh database in it, so tests run in parallel without seeing each other's data.
 
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use civcas_persistence::embedded::LocalCluster;
+use civcas_proto::v1::assessment_service_client::AssessmentServiceClient;
+use civcas_proto::v1::incident_service_client::IncidentServiceClient;
+use civcas_proto::v1::source_service_client::SourceServiceClient;
+use civcas_proto::v1::statement_service_client::StatementServiceClient;
+use civcas_server::Application;
+use civcas_server::settings::Settings;
+use tonic::transport::Channel;
+use tonic_health::pb::health_client::HealthClient;
+
+pub mod fixtures;
+pub mod status;
+
+static CLUSTER: OnceLock<LocalCluster> = OnceLock::new();
+static DATABASES: AtomicUsize = AtomicUsize::new(0);
+
+/// The test process's cluster, started on first use.
+///
+/// It is started on a thread of its own that lives as long as the process: the kernel stops
+/// PostgreSQL when the thread that started it ends (`--pdeathsig`), so it must not be a test's thread.
+pub fn cluster() -> &'static LocalCluster {
+    CLUSTER.get_or_init(|| {
+        remove_stale_test_clusters();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("test-postgres".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the test cluster");
+                runtime.block_on(async move {
+                    let cluster = LocalCluster::start_temporary().await;
+                    let _ = sender.send(cluster);
+                    std::future::pending::<()>().await;
+                });
+            })
+            .expect("a thread for the test cluster");
+        receiver
+            .recv()
+            .expect("the test cluster thread answers")
+            .expect("the test cluster starts: are PostgreSQL's server binaries installed?")
+    })
+}
+
+/// Removes the folders of earlier test processes' clusters, which outlive them because a `static`
+/// is never dropped. A folder whose postmaster still runs belongs to a live process and is kept.
+fn remove_stale_test_clusters() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| SystemTime::now().duration_since(modified).ok())
+            .is_some_and(|age| age > Duration::from_secs(60));
+        let stale = if name.starts_with("civcas-test-pg-") {
+            old && !postmaster_alive(&path.join("postgres"))
+        } else if name.starts_with("civcas-pg-") {
+            // A socket folder is empty once its server has stopped.
+            old && std::fs::read_dir(&path).is_ok_and(|mut dir| dir.next().is_none())
+        } else {
+            false
+        };
+        if stale {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+fn postmaster_alive(pgdata: &Path) -> bool {
+    std::fs::read_to_string(pgdata.join("postmaster.pid"))
+        .ok()
+        .and_then(|pid_file| pid_file.lines().next()?.trim().parse::<u32>().ok())
+        .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// A fresh, migrated database in the test cluster, and settings that point at it.
+pub async fn fresh_database_settings() -> Settings {
+    let cluster = cluster();
+    let name = format!(
+        "test_{}_{}",
+        std::process::id(),
+        DATABASES.fetch_add(1, Ordering::Relaxed)
+    );
+    cluster
+        .ensure_database(&name)
+        .await
+        .expect("a test database");
+    let mut settings = Settings::defaults().expect("default settings");
+    settings.database.url = Some(cluster.url(&name));
+    settings.server.port = 0;
+    settings.server.shutdown_grace_secs = 2;
+    settings.database.health_check_interval_ms = 100;
+    if std::env::var_os("TEST_LOG").is_some() {
+        civcas_server::telemetry::init_subscriber(&settings.log, std::io::stderr);
+    }
+    settings
+}
+
+/// A server running in this process on its own database.
+#[derive(Debug)]
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub channel: Channel,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Starts the server on `127.0.0.1:0` with a fresh database. The listener is bound before this
+/// returns, so no test needs to sleep.
+pub async fn spawn_app() -> TestApp {
+    let settings = fresh_database_settings().await;
+    let app = Application::build(settings)
+        .await
+        .expect("the application builds");
+    let addr = app.local_addr().expect("a bound address");
+    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stop.await;
+    }));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("a valid endpoint")
+        .connect()
+        .await
+        .expect("the server accepts connections");
+    let app = TestApp {
+        addr,
+        channel,
+        shutdown: Some(shutdown),
+        server: Some(server),
+    };
+    app.wait_until_serving().await;
+    app
+}
+
+impl TestApp {
+    pub fn sources(&self) -> SourceServiceClient<Channel> {
+        SourceServiceClient::new(self.channel.clone())
+    }
+
+    pub fn incidents(&self) -> IncidentServiceClient<Channel> {
+        IncidentServiceClient::new(self.channel.clone())
+    }
+
+    pub fn assessments(&self) -> AssessmentServiceClient<Channel> {
+        AssessmentServiceClient::new(self.channel.clone())
+    }
+
+    pub fn statements(&self) -> StatementServiceClient<Channel> {
+        StatementServiceClient::new(self.channel.clone())
+    }
+
+    pub fn health(&self) -> HealthClient<Channel> {
+        HealthClient::new(self.channel.clone())
+    }
+
+    /// Health turns SERVING once the database has answered its first ping.
+    async fn wait_until_serving(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = self
+                .health()
+                .check(tonic_health::pb::HealthCheckRequest::default())
+                .await
+                .map(|r| r.into_inner().status());
+            if matches!(
+                status,
+                Ok(tonic_health::pb::health_check_response::ServingStatus::Serving)
+            ) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the server did not become SERVING: {status:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task completes")
+                .expect("the server stops cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}

@@ -326,10 +326,13 @@ fn reference(field: &str, raw: pb::IncidentReference) -> Result<IncidentReferenc
         source_id: source,
         external_ref,
     } = raw;
-    let external_ref = bounded_text(&external_ref, 1, limits::SHORT_TEXT)
-        .at(&format!("{field}.external_ref"));
-    let (source, external_ref) =
-        (source_id(&format!("{field}.source_id"), &source), external_ref).all_valid()?;
+    let external_ref =
+        bounded_text(&external_ref, 1, limits::SHORT_TEXT).at(&format!("{field}.external_ref"));
+    let (source, external_ref) = (
+        source_id(&format!("{field}.source_id"), &source),
+        external_ref,
+    )
+        .all_valid()?;
     IncidentReference::new(source, &external_ref).at(field)
 }
 

@@ -128,8 +128,9 @@ impl Application {
             let _ = signalled_tx.send(());
         };
         // serve_with_incoming ignores Server::tcp_nodelay: without this, streaming calls stall ~40 ms.
+        let addr = listener.local_addr()?;
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        tracing::info!(addr = %settings.listen_addr()?, "civcas serving");
+        tracing::info!(%addr, "civcas serving");
         let server = Server::builder()
             .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
             .add_service(health_service)

@@ -1,0 +1,303 @@
+use civcas_proto::v1 as pb;
+use civcas_tests::fixtures::{assessment, incident, record_incident, register_seed_sources};
+use civcas_tests::spawn_app;
+use civcas_tests::status::assert_error;
+use tonic::Code;
+
+fn record(assessment: pb::Assessment) -> pb::RecordAssessmentRequest {
+    pb::RecordAssessmentRequest {
+        assessment: Some(assessment),
+        incident: None,
+        request_id: String::new(),
+    }
+}
+
+async fn history(app: &civcas_tests::TestApp, incident_id: &str) -> Vec<pb::Assessment> {
+    app.assessments()
+        .list_assessments(pb::ListAssessmentsRequest {
+            incident_id: incident_id.into(),
+            include_superseded: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assessments
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inline_incident_is_created_once_and_never_overwritten() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let mut client = app.assessments();
+    let mut request = record(assessment(
+        "airwars",
+        "",
+        pb::Verdict::Fair,
+        Some((3, Some(5))),
+        "2024-03-01",
+    ));
+    request.incident = Some(incident("airwars", "CS1942", "2017-06-12"));
+    let first = client
+        .record_assessment(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(first.incident_created);
+    assert_eq!(first.outcome(), pb::WriteOutcome::Created);
+    let recorded = first.assessment.unwrap();
+    assert_eq!(recorded.tier(), pb::Tier::Likely);
+    assert!(recorded.current);
+
+    // The same incident inline with other dates: it is found by reference and left as stored.
+    let mut other_dates = request.clone();
+    other_dates.incident.as_mut().unwrap().occurred_from = "2017-06-01".into();
+    other_dates.assessment.as_mut().unwrap().assessed_on = "2024-04-01".into();
+    let second = client
+        .record_assessment(other_dates)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!second.incident_created);
+    assert_eq!(
+        second.assessment.as_ref().unwrap().incident_id,
+        recorded.incident_id
+    );
+    let stored = app
+        .incidents()
+        .get_incident(pb::GetIncidentRequest {
+            incident_id: recorded.incident_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .incident
+        .unwrap();
+    assert_eq!(stored.occurred_from, "2017-06-12");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_assessment_supersedes_the_first_and_both_are_listed_in_order() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let incident = record_incident(&app, incident("cjtf-oir", "2017-0612", "2017-06-12")).await;
+    let mut client = app.assessments();
+    let open = assessment(
+        "cjtf-oir",
+        &incident.id,
+        pb::Verdict::Open,
+        None,
+        "2017-05-31",
+    );
+    let credible = assessment(
+        "cjtf-oir",
+        &incident.id,
+        pb::Verdict::Credible,
+        Some((3, Some(3))),
+        "2017-06-30",
+    );
+    let first = client
+        .record_assessment(record(open))
+        .await
+        .unwrap()
+        .into_inner();
+    let second = client
+        .record_assessment(record(credible))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(second.assessment.as_ref().unwrap().current);
+
+    let listed = history(&app, &incident.id).await;
+    let ids: Vec<_> = listed.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            first.assessment.as_ref().unwrap().id.as_str(),
+            second.assessment.as_ref().unwrap().id.as_str()
+        ]
+    );
+    assert_eq!(listed[0].verdict(), pb::Verdict::Open);
+    assert!(!listed[0].current, "the OPEN assessment is superseded");
+    assert_eq!(listed[1].verdict(), pb::Verdict::Credible);
+    assert!(listed[1].current);
+
+    let current_only = client
+        .list_assessments(pb::ListAssessmentsRequest {
+            incident_id: incident.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assessments;
+    assert_eq!(current_only.len(), 1);
+    assert_eq!(current_only[0].verdict(), pb::Verdict::Credible);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assessment_published_earlier_takes_its_place_in_history() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let incident = record_incident(&app, incident("airwars", "CS7", "2017-06-07")).await;
+    let mut client = app.assessments();
+    let later = assessment(
+        "airwars",
+        &incident.id,
+        pb::Verdict::Fair,
+        Some((2, Some(4))),
+        "2024-06-01",
+    );
+    let earlier = assessment(
+        "airwars",
+        &incident.id,
+        pb::Verdict::Weak,
+        Some((1, Some(2))),
+        "2024-01-01",
+    );
+    client.record_assessment(record(later)).await.unwrap();
+    let recorded = client
+        .record_assessment(record(earlier))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !recorded.assessment.unwrap().current,
+        "a later-dated assessment stays current"
+    );
+    let verdicts: Vec<_> = history(&app, &incident.id)
+        .await
+        .iter()
+        .map(|a| a.verdict())
+        .collect();
+    assert_eq!(verdicts, [pb::Verdict::Weak, pb::Verdict::Fair]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeating_an_assessment_adds_no_history() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let incident = record_incident(&app, incident("airwars", "CS8", "2017-06-08")).await;
+    let mut client = app.assessments();
+    let fair = assessment(
+        "airwars",
+        &incident.id,
+        pb::Verdict::Fair,
+        Some((2, Some(4))),
+        "2024-06-01",
+    );
+    let first = client
+        .record_assessment(record(fair.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let relabelled = pb::Assessment {
+        source_label: "Fair".into(),
+        ..fair
+    };
+    let again = client
+        .record_assessment(record(relabelled))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.outcome(), pb::WriteOutcome::Unchanged);
+    assert_eq!(again.assessment.unwrap().id, first.assessment.unwrap().id);
+    assert_eq!(history(&app, &incident.id).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_name_an_existing_other_incident() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let original = record_incident(&app, incident("cjtf-oir", "R-1", "2017-06-01")).await;
+    let copy = record_incident(&app, incident("cjtf-oir", "R-2", "2017-06-01")).await;
+    let mut client = app.assessments();
+    let duplicate = pb::Assessment {
+        duplicate_of: Some(original.id.clone()),
+        ..assessment(
+            "cjtf-oir",
+            &copy.id,
+            pb::Verdict::Duplicate,
+            None,
+            "2017-06-30",
+        )
+    };
+    let recorded = client
+        .record_assessment(record(duplicate.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(recorded.outcome(), pb::WriteOutcome::Created);
+    assert_eq!(
+        recorded.assessment.unwrap().duplicate_of,
+        Some(original.id.clone())
+    );
+
+    let unknown = pb::Assessment {
+        duplicate_of: Some("999999".into()),
+        assessed_on: "2017-07-01".into(),
+        ..duplicate
+    };
+    let err = client.record_assessment(record(unknown)).await.unwrap_err();
+    assert_eq!(assert_error(&err, Code::NotFound), "INCIDENT_NOT_FOUND");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_assessments_pages_through_every_source_and_incident() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let mut client = app.assessments();
+    let mut expected = Vec::new();
+    for n in 0..4 {
+        let incident =
+            record_incident(&app, incident("airwars", &format!("CS{n}"), "2017-06-01")).await;
+        for (source, verdict) in [
+            ("airwars", pb::Verdict::Weak),
+            ("cjtf-oir", pb::Verdict::NotCredible),
+        ] {
+            let recorded = client
+                .record_assessment(record(assessment(
+                    source,
+                    &incident.id,
+                    verdict,
+                    None,
+                    "2017-06-30",
+                )))
+                .await
+                .unwrap()
+                .into_inner();
+            expected.push(recorded.assessment.unwrap().id);
+        }
+    }
+    let mut seen = Vec::new();
+    let mut request = pb::ListAssessmentsRequest {
+        page_size: Some(3),
+        include_superseded: true,
+        ..Default::default()
+    };
+    loop {
+        let page = client
+            .list_assessments(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.assessments.into_iter().map(|a| a.id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        request.page_token = page.next_page_token;
+    }
+    assert_eq!(seen, expected, "ordered by incident, then source");
+
+    let coalition_only = client
+        .list_assessments(pb::ListAssessmentsRequest {
+            source_id: "cjtf-oir".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assessments;
+    assert_eq!(coalition_only.len(), 4);
+    assert!(coalition_only.iter().all(|a| a.source_id == "cjtf-oir"));
+}

@@ -1,0 +1,174 @@
+use civcas_proto::v1 as pb;
+use civcas_tests::fixtures::{assessment, coalition_cumulative, incident, register_seed_sources};
+use civcas_tests::spawn_app;
+use civcas_tests::status::assert_error;
+use futures::future::join_all;
+use tonic::Code;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_parallel_retries_of_one_request_id_record_one_assessment() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let request = pb::RecordAssessmentRequest {
+        assessment: Some(assessment(
+            "airwars",
+            "",
+            pb::Verdict::Fair,
+            Some((4, Some(6))),
+            "2024-05-01",
+        )),
+        incident: Some(incident("airwars", "CS2001", "2017-06-20")),
+        request_id: "import-42/row-7".into(),
+    };
+    let responses = join_all((0..20).map(|_| {
+        let mut client = app.assessments();
+        let request = request.clone();
+        async move {
+            client
+                .record_assessment(request)
+                .await
+                .map(|r| r.into_inner())
+        }
+    }))
+    .await;
+    let responses: Vec<_> = responses
+        .into_iter()
+        .map(|r| r.expect("every retry succeeds"))
+        .collect();
+    assert!(
+        responses.iter().all(|r| *r == responses[0]),
+        "every retry gets the first response"
+    );
+    assert!(responses[0].incident_created);
+
+    let all = app
+        .assessments()
+        .list_assessments(pb::ListAssessmentsRequest {
+            include_superseded: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assessments;
+    assert_eq!(all.len(), 1, "exactly one assessment");
+    let incidents = app
+        .incidents()
+        .list_incidents(pb::ListIncidentsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .incidents;
+    assert_eq!(incidents.len(), 1, "exactly one incident");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_parallel_retries_of_one_request_id_record_one_statement() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let request = pb::RecordStatementRequest {
+        statement: Some(coalition_cumulative(624, "2017-06-30", "2017-08-04")),
+        request_id: "statement-624".into(),
+    };
+    let responses = join_all((0..20).map(|_| {
+        let mut client = app.statements();
+        let request = request.clone();
+        async move {
+            client
+                .record_statement(request)
+                .await
+                .map(|r| r.into_inner())
+        }
+    }))
+    .await;
+    let responses: Vec<_> = responses
+        .into_iter()
+        .map(|r| r.expect("every retry succeeds"))
+        .collect();
+    assert!(responses.iter().all(|r| *r == responses[0]));
+    let listed = app
+        .statements()
+        .list_statements(pb::ListStatementsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .statements;
+    assert_eq!(listed.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_replays_the_first_response_even_after_the_state_changed() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let mut client = app.incidents();
+    let request = pb::RecordIncidentRequest {
+        incident: Some(incident("airwars", "CS5", "2017-06-05")),
+        request_id: "incident-cs5".into(),
+    };
+    let first = client
+        .record_incident(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.outcome(), pb::WriteOutcome::Created);
+    // Without a request id, the same incident is UNCHANGED; the retry still answers CREATED.
+    let plain = pb::RecordIncidentRequest {
+        request_id: String::new(),
+        ..request.clone()
+    };
+    assert_eq!(
+        client
+            .record_incident(plain)
+            .await
+            .unwrap()
+            .into_inner()
+            .outcome(),
+        pb::WriteOutcome::Unchanged
+    );
+    let retry = client.record_incident(request).await.unwrap().into_inner();
+    assert_eq!(retry, first);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_request_id_with_another_payload_is_rejected() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let mut client = app.statements();
+    client
+        .record_statement(pb::RecordStatementRequest {
+            statement: Some(coalition_cumulative(603, "2017-05-31", "2017-07-06")),
+            request_id: "monthly-release".into(),
+        })
+        .await
+        .unwrap();
+    let err = client
+        .record_statement(pb::RecordStatementRequest {
+            statement: Some(coalition_cumulative(624, "2017-06-30", "2017-08-04")),
+            request_id: "monthly-release".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(assert_error(&err, Code::AlreadyExists), "REQUEST_ID_REUSED");
+
+    // One id cannot stand for writes of two kinds either.
+    let err = app
+        .sources()
+        .register_source(pb::RegisterSourceRequest {
+            source: Some(civcas_tests::fixtures::source(
+                "ucdp",
+                pb::SourceKind::Academic,
+                None,
+            )),
+            request_id: "monthly-release".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(assert_error(&err, Code::AlreadyExists), "REQUEST_ID_REUSED");
+    let listed = client
+        .list_statements(pb::ListStatementsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .statements;
+    assert_eq!(listed.len(), 1, "the rejected write stored nothing");
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests of the civcas API: the real server and a real PostgreSQL, through gRPC clients.
+
+mod assessments;
+mod discovery;
+mod idempotency;
+mod incidents;
+mod sources;
+mod statements;
+mod validation;

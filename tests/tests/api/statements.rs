@@ -1,0 +1,216 @@
+use civcas_proto::v1 as pb;
+use civcas_tests::fixtures::{coalition_cumulative, register_seed_sources};
+use civcas_tests::spawn_app;
+use civcas_tests::status::assert_error;
+use tonic::Code;
+
+fn record(statement: pb::Statement) -> pb::RecordStatementRequest {
+    pb::RecordStatementRequest {
+        statement: Some(statement),
+        request_id: String::new(),
+    }
+}
+
+/// The UN's "over 8,000 civilians killed or wounded in Mosul".
+fn unami_mosul() -> pb::Statement {
+    pb::Statement {
+        source_id: "un-unami".into(),
+        measure: pb::Measure::KilledOrInjured.into(),
+        count: Some(pb::CountRange {
+            min: 8000,
+            max: None,
+        }),
+        qualifier: pb::Qualifier::MoreThan.into(),
+        period_from: "2016-10-17".into(),
+        period_to: "2017-07-10".into(),
+        area: Some(pb::Area {
+            countries: vec!["IQ".into()],
+            admin1: Some("Nineveh".into()),
+            locality: Some("Mosul".into()),
+        }),
+        attributed_to: "all".into(),
+        published_on: "2017-08-02".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_coalition_revision_from_603_to_624_is_plus_21() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let mut client = app.statements();
+    client
+        .record_statement(record(coalition_cumulative(
+            603,
+            "2017-05-31",
+            "2017-07-06",
+        )))
+        .await
+        .unwrap();
+    let latest = client
+        .record_statement(record(coalition_cumulative(
+            624,
+            "2017-06-30",
+            "2017-08-04",
+        )))
+        .await
+        .unwrap()
+        .into_inner()
+        .statement
+        .unwrap();
+    assert_eq!(latest.definition, "civilians", "the default definition");
+
+    let revisions = client
+        .get_statement_revisions(pb::GetStatementRevisionsRequest {
+            statement_id: latest.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .revisions;
+    let figures: Vec<_> = revisions
+        .iter()
+        .map(|r| {
+            (
+                r.statement.as_ref().unwrap().count.unwrap().min,
+                r.kind(),
+                r.min_delta,
+                r.max_delta,
+            )
+        })
+        .collect();
+    // The seed article says "23 more"; the figures say 624 − 603 = 21.
+    assert_eq!(
+        figures,
+        [
+            (603, pb::RevisionKind::Initial, None, None),
+            (624, pb::RevisionKind::Extension, Some(21), None),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_or_injured_statements_form_a_chain_of_their_own() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let mut client = app.statements();
+    client
+        .record_statement(record(coalition_cumulative(
+            603,
+            "2017-05-31",
+            "2017-07-06",
+        )))
+        .await
+        .unwrap();
+    let mosul = client
+        .record_statement(record(unami_mosul()))
+        .await
+        .unwrap()
+        .into_inner()
+        .statement
+        .unwrap();
+    assert_eq!(mosul.measure(), pb::Measure::KilledOrInjured);
+    let revisions = client
+        .get_statement_revisions(pb::GetStatementRevisionsRequest {
+            statement_id: mosul.id,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .revisions;
+    assert_eq!(revisions.len(), 1);
+    assert_eq!(revisions[0].kind(), pb::RevisionKind::Initial);
+
+    let killed_only = client
+        .list_statements(pb::ListStatementsRequest {
+            measure: pb::Measure::Killed.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .statements;
+    assert_eq!(killed_only.len(), 1);
+    assert_eq!(killed_only[0].source_id, "cjtf-oir");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restating_a_statement_is_unchanged() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let mut client = app.statements();
+    let first = client
+        .record_statement(record(coalition_cumulative(
+            603,
+            "2017-05-31",
+            "2017-07-06",
+        )))
+        .await
+        .unwrap()
+        .into_inner();
+    let again = client
+        .record_statement(record(coalition_cumulative(
+            603,
+            "2017-05-31",
+            "2017-07-06",
+        )))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.outcome(), pb::WriteOutcome::Unchanged);
+    assert_eq!(again.statement.unwrap().id, first.statement.unwrap().id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_statements_pages_by_id_and_unknown_chains_are_not_found() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let mut client = app.statements();
+    let mut expected = Vec::new();
+    for (month, min) in [
+        ("01", 500u32),
+        ("02", 510),
+        ("03", 520),
+        ("04", 530),
+        ("05", 603),
+    ] {
+        let statement = coalition_cumulative(
+            min,
+            &format!("2017-{month}-28"),
+            &format!("2017-{month}-28"),
+        );
+        let stored = client
+            .record_statement(record(statement))
+            .await
+            .unwrap()
+            .into_inner();
+        expected.push(stored.statement.unwrap().id);
+    }
+    let mut seen = Vec::new();
+    let mut request = pb::ListStatementsRequest {
+        source_id: "cjtf-oir".into(),
+        page_size: Some(2),
+        ..Default::default()
+    };
+    loop {
+        let page = client
+            .list_statements(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.statements.into_iter().map(|s| s.id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        request.page_token = page.next_page_token;
+    }
+    assert_eq!(seen, expected);
+
+    let err = client
+        .get_statement_revisions(pb::GetStatementRevisionsRequest {
+            statement_id: "31337".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(assert_error(&err, Code::NotFound), "STATEMENT_NOT_FOUND");
+}
