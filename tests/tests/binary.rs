@@ -1,0 +1,229 @@
+//! The `civcas-server` binary on its embedded default: no database configured, so it creates (or
+//! reuses) a PostgreSQL cluster under its data folder, and stops it on exit. Run as root, it drops
+//! PostgreSQL to an unprivileged user; run as a normal user, it runs PostgreSQL as itself.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use civcas_proto::v1 as pb;
+use civcas_proto::v1::source_service_client::SourceServiceClient;
+use civcas_tests::fixtures::source;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::{Pid, Uid, User};
+
+const STARTUP: Duration = Duration::from_secs(60);
+
+fn server_binary() -> PathBuf {
+    escargot::CargoBuild::new()
+        .package("civcas-server")
+        .bin("civcas-server")
+        .current_release()
+        // No --target: that would build into a folder of its own, from scratch.
+        .run()
+        .expect("civcas-server builds")
+        .path()
+        .to_owned()
+}
+
+/// A running `civcas-server` process and the address it logged.
+struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+/// An account to run the server as; `None` runs it as the test's own user.
+#[derive(Clone, Copy)]
+struct Account {
+    uid: u32,
+    gid: u32,
+}
+
+fn command(binary: &Path, account: Option<Account>) -> Command {
+    match account {
+        None => Command::new(binary),
+        Some(Account { uid, gid }) => {
+            let mut cmd = Command::new("setpriv");
+            cmd.arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={gid}"))
+                .arg("--clear-groups")
+                .arg("--")
+                .arg(binary);
+            cmd
+        }
+    }
+}
+
+/// The environment of a server that must use its embedded default and nothing from this machine's
+/// configuration.
+fn embedded_env(cmd: &mut Command, workdir: &Path, port: u16) {
+    cmd.current_dir(workdir)
+        .env_remove("DATABASE_URL")
+        .env_remove("CIVCAS__DATABASE__URL")
+        .env("CIVCAS_CONFIG_DIR", workdir.join("no-config"))
+        .env("CIVCAS__SERVER__PORT", port.to_string())
+        .env("CIVCAS__LOG__FORMAT", "json")
+        .env("CIVCAS__DATABASE__DATA_DIR", workdir.join(".data"));
+}
+
+fn start(binary: &Path, workdir: &Path, account: Option<Account>) -> ServerProcess {
+    let mut cmd = command(binary, account);
+    embedded_env(&mut cmd, workdir, 0);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("civcas-server starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (addr_tx, addr_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if event["message"] == "civcas serving"
+                && let Some(addr) = event["addr"].as_str().and_then(|a| a.parse().ok())
+            {
+                let _ = addr_tx.send(addr);
+            }
+        }
+    });
+    let addr: SocketAddr = addr_rx
+        .recv_timeout(STARTUP)
+        .unwrap_or_else(|_| panic!("civcas-server did not log its address within {STARTUP:?}"));
+    ServerProcess { child, addr }
+}
+
+impl ServerProcess {
+    /// `civcas-server healthcheck` against this server, as the Dockerfile's HEALTHCHECK runs it.
+    fn healthcheck(&self, binary: &Path, workdir: &Path, account: Option<Account>) -> ExitStatus {
+        let mut cmd = command(binary, account);
+        embedded_env(&mut cmd, workdir, self.addr.port());
+        cmd.arg("healthcheck")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("the healthcheck runs")
+    }
+
+    fn wait_until_healthy(&self, binary: &Path, workdir: &Path, account: Option<Account>) {
+        let deadline = Instant::now() + STARTUP;
+        while !self.healthcheck(binary, workdir, account).success() {
+            assert!(Instant::now() < deadline, "the server never became healthy");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(mut self) -> ExitStatus {
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("a pid"));
+        kill(pid, Signal::SIGTERM).expect("SIGTERM is delivered");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waitable") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("civcas-server did not exit within 30 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn postmaster_pid(workdir: &Path) -> u32 {
+    let pid_file = std::fs::read_to_string(workdir.join(".data/postgres/postmaster.pid"))
+        .expect("a running cluster has a postmaster.pid");
+    pid_file.lines().next().unwrap().trim().parse().unwrap()
+}
+
+async fn register(addr: SocketAddr) -> pb::WriteOutcome {
+    let mut client = SourceServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    client
+        .register_source(pb::RegisterSourceRequest {
+            source: Some(source("airwars", pb::SourceKind::Monitor, None)),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .outcome()
+}
+
+/// Starts the server twice on one data folder: the cluster is created, stopped with the server,
+/// reused, and the data written the first time is still there.
+fn the_embedded_default_keeps_data_across_restarts(
+    binary: &Path,
+    workdir: &Path,
+    account: Option<Account>,
+) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+
+    let server = start(binary, workdir, account);
+    server.wait_until_healthy(binary, workdir, account);
+    assert_eq!(
+        runtime.block_on(register(server.addr)),
+        pb::WriteOutcome::Created
+    );
+    let postgres = postmaster_pid(workdir);
+    let status = server.terminate();
+    assert!(
+        status.success(),
+        "civcas-server exited with {status} on SIGTERM"
+    );
+    assert!(
+        !Path::new(&format!("/proc/{postgres}")).exists(),
+        "PostgreSQL ({postgres}) outlived the server"
+    );
+
+    let server = start(binary, workdir, account);
+    server.wait_until_healthy(binary, workdir, account);
+    assert_eq!(
+        runtime.block_on(register(server.addr)),
+        pb::WriteOutcome::Unchanged,
+        "the source registered before the restart is still there"
+    );
+    assert!(server.terminate().success());
+}
+
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("civcas-binary-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+#[test]
+fn the_embedded_default_works_as_the_current_user() {
+    let binary = server_binary();
+    let dir = workdir();
+    the_embedded_default_keeps_data_across_restarts(&binary, dir.path(), None);
+}
+
+#[test]
+fn the_embedded_default_works_as_a_normal_user() {
+    if !Uid::effective().is_root() {
+        // Then the test above already ran as a normal user.
+        return;
+    }
+    let nobody = User::from_name("nobody").unwrap().expect("a `nobody` user");
+    let account = Account {
+        uid: nobody.uid.as_raw(),
+        gid: nobody.gid.as_raw(),
+    };
+    let dir = workdir();
+    // The workspace may sit under a private home folder: give the user a copy it can run.
+    let binary = dir.path().join("civcas-server");
+    std::fs::copy(server_binary(), &binary).unwrap();
+    std::os::unix::fs::chown(dir.path(), Some(account.uid), Some(account.gid)).unwrap();
+    the_embedded_default_keeps_data_across_restarts(&binary, dir.path(), Some(account));
+}
