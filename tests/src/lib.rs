@@ -18,6 +18,7 @@ use civcas_proto::v1::statement_service_client::StatementServiceClient;
 use civcas_server::Application;
 use civcas_server::settings::Settings;
 use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 pub mod fixtures;
@@ -126,7 +127,13 @@ pub struct TestApp {
 /// Starts the server on `127.0.0.1:0` with a fresh database. The listener is bound before this
 /// returns, so no test needs to sleep.
 pub async fn spawn_app() -> TestApp {
-    let settings = fresh_database_settings().await;
+    spawn_app_with(fresh_database_settings().await).await
+}
+
+/// Starts the server with `settings`, on `127.0.0.1:0`, and waits until it is SERVING.
+pub async fn spawn_app_with(mut settings: Settings) -> TestApp {
+    settings.server.host = "127.0.0.1".into();
+    settings.server.port = 0;
     let app = Application::build(settings)
         .await
         .expect("the application builds");
@@ -173,6 +180,11 @@ impl TestApp {
 
     /// Health turns SERVING once the database has answered its first ping.
     async fn wait_until_serving(&self) {
+        self.wait_for_health(ServingStatus::Serving).await;
+    }
+
+    /// Waits, for ten seconds at most, until the server's overall health is `wanted`.
+    pub async fn wait_for_health(&self, wanted: ServingStatus) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let status = self
@@ -180,15 +192,12 @@ impl TestApp {
                 .check(tonic_health::pb::HealthCheckRequest::default())
                 .await
                 .map(|r| r.into_inner().status());
-            if matches!(
-                status,
-                Ok(tonic_health::pb::health_check_response::ServingStatus::Serving)
-            ) {
+            if matches!(&status, Ok(status) if *status == wanted) {
                 return;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "the server did not become SERVING: {status:?}"
+                "health did not become {wanted:?}: {status:?}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -136,6 +136,22 @@ impl PgStore {
         .map_err(|e| RepositoryError::Internal(format!("migration task failed: {e}")))?
     }
 
+    /// Reverts every migration: for the up/down/up check of the tests, never for the server.
+    #[doc(hidden)]
+    pub async fn revert_all_migrations(url: &SecretString) -> RepositoryResult<usize> {
+        let url = url.expose_secret().to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut conn =
+                <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+                    .map_err(|e| RepositoryError::Unavailable(e.to_string()))?;
+            conn.revert_all_migrations(MIGRATIONS)
+                .map(|reverted| reverted.len())
+                .map_err(|e| RepositoryError::Internal(format!("reverting failed: {e}")))
+        })
+        .await
+        .map_err(|e| RepositoryError::Internal(format!("migration task failed: {e}")))?
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> RepositoryResult<()> {
         let mut conn = self.conn().await?;

@@ -66,3 +66,19 @@ async fn a_managed_cluster_keeps_its_data_across_restarts() {
     drop(store);
     cluster.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_run_up_down_and_up_again() {
+    let cluster = LocalCluster::start_temporary().await.unwrap();
+    cluster.ensure_database("updown").await.unwrap();
+    let url = cluster.url("updown");
+    PgStore::migrate(&url).await.unwrap();
+    let reverted = PgStore::revert_all_migrations(&url).await.unwrap();
+    assert!(reverted >= 1, "every migration has a down.sql");
+    PgStore::migrate(&url).await.unwrap();
+    let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
+    let created = store.register_source(airwars(), None).await.unwrap();
+    assert_eq!(created.outcome, WriteOutcome::Created);
+    drop(store);
+    cluster.stop().await.unwrap();
+}

@@ -104,3 +104,38 @@ async fn health_says_serving_for_the_server_and_each_service() {
         assert_eq!(status, ServingStatus::Serving, "{service:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_turns_not_serving_and_calls_fail_unavailable_when_the_database_goes_away() {
+    // A cluster of this test's own, since it is stopped mid-test.
+    let cluster = civcas_persistence::embedded::LocalCluster::start_temporary()
+        .await
+        .unwrap();
+    cluster.ensure_database("outage").await.unwrap();
+    let mut settings = civcas_tests::fresh_database_settings().await;
+    settings.database.url = Some(cluster.url("outage"));
+    settings.database.acquire_timeout_ms = 500;
+    settings.database.connect_timeout_ms = 500;
+    let app = civcas_tests::spawn_app_with(settings).await;
+    civcas_tests::fixtures::register_seed_sources(&app).await;
+
+    cluster.stop().await.unwrap();
+    app.wait_for_health(ServingStatus::NotServing).await;
+    let started = std::time::Instant::now();
+    let err = app
+        .sources()
+        .get_source(civcas_proto::v1::GetSourceRequest {
+            source_id: "airwars".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        civcas_tests::status::assert_error(&err, tonic::Code::Unavailable),
+        "DATABASE_UNAVAILABLE"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "UNAVAILABLE took {:?}",
+        started.elapsed()
+    );
+}
