@@ -10,7 +10,7 @@ use civcas_domain::{
     RecordedAssessment, RepositoryError, RepositoryResult, WriteOutcome,
 };
 use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamptz};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{StoreResult, classify};
@@ -18,7 +18,7 @@ use crate::incidents::{OnExisting, require_incident, upsert_incident};
 use crate::models::{AssessmentRow, NewAssessmentRow};
 use crate::schema::assessments;
 use crate::sources::require_source;
-use crate::{PgStore, idempotency, paging};
+use crate::{PgStore, paging};
 
 /// Whether assessment `a` is current: no assessment by the same source of the same incident takes
 /// effect after it.
@@ -85,70 +85,59 @@ impl AssessmentRepository for PgStore {
         key: Option<IdempotencyKey>,
     ) -> RepositoryResult<RecordedAssessment> {
         let (new, key) = (&assessment, key.as_ref());
-        self.write(|| async move {
-            let mut conn = self.conn().await?;
-            conn.transaction(async |conn| {
-                if let Some(replay) = idempotency::replay(conn, key).await? {
-                    return Ok(replay);
-                }
-                require_source(conn, &new.source_id, "assessment.source_id").await?;
-                let (incident_id, incident_created) = resolve_incident(conn, &new.incident).await?;
-                new.details
-                    .check_target(incident_id)
-                    .map_err(|e| e.at("assessment"))?;
-                if let Some(target) = new.details.duplicate_of() {
-                    require_incident(conn, target, "assessment.duplicate_of", false).await?;
-                }
+        idempotent_write!(self, key, |conn| {
+            require_source(conn, &new.source_id, "assessment.source_id").await?;
+            let (incident_id, incident_created) = resolve_incident(conn, &new.incident).await?;
+            new.details
+                .check_target(incident_id)
+                .map_err(|e| e.at("assessment"))?;
+            if let Some(target) = new.details.duplicate_of() {
+                require_incident(conn, target, "assessment.duplicate_of", false).await?;
+            }
 
-                // Re-recording what is already there (an import run twice) adds no history.
-                let same_day: Vec<AssessmentRow> = diesel::sql_query(format!(
-                    "SELECT {COLUMNS}, {IS_CURRENT} AS current FROM assessments a
-                     WHERE a.incident_id = $1 AND a.source_id = $2 AND a.assessed_on = $3
-                     ORDER BY a.recorded_at, a.id"
-                ))
-                .bind::<BigInt, _>(incident_id.get())
-                .bind::<Text, _>(new.source_id.as_str())
-                .bind::<Date, _>(new.details.assessed_on())
-                .load(conn)
-                .await?;
-                let mut repeated = None;
-                for row in same_day {
-                    let stored = Assessment::try_from(row)?;
-                    if new.details.repeats(&stored.details) {
-                        repeated = Some(stored);
-                    }
+            // Re-recording what is already there (an import run twice) adds no history.
+            let same_day: Vec<AssessmentRow> = diesel::sql_query(format!(
+                "SELECT {COLUMNS}, {IS_CURRENT} AS current FROM assessments a
+                 WHERE a.incident_id = $1 AND a.source_id = $2 AND a.assessed_on = $3
+                 ORDER BY a.recorded_at, a.id"
+            ))
+            .bind::<BigInt, _>(incident_id.get())
+            .bind::<Text, _>(new.source_id.as_str())
+            .bind::<Date, _>(new.details.assessed_on())
+            .load(conn)
+            .await?;
+            let mut repeated = None;
+            for row in same_day {
+                let stored = Assessment::try_from(row)?;
+                if new.details.repeats(&stored.details) {
+                    repeated = Some(stored);
                 }
+            }
 
-                let recorded = match repeated {
-                    Some(assessment) => RecordedAssessment {
-                        assessment,
-                        created: false,
+            match repeated {
+                Some(assessment) => RecordedAssessment {
+                    assessment,
+                    created: false,
+                    incident_created,
+                },
+                None => {
+                    let id: i64 = diesel::insert_into(assessments::table)
+                        .values(NewAssessmentRow::new(
+                            &new.source_id,
+                            incident_id,
+                            &new.details,
+                        ))
+                        .returning(assessments::id)
+                        .get_result(conn)
+                        .await?;
+                    RecordedAssessment {
+                        assessment: load_assessment(conn, AssessmentId::from_stored(id)).await?,
+                        created: true,
                         incident_created,
-                    },
-                    None => {
-                        let id: i64 = diesel::insert_into(assessments::table)
-                            .values(NewAssessmentRow::new(
-                                &new.source_id,
-                                incident_id,
-                                &new.details,
-                            ))
-                            .returning(assessments::id)
-                            .get_result(conn)
-                            .await?;
-                        RecordedAssessment {
-                            assessment: load_assessment(conn, AssessmentId::from_stored(id))
-                                .await?,
-                            created: true,
-                            incident_created,
-                        }
                     }
-                };
-                idempotency::remember(conn, key, &recorded).await?;
-                Ok(recorded)
-            })
-            .await
+                }
+            }
         })
-        .await
     }
 
     async fn list_assessments(

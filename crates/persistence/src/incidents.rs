@@ -9,13 +9,13 @@ use civcas_domain::{
     PageRequest, RepositoryError, RepositoryResult, SourceId, WriteOutcome, Written,
 };
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::error::{StoreResult, classify, corrupt};
 use crate::models::{IncidentDetailsRow, IncidentRow};
 use crate::schema::{incident_links, incident_references, incidents};
 use crate::sources::require_source;
-use crate::{PgStore, idempotency, paging};
+use crate::{PgStore, paging};
 
 /// What recording an incident may do to a stored one that its references name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,23 +262,13 @@ impl IncidentRepository for PgStore {
         key: Option<IdempotencyKey>,
     ) -> RepositoryResult<Written<Incident>> {
         let (incident, key) = (&incident, key.as_ref());
-        self.write(|| async move {
-            let mut conn = self.conn().await?;
-            conn.transaction(async |conn| {
-                if let Some(replay) = idempotency::replay(conn, key).await? {
-                    return Ok(replay);
-                }
-                let (id, outcome) = upsert_incident(conn, incident, OnExisting::Update).await?;
-                let value = load_incident(conn, id)
-                    .await?
-                    .ok_or_else(|| RepositoryError::Internal(format!("incident {id} vanished")))?;
-                let written = Written { value, outcome };
-                idempotency::remember(conn, key, &written).await?;
-                Ok(written)
-            })
-            .await
+        idempotent_write!(self, key, |conn| {
+            let (id, outcome) = upsert_incident(conn, incident, OnExisting::Update).await?;
+            let value = load_incident(conn, id)
+                .await?
+                .ok_or_else(|| RepositoryError::Internal(format!("incident {id} vanished")))?;
+            Written { value, outcome }
         })
-        .await
     }
 
     async fn get_incident(&self, id: IncidentId) -> RepositoryResult<Incident> {
@@ -337,44 +327,34 @@ impl IncidentRepository for PgStore {
         key: Option<IdempotencyKey>,
     ) -> RepositoryResult<Written<IncidentLink>> {
         let key = key.as_ref();
-        self.write(|| async move {
-            let mut conn = self.conn().await?;
-            conn.transaction(async |conn| {
-                if let Some(replay) = idempotency::replay(conn, key).await? {
-                    return Ok(replay);
-                }
-                require_pair(conn, pair).await?;
-                let inserted: Option<DateTime<Utc>> = diesel::insert_into(incident_links::table)
-                    .values((
-                        incident_links::low_incident_id.eq(pair.low().get()),
-                        incident_links::high_incident_id.eq(pair.high().get()),
-                    ))
-                    .on_conflict_do_nothing()
-                    .returning(incident_links::created_at)
-                    .get_result(conn)
-                    .await
-                    .optional()?;
-                let (created_at, outcome) = match inserted {
-                    Some(created_at) => (created_at, WriteOutcome::Created),
-                    None => (
-                        incident_links::table
-                            .find((pair.low().get(), pair.high().get()))
-                            .select(incident_links::created_at)
-                            .first(conn)
-                            .await?,
-                        WriteOutcome::Unchanged,
-                    ),
-                };
-                let written = Written {
-                    value: IncidentLink { pair, created_at },
-                    outcome,
-                };
-                idempotency::remember(conn, key, &written).await?;
-                Ok(written)
-            })
-            .await
+        idempotent_write!(self, key, |conn| {
+            require_pair(conn, pair).await?;
+            let inserted: Option<DateTime<Utc>> = diesel::insert_into(incident_links::table)
+                .values((
+                    incident_links::low_incident_id.eq(pair.low().get()),
+                    incident_links::high_incident_id.eq(pair.high().get()),
+                ))
+                .on_conflict_do_nothing()
+                .returning(incident_links::created_at)
+                .get_result(conn)
+                .await
+                .optional()?;
+            let (created_at, outcome) = match inserted {
+                Some(created_at) => (created_at, WriteOutcome::Created),
+                None => (
+                    incident_links::table
+                        .find((pair.low().get(), pair.high().get()))
+                        .select(incident_links::created_at)
+                        .first(conn)
+                        .await?,
+                    WriteOutcome::Unchanged,
+                ),
+            };
+            Written {
+                value: IncidentLink { pair, created_at },
+                outcome,
+            }
         })
-        .await
     }
 
     async fn unlink_incidents(
@@ -383,25 +363,13 @@ impl IncidentRepository for PgStore {
         key: Option<IdempotencyKey>,
     ) -> RepositoryResult<bool> {
         let key = key.as_ref();
-        self.write(|| async move {
-            let mut conn = self.conn().await?;
-            conn.transaction(async |conn| {
-                if let Some(replay) = idempotency::replay(conn, key).await? {
-                    return Ok(replay);
-                }
-                require_pair(conn, pair).await?;
-                let removed = diesel::delete(
-                    incident_links::table.find((pair.low().get(), pair.high().get())),
-                )
+        idempotent_write!(self, key, |conn| {
+            require_pair(conn, pair).await?;
+            diesel::delete(incident_links::table.find((pair.low().get(), pair.high().get())))
                 .execute(conn)
                 .await?
-                    > 0;
-                idempotency::remember(conn, key, &removed).await?;
-                Ok(removed)
-            })
-            .await
+                > 0
         })
-        .await
     }
 }
 

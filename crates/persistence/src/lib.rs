@@ -11,6 +11,33 @@
 //!
 //! [`embedded`] runs a private PostgreSQL cluster for the zero-set-up default and for tests.
 
+/// Runs a write's `body` (an expression using the connection `conn`) as one transaction that first
+/// replays the idempotency key's stored result, if any, and stores the body's result with the key
+/// before commit; the whole transaction runs again when it lost a race with a concurrent writer.
+///
+/// A macro rather than a generic function: the body's future must be `Send`, which a bound on a
+/// generic async closure cannot promise on stable Rust.
+macro_rules! idempotent_write {
+    ($store:expr, $key:expr, |$conn:ident| $body:expr) => {{
+        let store = $store;
+        let key = $key;
+        store
+            .write(|| async move {
+                let mut connection = store.conn().await?;
+                diesel_async::AsyncConnection::transaction(&mut *connection, async |$conn| {
+                    if let Some(replay) = $crate::idempotency::replay($conn, key).await? {
+                        return Ok(replay);
+                    }
+                    let result = $body;
+                    $crate::idempotency::remember($conn, key, &result).await?;
+                    Ok(result)
+                })
+                .await
+            })
+            .await
+    }};
+}
+
 mod assessments;
 pub mod embedded;
 mod error;

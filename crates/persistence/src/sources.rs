@@ -6,12 +6,12 @@ use civcas_domain::{
     SourceUpdate, WriteOutcome, Written,
 };
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::error::StoreResult;
 use crate::models::{SourceDetailsRow, SourceRow};
 use crate::schema::sources;
-use crate::{PgStore, idempotency, paging};
+use crate::{PgStore, paging};
 
 pub(crate) async fn find_source(
     conn: &mut AsyncPgConnection,
@@ -54,48 +54,38 @@ impl SourceRepository for PgStore {
         key: Option<IdempotencyKey>,
     ) -> RepositoryResult<Written<Source>> {
         let (source, key) = (&source, key.as_ref());
-        self.write(|| async move {
-            let mut conn = self.conn().await?;
-            conn.transaction(async |conn| {
-                if let Some(replay) = idempotency::replay(conn, key).await? {
-                    return Ok(replay);
+        idempotent_write!(self, key, |conn| {
+            match find_source(conn, &source.id).await? {
+                Some(stored) if stored.details == source.details => Written {
+                    value: stored,
+                    outcome: WriteOutcome::Unchanged,
+                },
+                Some(_) => {
+                    return Err(RepositoryError::AlreadyExists {
+                        reason: "SOURCE_ALREADY_EXISTS",
+                        message: format!(
+                            "source {} is registered with other attributes; change it with UpdateSource",
+                            source.id
+                        ),
+                    }
+                    .into());
                 }
-                let written = match find_source(conn, &source.id).await? {
-                    Some(stored) if stored.details == source.details => Written {
-                        value: stored,
-                        outcome: WriteOutcome::Unchanged,
-                    },
-                    Some(_) => {
-                        return Err(RepositoryError::AlreadyExists {
-                            reason: "SOURCE_ALREADY_EXISTS",
-                            message: format!(
-                                "source {} is registered with other attributes; change it with UpdateSource",
-                                source.id
-                            ),
-                        }
-                        .into());
+                None => {
+                    let row: SourceRow = diesel::insert_into(sources::table)
+                        .values((
+                            sources::id.eq(source.id.as_str()),
+                            SourceDetailsRow::from(&source.details),
+                        ))
+                        .returning(SourceRow::as_returning())
+                        .get_result(conn)
+                        .await?;
+                    Written {
+                        value: row.try_into()?,
+                        outcome: WriteOutcome::Created,
                     }
-                    None => {
-                        let row: SourceRow = diesel::insert_into(sources::table)
-                            .values((
-                                sources::id.eq(source.id.as_str()),
-                                SourceDetailsRow::from(&source.details),
-                            ))
-                            .returning(SourceRow::as_returning())
-                            .get_result(conn)
-                            .await?;
-                        Written {
-                            value: row.try_into()?,
-                            outcome: WriteOutcome::Created,
-                        }
-                    }
-                };
-                idempotency::remember(conn, key, &written).await?;
-                Ok(written)
-            })
-            .await
+                }
+            }
         })
-        .await
     }
 
     async fn get_source(&self, id: &SourceId) -> RepositoryResult<Source> {
@@ -137,50 +127,40 @@ impl SourceRepository for PgStore {
         key: Option<IdempotencyKey>,
     ) -> RepositoryResult<Written<Source>> {
         let (update, key) = (&update, key.as_ref());
-        self.write(|| async move {
-            let mut conn = self.conn().await?;
-            conn.transaction(async |conn| {
-                if let Some(replay) = idempotency::replay(conn, key).await? {
-                    return Ok(replay);
+        idempotent_write!(self, key, |conn| {
+            let stored: Source = sources::table
+                .find(update.id.as_str())
+                .select(SourceRow::as_select())
+                .for_no_key_update()
+                .first(conn)
+                .await
+                .optional()?
+                .ok_or_else(|| RepositoryError::NotFound {
+                    resource: Resource::Source,
+                    id: update.id.to_string(),
+                    field: "source.id".to_owned(),
+                })?
+                .try_into()?;
+            let details = stored.details.with_changes(&update.changes);
+            if details == stored.details {
+                Written {
+                    value: stored,
+                    outcome: WriteOutcome::Unchanged,
                 }
-                let stored: Source = sources::table
-                    .find(update.id.as_str())
-                    .select(SourceRow::as_select())
-                    .for_no_key_update()
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .ok_or_else(|| RepositoryError::NotFound {
-                        resource: Resource::Source,
-                        id: update.id.to_string(),
-                        field: "source.id".to_owned(),
-                    })?
-                    .try_into()?;
-                let details = stored.details.with_changes(&update.changes);
-                let written = if details == stored.details {
-                    Written {
-                        value: stored,
-                        outcome: WriteOutcome::Unchanged,
-                    }
-                } else {
-                    let row: SourceRow = diesel::update(sources::table.find(update.id.as_str()))
-                        .set((
-                            SourceDetailsRow::from(&details),
-                            sources::updated_at.eq(diesel::dsl::now),
-                        ))
-                        .returning(SourceRow::as_returning())
-                        .get_result(conn)
-                        .await?;
-                    Written {
-                        value: row.try_into()?,
-                        outcome: WriteOutcome::Updated,
-                    }
-                };
-                idempotency::remember(conn, key, &written).await?;
-                Ok(written)
-            })
-            .await
+            } else {
+                let row: SourceRow = diesel::update(sources::table.find(update.id.as_str()))
+                    .set((
+                        SourceDetailsRow::from(&details),
+                        sources::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .returning(SourceRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                Written {
+                    value: row.try_into()?,
+                    outcome: WriteOutcome::Updated,
+                }
+            }
         })
-        .await
     }
 }

@@ -8,13 +8,13 @@ use civcas_domain::{
 };
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::error::{StoreResult, classify};
 use crate::models::{NewStatementRow, StatementRow};
 use crate::schema::statements;
 use crate::sources::require_source;
-use crate::{PgStore, idempotency, paging};
+use crate::{PgStore, paging};
 
 /// A chain's statements in chain order: `published_on`, then `recorded_at`, then id.
 async fn chain(conn: &mut AsyncPgConnection, chain_key: &str) -> StoreResult<Vec<Statement>> {
@@ -42,49 +42,39 @@ impl StatementRepository for PgStore {
     ) -> RepositoryResult<Written<Statement>> {
         let (new, key) = (&statement, key.as_ref());
         let chain_key = &new.chain_key();
-        self.write(|| async move {
-            let mut conn = self.conn().await?;
-            conn.transaction(async |conn| {
-                if let Some(replay) = idempotency::replay(conn, key).await? {
-                    return Ok(replay);
-                }
-                require_source(conn, &new.source_id, "statement.source_id").await?;
-                // One writer per chain at a time, so that a repeated statement is seen as one.
-                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                    .bind::<Text, _>(chain_key.as_str())
-                    .execute(conn)
-                    .await?;
-                let repeated = chain(conn, chain_key)
-                    .await?
-                    .into_iter()
-                    .find(|stored| new.details.repeats(&stored.details));
-                let written = match repeated {
-                    Some(stored) => Written {
-                        value: stored,
-                        outcome: WriteOutcome::Unchanged,
-                    },
-                    None => {
-                        let row: StatementRow = diesel::insert_into(statements::table)
-                            .values(NewStatementRow::new(
-                                &new.source_id,
-                                chain_key,
-                                &new.details,
-                            ))
-                            .returning(StatementRow::as_returning())
-                            .get_result(conn)
-                            .await?;
-                        Written {
-                            value: row.try_into()?,
-                            outcome: WriteOutcome::Created,
-                        }
+        idempotent_write!(self, key, |conn| {
+            require_source(conn, &new.source_id, "statement.source_id").await?;
+            // One writer per chain at a time, so that a repeated statement is seen as one.
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<Text, _>(chain_key.as_str())
+                .execute(conn)
+                .await?;
+            let repeated = chain(conn, chain_key)
+                .await?
+                .into_iter()
+                .find(|stored| new.details.repeats(&stored.details));
+            match repeated {
+                Some(stored) => Written {
+                    value: stored,
+                    outcome: WriteOutcome::Unchanged,
+                },
+                None => {
+                    let row: StatementRow = diesel::insert_into(statements::table)
+                        .values(NewStatementRow::new(
+                            &new.source_id,
+                            chain_key,
+                            &new.details,
+                        ))
+                        .returning(StatementRow::as_returning())
+                        .get_result(conn)
+                        .await?;
+                    Written {
+                        value: row.try_into()?,
+                        outcome: WriteOutcome::Created,
                     }
-                };
-                idempotency::remember(conn, key, &written).await?;
-                Ok(written)
-            })
-            .await
+                }
+            }
         })
-        .await
     }
 
     async fn list_statements(

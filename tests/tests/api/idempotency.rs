@@ -3,7 +3,26 @@ use civcas_tests::fixtures::{assessment, coalition_cumulative, incident, registe
 use civcas_tests::spawn_app;
 use civcas_tests::status::assert_error;
 use futures::future::join_all;
-use tonic::Code;
+use tonic::{Code, Response, Status};
+
+/// Sends 20 copies of one call at once, and checks that all succeed with the same response.
+async fn twenty_at_once<T, F, Fut>(call: F) -> Vec<T>
+where
+    T: PartialEq + std::fmt::Debug,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Response<T>, Status>>,
+{
+    let responses: Vec<T> = join_all((0..20).map(|_| call()))
+        .await
+        .into_iter()
+        .map(|r| r.expect("every retry succeeds").into_inner())
+        .collect();
+    assert!(
+        responses.iter().all(|r| *r == responses[0]),
+        "every retry gets the first response"
+    );
+    responses
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_parallel_retries_of_one_request_id_record_one_assessment() {
@@ -20,25 +39,12 @@ async fn twenty_parallel_retries_of_one_request_id_record_one_assessment() {
         incident: Some(incident("airwars", "CS2001", "2017-06-20")),
         request_id: "import-42/row-7".into(),
     };
-    let responses = join_all((0..20).map(|_| {
+    let responses = twenty_at_once(|| {
         let mut client = app.assessments();
         let request = request.clone();
-        async move {
-            client
-                .record_assessment(request)
-                .await
-                .map(|r| r.into_inner())
-        }
-    }))
+        async move { client.record_assessment(request).await }
+    })
     .await;
-    let responses: Vec<_> = responses
-        .into_iter()
-        .map(|r| r.expect("every retry succeeds"))
-        .collect();
-    assert!(
-        responses.iter().all(|r| *r == responses[0]),
-        "every retry gets the first response"
-    );
     assert!(responses[0].incident_created);
 
     let all = app
@@ -70,22 +76,12 @@ async fn twenty_parallel_retries_of_one_request_id_record_one_statement() {
         statement: Some(coalition_cumulative(624, "2017-06-30", "2017-08-04")),
         request_id: "statement-624".into(),
     };
-    let responses = join_all((0..20).map(|_| {
+    twenty_at_once(|| {
         let mut client = app.statements();
         let request = request.clone();
-        async move {
-            client
-                .record_statement(request)
-                .await
-                .map(|r| r.into_inner())
-        }
-    }))
+        async move { client.record_statement(request).await }
+    })
     .await;
-    let responses: Vec<_> = responses
-        .into_iter()
-        .map(|r| r.expect("every retry succeeds"))
-        .collect();
-    assert!(responses.iter().all(|r| *r == responses[0]));
     let listed = app
         .statements()
         .list_statements(pb::ListStatementsRequest::default())
