@@ -17,6 +17,7 @@ pub mod geo;
 pub mod ids;
 pub mod incident;
 pub mod paging;
+pub mod reconcile;
 pub mod repository;
 pub mod slug;
 pub mod source;

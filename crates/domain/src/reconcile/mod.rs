@@ -1,0 +1,758 @@
+//! The reconciliation rules of DESIGN.md section 2, as pure functions over a snapshot of the data.
+//!
+//! This is the **reference implementation**: the persistence layer computes the same figures in SQL
+//! for speed, and property tests check that both agree exactly. It favours being obviously right over
+//! being fast: every rule is a few lines over plain collections, and every list is ordered by id.
+//!
+//! - [`current_assessments`]: rule 1.
+//! - [`Clusters`]: rule 2's clusters (explicit links and current DUPLICATE verdicts).
+//! - [`reconcile`]: rules 2 to 6 for one window.
+//! - [`flow::assessment_flow`]: rule 7. [`series::figure_series`]: rule 8.
+
+pub mod flow;
+pub mod series;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::assessment::{Tier, Verdict};
+use crate::count::CountRange;
+use crate::country::CountryCode;
+use crate::dates::DateInterval;
+use crate::ids::{AssessmentId, IncidentId};
+use crate::incident::IncidentPair;
+use crate::slug::{Slug, SourceId};
+use crate::statement::{ATTRIBUTED_TO_ALL, Measure, Statement};
+
+/// What reconciliation needs to know of an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentFacts {
+    pub id: IncidentId,
+    pub occurred: DateInterval,
+    pub country: CountryCode,
+    pub admin1: Option<String>,
+    pub attributed_to: BTreeSet<Slug>,
+}
+
+/// What reconciliation needs to know of an assessment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssessmentFacts {
+    pub id: AssessmentId,
+    pub source_id: SourceId,
+    pub incident_id: IncidentId,
+    pub verdict: Verdict,
+    pub killed: Option<CountRange>,
+    pub injured: Option<CountRange>,
+    pub assessed_on: NaiveDate,
+    pub recorded_at: DateTime<Utc>,
+    pub duplicate_of: Option<IncidentId>,
+}
+
+impl AssessmentFacts {
+    /// The order in which assessments take effect (rule 1): `assessed_on`, then `recorded_at`, then id.
+    pub fn effect_order(&self) -> (NaiveDate, DateTime<Utc>, AssessmentId) {
+        (self.assessed_on, self.recorded_at, self.id)
+    }
+
+    fn figure(&self, measure: Casualty) -> Option<CountRange> {
+        match measure {
+            Casualty::Killed => self.killed,
+            Casualty::Injured => self.injured,
+        }
+    }
+}
+
+/// What reconciliation needs to know of a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFacts {
+    pub id: SourceId,
+    /// The party the source speaks for: its rejections and coverage gaps count only for clusters
+    /// with a member attributed to that party (rule 5).
+    pub belligerent: Option<Slug>,
+}
+
+/// Everything a query may look at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dataset {
+    pub sources: Vec<SourceFacts>,
+    pub incidents: Vec<IncidentFacts>,
+    pub assessments: Vec<AssessmentFacts>,
+    /// Explicit links, which hold whatever `as_of` says: they are an analyst's judgement.
+    pub links: Vec<IncidentPair>,
+    pub statements: Vec<Statement>,
+}
+
+/// The filters of a query. Values within one filter are ORed; separate filters are ANDed; an empty
+/// filter lets everything through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    pub countries: BTreeSet<CountryCode>,
+    pub admin1: BTreeSet<String>,
+    pub attributed_to: BTreeSet<Slug>,
+    /// Whose assessments and statements count; empty means every source.
+    pub sources: BTreeSet<SourceId>,
+}
+
+impl Filters {
+    /// Whether the incident filters (countries, admin1, attributed_to) choose `incident`.
+    pub fn chooses(&self, incident: &IncidentFacts) -> bool {
+        (self.countries.is_empty() || self.countries.contains(&incident.country))
+            && (self.admin1.is_empty()
+                || incident
+                    .admin1
+                    .as_ref()
+                    .is_some_and(|a| self.admin1.contains(a)))
+            && (self.attributed_to.is_empty()
+                || incident
+                    .attributed_to
+                    .iter()
+                    .any(|b| self.attributed_to.contains(b)))
+    }
+
+    /// Whether the statement filters (countries, attributed_to) choose `statement` (rule 6). The
+    /// scope `all` meets any attribution.
+    pub fn chooses_statement(&self, statement: &Statement) -> bool {
+        let d = &statement.details;
+        (self.countries.is_empty()
+            || d.area
+                .countries()
+                .iter()
+                .any(|c| self.countries.contains(c)))
+            && (self.attributed_to.is_empty()
+                || d.attributed_to.as_str() == ATTRIBUTED_TO_ALL
+                || self.attributed_to.contains(&d.attributed_to))
+    }
+}
+
+/// A reconciliation query: a window, filters, and an optional `as_of` date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FigureQuery {
+    pub window: DateInterval,
+    pub filters: Filters,
+    /// Only assessments and statements published on or before this date exist for the query.
+    pub as_of: Option<NaiveDate>,
+}
+
+/// Where an incident or a cluster lies relative to a window (rule 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Position {
+    Inside,
+    Boundary,
+    Out,
+}
+
+/// An incident's position: inside when its whole span is in the window, boundary when the span only
+/// overlaps it.
+pub fn position(occurred: DateInterval, window: DateInterval) -> Position {
+    if window.from() <= occurred.from() && occurred.to() <= window.to() {
+        Position::Inside
+    } else if occurred.from() <= window.to() && window.from() <= occurred.to() {
+        Position::Boundary
+    } else {
+        Position::Out
+    }
+}
+
+/// Rule 1: each source's current assessment of each incident as of `as_of` (no limit when `None`).
+pub fn current_assessments(
+    assessments: &[AssessmentFacts],
+    as_of: Option<NaiveDate>,
+) -> BTreeMap<(SourceId, IncidentId), &AssessmentFacts> {
+    let mut current: BTreeMap<(SourceId, IncidentId), &AssessmentFacts> = BTreeMap::new();
+    for a in assessments
+        .iter()
+        .filter(|a| as_of.is_none_or(|as_of| a.assessed_on <= as_of))
+    {
+        let key = (a.source_id.clone(), a.incident_id);
+        match current.get(&key) {
+            Some(held) if held.effect_order() >= a.effect_order() => {}
+            _ => {
+                current.insert(key, a);
+            }
+        }
+    }
+    current
+}
+
+/// The connected components of the links (rule 2): one real event each, identified by its smallest
+/// incident id.
+#[derive(Debug, Clone, Default)]
+pub struct Clusters {
+    parent: BTreeMap<IncidentId, IncidentId>,
+}
+
+impl Clusters {
+    /// Clusters from every explicit link and every current DUPLICATE verdict that names its target.
+    pub fn build<'a>(
+        links: &[IncidentPair],
+        current: impl IntoIterator<Item = &'a AssessmentFacts>,
+    ) -> Self {
+        let mut clusters = Self::default();
+        for link in links {
+            clusters.union(link.low(), link.high());
+        }
+        for a in current {
+            if a.verdict == Verdict::Duplicate
+                && let Some(target) = a.duplicate_of
+            {
+                clusters.union(a.incident_id, target);
+            }
+        }
+        clusters
+    }
+
+    fn root(&self, mut id: IncidentId) -> IncidentId {
+        while let Some(&parent) = self.parent.get(&id) {
+            if parent == id {
+                break;
+            }
+            id = parent;
+        }
+        id
+    }
+
+    fn union(&mut self, a: IncidentId, b: IncidentId) {
+        let (ra, rb) = (self.root(a), self.root(b));
+        // The smaller root wins, so a root is always its cluster's smallest id.
+        let (low, high) = (ra.min(rb), ra.max(rb));
+        self.parent.insert(low, low);
+        self.parent.insert(high, low);
+    }
+
+    /// The id of the cluster `incident` belongs to: its smallest member's id.
+    pub fn cluster_of(&self, incident: IncidentId) -> IncidentId {
+        self.root(incident)
+    }
+}
+
+/// A sum of count ranges, with what makes a max unbounded reported beside it (rule 4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RangeSum {
+    /// The sum of the mins over inside items.
+    pub min: u64,
+    /// The sum of the maxes over the items whose figure has a max.
+    pub max_bounded: u64,
+    /// Items whose figure has no max ("at least"): when any, the max sum is unbounded.
+    pub unbounded: u64,
+    /// Items counted that state no figure at all.
+    pub without_figure: u64,
+}
+
+impl RangeSum {
+    /// The max sum, or `None` when a figure without a max makes it unbounded.
+    pub fn max(&self) -> Option<u64> {
+        (self.unbounded == 0).then_some(self.max_bounded)
+    }
+
+    /// Adds one item's figure: its min only when it is inside, its max in any case.
+    fn add(&mut self, figure: Option<CountRange>, inside: bool) {
+        match figure {
+            None => self.without_figure += 1,
+            Some(range) => {
+                if inside {
+                    self.min += u64::from(range.min());
+                }
+                match range.max() {
+                    Some(max) => self.max_bounded += u64::from(max),
+                    None => self.unbounded += 1,
+                }
+            }
+        }
+    }
+}
+
+/// Counts split by position.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Split {
+    pub inside: u64,
+    pub boundary: u64,
+}
+
+impl Split {
+    fn count(&mut self, inside: bool) {
+        if inside {
+            self.inside += 1;
+        } else {
+            self.boundary += 1;
+        }
+    }
+}
+
+/// Killed and injured at one tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TierFigures {
+    pub tier: Tier,
+    /// Incidents (per source) or clusters (reconciled) at this tier or higher.
+    pub counted: Split,
+    pub killed: RangeSum,
+    pub injured: RangeSum,
+}
+
+impl TierFigures {
+    fn empty(tier: Tier) -> Self {
+        Self {
+            tier,
+            counted: Split::default(),
+            killed: RangeSum::default(),
+            injured: RangeSum::default(),
+        }
+    }
+}
+
+/// One source's own figures (rule 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFigures {
+    pub source_id: SourceId,
+    /// Its current non-DUPLICATE assessments of chosen incidents in the window, by verdict.
+    pub verdicts: BTreeMap<Verdict, Split>,
+    /// ESTABLISHED, LIKELY, ALLEGED.
+    pub tiers: Vec<TierFigures>,
+}
+
+/// The disputed clusters (rule 5): one source at LIKELY or higher, another rejecting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disputed {
+    /// Their count and killed and injured figures, as rule 4 computes them at LIKELY.
+    pub figures: TierFigures,
+    /// The first 100 disputed cluster ids.
+    pub cluster_ids: Vec<IncidentId>,
+}
+
+/// A source's coverage gap (rule 5): clusters at LIKELY or higher it has not assessed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoverageGap {
+    pub source_id: SourceId,
+    pub clusters: u64,
+    /// The first 100 cluster ids.
+    pub cluster_ids: Vec<IncidentId>,
+}
+
+/// A statement reported beside the incident figures (rule 6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementFigure {
+    pub statement: Statement,
+    /// Whether its period lies inside the window.
+    pub inside: bool,
+    pub overlap_days: i64,
+    pub period_days: i64,
+    /// The source's own ESTABLISHED incident sum over the statement's own period and area, for a
+    /// KILLED or INJURED statement of a source that has incident assessments.
+    pub own_established: Option<RangeSum>,
+}
+
+impl StatementFigure {
+    /// The statement's min minus the source's own established min, when they are comparable.
+    pub fn difference(&self) -> Option<i64> {
+        self.own_established.map(|own| {
+            i64::from(self.statement.details.count().min())
+                - i64::try_from(own.min).unwrap_or(i64::MAX)
+        })
+    }
+}
+
+/// The answer to a reconciliation query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconciledFigures {
+    /// Every selected source, ordered by id, zero-filled when it has nothing.
+    pub sources: Vec<SourceFigures>,
+    /// The reconciled cluster-level figures: ESTABLISHED, LIKELY, ALLEGED.
+    pub tiers: Vec<TierFigures>,
+    pub disputed: Disputed,
+    /// One per selected source that has recorded any assessment, ordered by source id.
+    pub coverage_gaps: Vec<CoverageGap>,
+    /// Ordered by source, then statement id.
+    pub statements: Vec<StatementFigure>,
+}
+
+/// How many cluster ids a list reports.
+pub const LISTED_CLUSTERS: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Casualty {
+    Killed,
+    Injured,
+}
+
+/// A source's figure for a cluster at a tier: the largest min and the largest max (unbounded when
+/// any lacks a max) among its assessments at that tier or higher that state one. Never a sum: a
+/// cluster is one event.
+fn source_figure(
+    assessments: &[&AssessmentFacts],
+    tier: Tier,
+    casualty: Casualty,
+) -> Option<CountRange> {
+    let figures: Vec<CountRange> = assessments
+        .iter()
+        .filter(|a| a.verdict.tier().is_some_and(|t| t >= tier))
+        .filter_map(|a| a.figure(casualty))
+        .collect();
+    combine(&figures, |mins| mins.max())
+}
+
+/// Combines figures: the min chosen by `pick_min` from their mins, and the largest max (none when any
+/// is unbounded).
+fn combine(
+    figures: &[CountRange],
+    pick_min: impl Fn(std::vec::IntoIter<u32>) -> Option<u32>,
+) -> Option<CountRange> {
+    let min = pick_min(
+        figures
+            .iter()
+            .map(CountRange::min)
+            .collect::<Vec<_>>()
+            .into_iter(),
+    )?;
+    let max = figures
+        .iter()
+        .map(CountRange::max)
+        .try_fold(0u32, |acc, max| max.map(|m| acc.max(m)));
+    // max >= every min >= the chosen min, so the range is valid.
+    CountRange::new(min, max).ok()
+}
+
+/// One selected cluster, with what each selected source currently says of its members.
+struct ClusterView<'a> {
+    id: IncidentId,
+    position: Position,
+    members: Vec<&'a IncidentFacts>,
+    /// Current non-DUPLICATE assessments of the members, by selected source.
+    by_source: BTreeMap<SourceId, Vec<&'a AssessmentFacts>>,
+    /// Selected sources with any current assessment of a member, DUPLICATE and OPEN included.
+    assessed_by: BTreeSet<SourceId>,
+}
+
+impl ClusterView<'_> {
+    /// A source's tier for the cluster: the highest among its assessments of the members.
+    fn tier_of(&self, source: &SourceId) -> Option<Tier> {
+        self.by_source
+            .get(source)?
+            .iter()
+            .filter_map(|a| a.verdict.tier())
+            .max()
+    }
+
+    /// Whether at least one selected source puts the cluster at `tier` or higher.
+    fn at_tier(&self, tier: Tier) -> bool {
+        self.by_source
+            .keys()
+            .any(|s| self.tier_of(s).is_some_and(|t| t >= tier))
+    }
+
+    /// Whether some member is attributed to `belligerent`.
+    fn involves(&self, belligerent: &Slug) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.attributed_to.contains(belligerent))
+    }
+
+    /// Rule 4's figure for the cluster at `tier`: the smallest min and the largest max among the
+    /// figures of the sources that put it at that tier or higher.
+    fn figure(&self, tier: Tier, casualty: Casualty) -> Option<CountRange> {
+        let figures: Vec<CountRange> = self
+            .by_source
+            .iter()
+            .filter(|(source, _)| self.tier_of(source).is_some_and(|t| t >= tier))
+            .filter_map(|(_, assessments)| source_figure(assessments, tier, casualty))
+            .collect();
+        combine(&figures, |mins| mins.min())
+    }
+}
+
+/// Rule 4 over `clusters` at `tier`.
+fn cluster_figures<'a>(
+    clusters: impl IntoIterator<Item = &'a ClusterView<'a>>,
+    tier: Tier,
+) -> TierFigures {
+    let mut figures = TierFigures::empty(tier);
+    for cluster in clusters.into_iter().filter(|c| c.at_tier(tier)) {
+        let inside = cluster.position == Position::Inside;
+        figures.counted.count(inside);
+        figures
+            .killed
+            .add(cluster.figure(tier, Casualty::Killed), inside);
+        figures
+            .injured
+            .add(cluster.figure(tier, Casualty::Injured), inside);
+    }
+    figures
+}
+
+/// The selected sources: the filter's, or every source.
+fn selected_sources(data: &Dataset, filters: &Filters) -> BTreeSet<SourceId> {
+    if filters.sources.is_empty() {
+        data.sources.iter().map(|s| s.id.clone()).collect()
+    } else {
+        filters.sources.clone()
+    }
+}
+
+/// Rule 3: one source's incident-level figures.
+fn source_figures(
+    source: &SourceId,
+    data: &Dataset,
+    current: &BTreeMap<(SourceId, IncidentId), &AssessmentFacts>,
+    window: DateInterval,
+    filters: &Filters,
+) -> SourceFigures {
+    let mut verdicts = BTreeMap::new();
+    let mut tiers: Vec<TierFigures> = Tier::REPORTED
+        .iter()
+        .map(|t| TierFigures::empty(*t))
+        .collect();
+    for incident in data.incidents.iter().filter(|i| filters.chooses(i)) {
+        let inside = match position(incident.occurred, window) {
+            Position::Inside => true,
+            Position::Boundary => false,
+            Position::Out => continue,
+        };
+        let Some(a) = current.get(&(source.clone(), incident.id)) else {
+            continue;
+        };
+        let Some(verdict_tier) = a.verdict.tier() else {
+            continue; // DUPLICATE links incidents; it is not a verdict on one.
+        };
+        verdicts
+            .entry(a.verdict)
+            .or_insert_with(Split::default)
+            .count(inside);
+        for figures in tiers.iter_mut().filter(|f| verdict_tier >= f.tier) {
+            figures.counted.count(inside);
+            figures.killed.add(a.killed, inside);
+            figures.injured.add(a.injured, inside);
+        }
+    }
+    SourceFigures {
+        source_id: source.clone(),
+        verdicts,
+        tiers,
+    }
+}
+
+/// Rules 2 to 6 for one query.
+pub fn reconcile(data: &Dataset, query: &FigureQuery) -> ReconciledFigures {
+    let FigureQuery {
+        window,
+        filters,
+        as_of,
+    } = query;
+    let current = current_assessments(&data.assessments, *as_of);
+    let clusters = Clusters::build(&data.links, current.values().copied());
+    let selected = selected_sources(data, filters);
+
+    // Rule 2: a cluster is selected when a member passes the filters; then all its members count.
+    let mut members: BTreeMap<IncidentId, Vec<&IncidentFacts>> = BTreeMap::new();
+    for incident in &data.incidents {
+        members
+            .entry(clusters.cluster_of(incident.id))
+            .or_default()
+            .push(incident);
+    }
+    let mut views: Vec<ClusterView<'_>> = Vec::new();
+    for (id, members) in members {
+        if !members.iter().any(|m| filters.chooses(m)) {
+            continue;
+        }
+        let positions: Vec<Position> = members
+            .iter()
+            .map(|m| position(m.occurred, *window))
+            .collect();
+        let position = if positions.iter().all(|p| *p == Position::Inside) {
+            Position::Inside
+        } else if positions.iter().any(|p| *p != Position::Out) {
+            Position::Boundary
+        } else {
+            continue;
+        };
+        let mut by_source: BTreeMap<SourceId, Vec<&AssessmentFacts>> = BTreeMap::new();
+        let mut assessed_by = BTreeSet::new();
+        for member in &members {
+            for source in &selected {
+                if let Some(a) = current.get(&(source.clone(), member.id)) {
+                    assessed_by.insert(source.clone());
+                    if a.verdict.tier().is_some() {
+                        by_source.entry(source.clone()).or_default().push(a);
+                    }
+                }
+            }
+        }
+        views.push(ClusterView {
+            id,
+            position,
+            members,
+            by_source,
+            assessed_by,
+        });
+    }
+
+    let sources = selected
+        .iter()
+        .map(|s| source_figures(s, data, &current, *window, filters))
+        .collect();
+    let tiers = Tier::REPORTED
+        .iter()
+        .map(|t| cluster_figures(&views, *t))
+        .collect();
+
+    // Rule 5.
+    let belligerent_of: BTreeMap<&SourceId, Option<&Slug>> = data
+        .sources
+        .iter()
+        .map(|s| (&s.id, s.belligerent.as_ref()))
+        .collect();
+    let speaks_for = |source: &SourceId, cluster: &ClusterView<'_>| match belligerent_of
+        .get(source)
+        .copied()
+        .flatten()
+    {
+        Some(party) => cluster.involves(party),
+        None => true,
+    };
+    let rejects = |source: &SourceId, cluster: &ClusterView<'_>| {
+        cluster.tier_of(source) == Some(Tier::Rejected) && speaks_for(source, cluster)
+    };
+    let disputed_views: Vec<&ClusterView<'_>> = views
+        .iter()
+        .filter(|c| {
+            selected.iter().any(|high| {
+                c.tier_of(high).is_some_and(|t| t >= Tier::Likely)
+                    && selected.iter().any(|low| low != high && rejects(low, c))
+            })
+        })
+        .collect();
+    let disputed = Disputed {
+        figures: cluster_figures(disputed_views.iter().copied(), Tier::Likely),
+        cluster_ids: disputed_views
+            .iter()
+            .map(|c| c.id)
+            .take(LISTED_CLUSTERS)
+            .collect(),
+    };
+    let assessing: BTreeSet<&SourceId> = data.assessments.iter().map(|a| &a.source_id).collect();
+    let coverage_gaps = selected
+        .iter()
+        .filter(|s| assessing.contains(s))
+        .map(|source| {
+            let gaps: Vec<IncidentId> = views
+                .iter()
+                .filter(|c| {
+                    c.at_tier(Tier::Likely)
+                        && !c.assessed_by.contains(source)
+                        && speaks_for(source, c)
+                })
+                .map(|c| c.id)
+                .collect();
+            CoverageGap {
+                source_id: source.clone(),
+                clusters: gaps.len() as u64,
+                cluster_ids: gaps.into_iter().take(LISTED_CLUSTERS).collect(),
+            }
+        })
+        .collect();
+
+    let statements = statement_figures(data, &selected, query, &current);
+    ReconciledFigures {
+        sources,
+        tiers,
+        disputed,
+        coverage_gaps,
+        statements,
+    }
+}
+
+/// Rule 6: for each revision chain of each selected source, its latest statement as of `as_of` whose
+/// period overlaps the window.
+fn statement_figures(
+    data: &Dataset,
+    selected: &BTreeSet<SourceId>,
+    query: &FigureQuery,
+    current: &BTreeMap<(SourceId, IncidentId), &AssessmentFacts>,
+) -> Vec<StatementFigure> {
+    let window = query.window;
+    let mut latest: BTreeMap<(SourceId, String), &Statement> = BTreeMap::new();
+    for statement in data.statements.iter().filter(|s| {
+        selected.contains(&s.source_id)
+            && query
+                .as_of
+                .is_none_or(|as_of| s.details.published_on <= as_of)
+            && position(s.details.period, window) != Position::Out
+            && query.filters.chooses_statement(s)
+    }) {
+        let order = |s: &Statement| (s.details.published_on, s.recorded_at, s.id);
+        let key = (statement.source_id.clone(), chain_key(statement));
+        match latest.get(&key) {
+            Some(held) if order(held) >= order(statement) => {}
+            _ => {
+                latest.insert(key, statement);
+            }
+        }
+    }
+    let mut figures: Vec<StatementFigure> = latest
+        .into_values()
+        .map(|statement| {
+            let period = statement.details.period;
+            let overlap_from = period.from().max(window.from());
+            let overlap_to = period.to().min(window.to());
+            StatementFigure {
+                statement: statement.clone(),
+                inside: position(period, window) == Position::Inside,
+                overlap_days: (overlap_to - overlap_from).num_days() + 1,
+                period_days: period.days(),
+                own_established: own_established(statement, data, current),
+            }
+        })
+        .collect();
+    figures.sort_by(|a, b| {
+        (&a.statement.source_id, a.statement.id).cmp(&(&b.statement.source_id, b.statement.id))
+    });
+    figures
+}
+
+fn chain_key(statement: &Statement) -> String {
+    crate::statement::NewStatement {
+        source_id: statement.source_id.clone(),
+        details: statement.details.clone(),
+    }
+    .chain_key()
+}
+
+/// The source's own ESTABLISHED incident sum over the statement's period and area, for a KILLED or
+/// INJURED statement of a source with incident assessments. KILLED_OR_INJURED is compared with nothing.
+fn own_established(
+    statement: &Statement,
+    data: &Dataset,
+    current: &BTreeMap<(SourceId, IncidentId), &AssessmentFacts>,
+) -> Option<RangeSum> {
+    let casualty = match statement.details.measure {
+        Measure::Killed => Casualty::Killed,
+        Measure::Injured => Casualty::Injured,
+        Measure::KilledOrInjured => return None,
+    };
+    if !data
+        .assessments
+        .iter()
+        .any(|a| a.source_id == statement.source_id)
+    {
+        return None;
+    }
+    let d = &statement.details;
+    let filters = Filters {
+        countries: d.area.countries().clone(),
+        admin1: d.area.admin1.iter().cloned().collect(),
+        attributed_to: if d.attributed_to.as_str() == ATTRIBUTED_TO_ALL {
+            BTreeSet::new()
+        } else {
+            BTreeSet::from([d.attributed_to.clone()])
+        },
+        sources: BTreeSet::from([statement.source_id.clone()]),
+    };
+    let figures = source_figures(&statement.source_id, data, current, d.period, &filters);
+    let established = figures.tiers.iter().find(|f| f.tier == Tier::Established)?;
+    Some(match casualty {
+        Casualty::Killed => established.killed,
+        Casualty::Injured => established.injured,
+    })
+}
+
+#[cfg(test)]
+mod tests;

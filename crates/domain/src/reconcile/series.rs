@@ -1,0 +1,70 @@
+//! Rule 8: the same rules per calendar bucket.
+
+use chrono::{Datelike, Days, Months, NaiveDate};
+
+use super::{Dataset, FigureQuery, ReconciledFigures, reconcile};
+use crate::dates::DateInterval;
+
+/// How a window is cut into buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    Day,
+    /// ISO weeks, Monday to Sunday.
+    Week,
+    Month,
+    Year,
+}
+
+/// The calendar buckets covering `window`, the first and last clipped to it.
+pub fn buckets(window: DateInterval, granularity: Granularity) -> Vec<DateInterval> {
+    let mut buckets = Vec::new();
+    let mut start = window.from();
+    while start <= window.to() {
+        let natural_end = bucket_end(start, granularity);
+        let end = natural_end.min(window.to());
+        // Both ends lie in the window and start <= end, so the interval is valid.
+        if let Ok(bucket) = DateInterval::new(start, end) {
+            buckets.push(bucket);
+        }
+        match end.checked_add_days(Days::new(1)) {
+            Some(next) => start = next,
+            None => break,
+        }
+    }
+    buckets
+}
+
+/// The last day of the calendar bucket that holds `day`.
+fn bucket_end(day: NaiveDate, granularity: Granularity) -> NaiveDate {
+    let end = match granularity {
+        Granularity::Day => Some(day),
+        Granularity::Week => day.checked_add_days(Days::new(u64::from(
+            6 - day.weekday().num_days_from_monday(),
+        ))),
+        Granularity::Month => day
+            .with_day(1)
+            .and_then(|first| first.checked_add_months(Months::new(1)))
+            .and_then(|next| next.pred_opt()),
+        Granularity::Year => NaiveDate::from_ymd_opt(day.year(), 12, 31),
+    };
+    end.unwrap_or(NaiveDate::MAX)
+}
+
+/// The figures of each bucket. An incident spanning several buckets is a boundary incident in each,
+/// so the buckets do not add up to the window's figures.
+pub fn figure_series(
+    data: &Dataset,
+    query: &FigureQuery,
+    granularity: Granularity,
+) -> Vec<(DateInterval, ReconciledFigures)> {
+    buckets(query.window, granularity)
+        .into_iter()
+        .map(|bucket| {
+            let bucket_query = FigureQuery {
+                window: bucket,
+                ..query.clone()
+            };
+            (bucket, reconcile(data, &bucket_query))
+        })
+        .collect()
+}
