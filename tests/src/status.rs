@@ -36,12 +36,25 @@ pub fn assert_error(status: &Status, code: Code) -> String {
         "exactly one ErrorInfo expected: {details:?}"
     );
     assert_eq!(infos[0].domain, "civcas.v1");
-    for leak in LEAKS {
-        assert!(
-            !status.message().contains(leak),
-            "the message leaks {leak:?}: {}",
-            status.message()
-        );
+    // Everything a client sees: the message, the BadRequest descriptions and the ErrorInfo metadata.
+    let mut visible = vec![status.message().to_owned()];
+    for detail in &details {
+        match detail {
+            ErrorDetail::BadRequest(bad) => visible.extend(
+                bad.field_violations
+                    .iter()
+                    .map(|v| format!("{} {}", v.field, v.description)),
+            ),
+            ErrorDetail::ErrorInfo(info) => {
+                visible.extend(info.metadata.iter().map(|(k, v)| format!("{k} {v}")));
+            }
+            _ => {}
+        }
+    }
+    for text in &visible {
+        for leak in LEAKS {
+            assert!(!text.contains(leak), "the error leaks {leak:?}: {text}");
+        }
     }
     infos[0].reason.clone()
 }

@@ -212,7 +212,7 @@ fn the_embedded_default_works_as_the_current_user() {
 #[test]
 fn the_embedded_default_works_as_a_normal_user() {
     if !Uid::effective().is_root() {
-        // Then the test above already ran as a normal user.
+        eprintln!("skipped: not running as root, so the test above already ran as a normal user");
         return;
     }
     let nobody = User::from_name("nobody").unwrap().expect("a `nobody` user");

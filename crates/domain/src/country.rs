@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::validation::ValueError;
+use crate::validation::{ValueError, quoted};
 
 /// Every officially assigned ISO 3166-1 alpha-2 code (from Debian's iso-codes), sorted.
 const ASSIGNED: &str = "\
@@ -31,12 +31,14 @@ impl CountryCode {
             .filter(|b: &[u8; 2]| b.iter().all(u8::is_ascii_uppercase))
             .ok_or_else(|| {
                 ValueError::new(format!(
-                    "must be an ISO 3166-1 alpha-2 code in upper case, like SY or IQ; got {raw:?}"
+                    "must be an ISO 3166-1 alpha-2 code in upper case, like SY or IQ; got {}",
+                    quoted(raw)
                 ))
             })?;
         if !ASSIGNED.split(' ').any(|code| code.as_bytes() == bytes) {
             return Err(ValueError::new(format!(
-                "{raw:?} is not an assigned ISO 3166-1 alpha-2 code"
+                "{} is not an assigned ISO 3166-1 alpha-2 code",
+                quoted(raw)
             )));
         }
         Ok(Self(bytes))

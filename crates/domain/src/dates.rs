@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::validation::ValueError;
+use crate::validation::{ValueError, quoted};
 
 /// Parses an ISO 8601 calendar date, `YYYY-MM-DD`, the only date format of the API.
 pub fn parse_date(raw: &str) -> Result<NaiveDate, ValueError> {
@@ -22,7 +22,12 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, ValueError> {
     let date = well_formed
         .then(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok())
         .flatten();
-    date.ok_or_else(|| ValueError::new(format!("must be a calendar date YYYY-MM-DD, got {raw:?}")))
+    date.ok_or_else(|| {
+        ValueError::new(format!(
+            "must be a calendar date YYYY-MM-DD, got {}",
+            quoted(raw)
+        ))
+    })
 }
 
 /// Parses an optional date: empty means unset.

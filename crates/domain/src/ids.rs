@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::validation::ValueError;
+use crate::validation::{ValueError, quoted};
 
 macro_rules! server_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -22,7 +22,7 @@ macro_rules! server_id {
                     .ok()
                     .filter(|id| *id > 0 && raw.bytes().all(|b| b.is_ascii_digit()))
                     .map(Self)
-                    .ok_or_else(|| ValueError::new(format!("must be a positive decimal id, got {raw:?}")))
+                    .ok_or_else(|| ValueError::new(format!("must be a positive decimal id, got {}", quoted(raw))))
             }
 
             /// Wraps an id the database assigned.

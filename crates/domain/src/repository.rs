@@ -12,9 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::assessment::{Assessment, NewAssessment, RecordedAssessment};
 use crate::country::CountryCode;
+use crate::dates::DateInterval;
 use crate::ids::{IncidentId, StatementId};
 use crate::incident::{Incident, IncidentLink, IncidentPair, NewIncident};
 use crate::paging::{Page, PageRequest};
+use crate::reconcile::flow::AssessmentFlow;
+use crate::reconcile::{FigureQuery, ReconciledFigures};
 use crate::slug::SourceId;
 use crate::source::{NewSource, Source, SourceUpdate};
 use crate::statement::{Measure, NewStatement, Revision, Statement};
@@ -211,4 +214,24 @@ pub trait StatementRepository: Send + Sync + 'static {
         &self,
         id: StatementId,
     ) -> impl Future<Output = RepositoryResult<Vec<Revision>>> + Send;
+}
+
+/// Reconciled figures (DESIGN.md section 2), computed by the store exactly as
+/// [`crate::reconcile`] computes them.
+pub trait FigureRepository: Send + Sync + 'static {
+    /// Rules 2 to 6 over one window.
+    fn reconciled_figures(
+        &self,
+        query: FigureQuery,
+    ) -> impl Future<Output = RepositoryResult<ReconciledFigures>> + Send;
+
+    /// Rule 7 for one source over one window.
+    fn assessment_flow(
+        &self,
+        source: SourceId,
+        window: DateInterval,
+    ) -> impl Future<Output = RepositoryResult<AssessmentFlow>> + Send;
+
+    /// The registered sources' ids, ordered: the selection when a query names none.
+    fn source_ids(&self) -> impl Future<Output = RepositoryResult<Vec<SourceId>>> + Send;
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::validation::ValueError;
+use crate::validation::{ValueError, quoted};
 
 /// A lower-case identifier: `^[a-z0-9][a-z0-9-]{0,62}$`, e.g. `coalition`, `syrian-regime`,
 /// `civilians-incl-police`.
@@ -58,7 +58,8 @@ fn check_slug(raw: &str, min_len: usize) -> Result<(), ValueError> {
         .all(|(i, b)| b.is_ascii_lowercase() || b.is_ascii_digit() || (i > 0 && b == b'-'));
     if !valid {
         return Err(ValueError::new(format!(
-            "must match ^[a-z0-9][a-z0-9-]*$ (lower-case letters, digits and inner hyphens), got {raw:?}"
+            "must match ^[a-z0-9][a-z0-9-]*$ (lower-case letters, digits and inner hyphens), got {}",
+            quoted(raw)
         )));
     }
     Ok(())

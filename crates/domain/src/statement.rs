@@ -83,9 +83,8 @@ impl Qualifier {
                 "max",
                 "an AT_LEAST or MORE_THAN figure has no max: leave it unset",
             )),
-            Self::AtMost if count.min() != 0 || count.max().is_none() => {
-                Some(("min", "an AT_MOST figure needs min 0 and a max"))
-            }
+            Self::AtMost if count.max().is_none() => Some(("max", "an AT_MOST figure needs a max")),
+            Self::AtMost if count.min() != 0 => Some(("min", "an AT_MOST figure needs min 0")),
             _ => None,
         };
         match disagreement {
@@ -166,8 +165,19 @@ pub struct StatementFields {
 }
 
 impl StatementDetails {
-    /// Fails on `count.<part>` when the count disagrees with the qualifier.
+    /// Fails on `count.<part>` when the count disagrees with the qualifier, and on `period_to` when
+    /// the period ends after the statement was published: a figure cannot count days to come.
     pub fn new(fields: StatementFields) -> Result<Self, ValueError> {
+        if fields.period.to() > fields.published_on {
+            return Err(ValueError::in_part(
+                "period_to",
+                format!(
+                    "must not be after published_on ({}), got {}",
+                    fields.published_on,
+                    fields.period.to()
+                ),
+            ));
+        }
         fields
             .qualifier
             .check(&fields.count)

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::validation::ValueError;
+use crate::validation::{ValueError, quoted};
 
 /// Checks a text's length in characters and rejects control characters other than tab and newline.
 pub fn bounded_text(raw: &str, min_chars: usize, max_chars: usize) -> Result<String, ValueError> {
@@ -50,7 +50,8 @@ impl HttpUrl {
             .map_err(|e| ValueError::new(format!("must be an absolute http(s) URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
             return Err(ValueError::new(format!(
-                "must be an absolute http(s) URL, got {raw:?}"
+                "must be an absolute http(s) URL, got {}",
+                quoted(raw)
             )));
         }
         // Keep the client's spelling: a citation is quoted, not normalised.

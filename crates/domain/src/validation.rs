@@ -88,6 +88,20 @@ impl fmt::Display for ValueError {
 
 impl std::error::Error for ValueError {}
 
+/// How many characters of a bad value an error message quotes: enough to recognise it, never enough
+/// to blow up a status header.
+pub const QUOTED_CHARS: usize = 64;
+
+/// The value, debug-quoted and cut to [`QUOTED_CHARS`] characters, for error messages.
+pub fn quoted(raw: &str) -> String {
+    if raw.chars().count() <= QUOTED_CHARS {
+        format!("{raw:?}")
+    } else {
+        let head: String = raw.chars().take(QUOTED_CHARS).collect();
+        format!("{head:?}… ({} characters)", raw.chars().count())
+    }
+}
+
 /// Places a value's error at a field of the input.
 pub trait AtField<T> {
     fn at(self, field: &str) -> Result<T, Violations>;
@@ -188,6 +202,14 @@ mod tests {
     fn a_part_is_appended_to_the_field_path() {
         let v = ValueError::in_part("max", "below min").at("assessment.civilians_killed");
         assert_eq!(v.0[0].field, "assessment.civilians_killed.max");
+    }
+
+    #[test]
+    fn quoted_values_are_cut_short() {
+        assert_eq!(quoted("SY"), "\"SY\"");
+        let long = quoted(&"x".repeat(1_000_000));
+        assert!(long.len() < 100, "{long}");
+        assert!(long.ends_with("(1000000 characters)"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use civcas_domain::{
     AssessedIncident, Assessment, AssessmentId, IncidentId, NewAssessment, Page, PageRequest,
     RecordedAssessment, RepositoryError, RepositoryResult, WriteOutcome,
 };
+use diesel::OptionalExtension;
 use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -95,25 +96,25 @@ impl AssessmentRepository for PgStore {
                 require_incident(conn, target, "assessment.duplicate_of", false).await?;
             }
 
-            // Re-recording what is already there (an import run twice) adds no history.
-            let same_day: Vec<AssessmentRow> = diesel::sql_query(format!(
+            // Re-recording what is already there (an import run twice) adds no history: the new
+            // assessment is compared with the one in effect at the end of its own day, which is the
+            // current one when it is the latest. A same-day reversal (FAIR, DISCOUNTED, FAIR) is new.
+            let in_effect_that_day: Option<AssessmentRow> = diesel::sql_query(format!(
                 "SELECT {COLUMNS}, {IS_CURRENT} AS current FROM assessments a
                  WHERE a.incident_id = $1 AND a.source_id = $2 AND a.assessed_on = $3
-                 ORDER BY a.recorded_at, a.id"
+                 ORDER BY a.recorded_at DESC, a.id DESC LIMIT 1"
             ))
             .bind::<BigInt, _>(incident_id.get())
             .bind::<Text, _>(new.source_id.as_str())
             .bind::<Date, _>(new.details.assessed_on())
-            .load(conn)
-            .await?;
-            let mut repeated = None;
-            for row in same_day {
-                let stored = Assessment::try_from(row)?;
-                if new.details.repeats(&stored.details) {
-                    repeated = Some(stored);
-                }
-            }
-
+            .get_result(conn)
+            .await
+            .optional()?;
+            let repeated = match in_effect_that_day {
+                Some(row) => Some(Assessment::try_from(row)?)
+                    .filter(|stored| new.details.repeats(&stored.details)),
+                None => None,
+            };
             match repeated {
                 Some(assessment) => RecordedAssessment {
                     assessment,

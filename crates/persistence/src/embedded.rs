@@ -358,13 +358,17 @@ fn signal(child: &Child, signal: Signal) {
     }
 }
 
+/// How long dropping a running cluster waits for PostgreSQL: it blocks its thread, so it is short;
+/// [`LocalCluster::stop`] is the way to wait without blocking.
+const DROP_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Drop for LocalCluster {
     fn drop(&mut self) {
         let Some(mut child) = self.postgres.take() else {
             return;
         };
         signal(&child, Signal::SIGINT);
-        let deadline = Instant::now() + STOP_TIMEOUT;
+        let deadline = Instant::now() + DROP_TIMEOUT;
         while Instant::now() < deadline {
             if !matches!(child.try_wait(), Ok(None)) {
                 return;

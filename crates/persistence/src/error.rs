@@ -51,13 +51,31 @@ impl From<StoreError> for RepositoryError {
 /// Sorts a diesel error into what a client can act on. Connection loss is UNAVAILABLE (retry later);
 /// anything else is a bug or a broken invariant, kept whole for the logs.
 pub(crate) fn classify(error: DieselError) -> RepositoryError {
-    match &error {
+    let unavailable = match &error {
         DieselError::DatabaseError(
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
             _,
         )
-        | DieselError::BrokenTransactionManager => RepositoryError::Unavailable(error.to_string()),
-        _ => RepositoryError::Internal(error.to_string()),
+        | DieselError::BrokenTransactionManager => true,
+        // The driver reports these with no kind of their own, only PostgreSQL's message: a statement
+        // cancelled by its timeout (57014), a server shutting down or failing over (57P01–57P03), and
+        // a full server (53300).
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            const TRANSIENT: [&str; 5] = [
+                "canceling statement due to statement timeout",
+                "terminating connection due to administrator command",
+                "the database system is shutting down",
+                "the database system is starting up",
+                "sorry, too many clients already",
+            ];
+            TRANSIENT.iter().any(|m| info.message().starts_with(m))
+        }
+        _ => false,
+    };
+    if unavailable {
+        RepositoryError::Unavailable(error.to_string())
+    } else {
+        RepositoryError::Internal(error.to_string())
     }
 }
 

@@ -294,11 +294,20 @@ impl IncidentRepository for PgStore {
             .order(incidents::id)
             .limit(paging::fetch_limit(&page))
             .into_boxed();
-        if let Some(from) = filter.occurred_from {
-            query = query.filter(incidents::occurred_to.ge(from));
-        }
-        if let Some(to) = filter.occurred_to {
-            query = query.filter(incidents::occurred_from.le(to));
+        if filter.occurred_from.is_some() || filter.occurred_to.is_some() {
+            // Spelt as a range overlap so that the GiST index on the incident's span serves it; a
+            // NULL bound is an open end.
+            query = query.filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "daterange(incidents.occurred_from, incidents.occurred_to, '[]') && daterange(",
+                )
+                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Date>, _>(
+                    filter.occurred_from,
+                )
+                .sql(", ")
+                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Date>, _>(filter.occurred_to)
+                .sql(", '[]')"),
+            );
         }
         if !filter.countries.is_empty() {
             let countries: Vec<&str> = filter.countries.iter().map(|c| c.as_str()).collect();

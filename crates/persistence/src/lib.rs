@@ -41,6 +41,7 @@ macro_rules! idempotent_write {
 mod assessments;
 pub mod embedded;
 mod error;
+mod figures;
 mod idempotency;
 mod incidents;
 mod models;
@@ -64,6 +65,9 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::error::StoreError;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// The advisory lock key that serialises migrations across replicas ("civcas" in ASCII).
+const MIGRATION_LOCK: i64 = 0x63_69_76_63_61_73;
 
 /// How many times a write that lost a race with a concurrent writer is run again. Each run sees the
 /// winners' committed rows, so a few suffice even for many clients retrying one request.
@@ -151,6 +155,15 @@ impl PgStore {
             let mut conn =
                 <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
                     .map_err(|e| RepositoryError::Unavailable(e.to_string()))?;
+            // Replicas starting together would race to create the same tables: one migrates at a
+            // time, and the others then find nothing pending. The lock ends with the connection.
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")),
+                &mut conn,
+            )
+            .map_err(|e| {
+                RepositoryError::Unavailable(format!("cannot lock for migrations: {e}"))
+            })?;
             conn.run_pending_migrations(MIGRATIONS)
                 .map(|applied| {
                     for version in applied {

@@ -49,10 +49,14 @@ impl StatementRepository for PgStore {
                 .bind::<Text, _>(chain_key.as_str())
                 .execute(conn)
                 .await?;
+            // Compared with the chain's last statement published the same day, so that restating a
+            // release is UNCHANGED while a same-day correction is recorded.
             let repeated = chain(conn, chain_key)
                 .await?
                 .into_iter()
-                .find(|stored| new.details.repeats(&stored.details));
+                .rev()
+                .find(|stored| stored.details.published_on == new.details.published_on)
+                .filter(|stored| new.details.repeats(&stored.details));
             match repeated {
                 Some(stored) => Written {
                     value: stored,

@@ -53,19 +53,28 @@ fn interval(
     DateInterval::new(from, to).at(to_field)
 }
 
-/// An optional text field: unset stays unset; set must be within `max` characters.
+/// An optional string as given: an empty one is the same as unset (JSON clients often send "").
+fn given(raw: Option<String>) -> Option<String> {
+    raw.filter(|text| !text.is_empty())
+}
+
+/// An optional text field: unset (or empty) stays unset; set must be within `max` characters.
 fn optional_text(
     field: &str,
     raw: Option<String>,
     max: usize,
 ) -> Result<Option<String>, Violations> {
-    raw.map(|text| bounded_text(&text, 0, max))
+    given(raw)
+        .map(|text| bounded_text(&text, 1, max))
         .transpose()
         .at(field)
 }
 
 fn optional_url(field: &str, raw: Option<String>) -> Result<Option<HttpUrl>, Violations> {
-    raw.map(|url| HttpUrl::parse(&url)).transpose().at(field)
+    given(raw)
+        .map(|url| HttpUrl::parse(&url))
+        .transpose()
+        .at(field)
 }
 
 fn slug(field: &str, raw: &str) -> Result<Slug, Violations> {
@@ -156,7 +165,7 @@ fn display_name(field: &str, raw: &str) -> Result<String, Violations> {
 }
 
 fn belligerent(field: &str, raw: Option<String>) -> Result<Option<Slug>, Violations> {
-    raw.map(|b| slug(field, &b)).transpose()
+    given(raw).map(|b| slug(field, &b)).transpose()
 }
 
 pub fn new_source(raw: Option<pb::Source>) -> Result<NewSource, Violations> {
@@ -336,8 +345,13 @@ fn reference(field: &str, raw: pb::IncidentReference) -> Result<IncidentReferenc
     IncidentReference::new(source, &external_ref).at(field)
 }
 
-/// An incident to record, from the message at `prefix` (`incident`).
-pub fn new_incident(prefix: &str, raw: pb::Incident) -> Result<NewIncident, Violations> {
+/// An incident to record, from the message at `prefix` (`incident`). It cannot have happened after
+/// `today`.
+pub fn new_incident(
+    prefix: &str,
+    raw: pb::Incident,
+    today: NaiveDate,
+) -> Result<NewIncident, Violations> {
     let pb::Incident {
         id: _,
         references,
@@ -356,7 +370,11 @@ pub fn new_incident(prefix: &str, raw: pb::Incident) -> Result<NewIncident, Viol
         interval(
             (&format!("{prefix}.occurred_from"), &occurred_from),
             (&format!("{prefix}.occurred_to"), &occurred_to),
-        ),
+        )
+        .and_then(|occurred| {
+            not_in_future(occurred.to(), today).at(&format!("{prefix}.occurred_to"))?;
+            Ok(occurred)
+        }),
         location(&format!("{prefix}.location"), place),
         each(
             &format!("{prefix}.attributed_to"),
@@ -497,7 +515,9 @@ pub fn new_assessment(
         (false, None) => {
             incident_id("assessment.incident_id", &target).map(AssessedIncident::Stored)
         }
-        (true, Some(incident)) => new_incident("incident", incident).map(AssessedIncident::Inline),
+        (true, Some(incident)) => {
+            new_incident("incident", incident, today).map(AssessedIncident::Inline)
+        }
         (true, None) => Err(Violations::one(
             "assessment.incident_id",
             "is required, unless the incident is given inline in `incident`",

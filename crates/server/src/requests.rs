@@ -49,26 +49,31 @@ struct PageToken {
 }
 
 /// The page a List asks for. `filters` is the request with `page_size` and `page_token` cleared: a
-/// token works only with the filters it was issued for.
+/// token works only with the method and filters it was issued for.
 pub fn page_request(
+    method: &str,
     page_size: Option<i32>,
     page_token: &str,
     filters: &impl Message,
 ) -> Result<PageRequest, Violations> {
     let size = PageSize::parse(page_size).at("page_size");
-    let after = decode_token(page_token, filters);
+    let after = decode_token(method, page_token, filters);
     let (size, after) = civcas_domain::AllValid::all_valid((size, after))?;
     Ok(PageRequest { size, after })
 }
 
-fn decode_token(raw: &str, filters: &impl Message) -> Result<Option<String>, Violations> {
+fn decode_token(
+    method: &str,
+    raw: &str,
+    filters: &impl Message,
+) -> Result<Option<String>, Violations> {
     if raw.is_empty() {
         return Ok(None);
     }
     let garbage = || Violations::one("page_token", "is not a page token issued by this list");
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| garbage())?;
     let token: PageToken = serde_json::from_slice(&bytes).map_err(|_| garbage())?;
-    if token.filters != fingerprint("filters", filters) {
+    if token.filters != fingerprint(method, filters) {
         return Err(Violations::one(
             "page_token",
             "was issued for other filters: repeat the request's filters, or start again without a token",
@@ -78,12 +83,12 @@ fn decode_token(raw: &str, filters: &impl Message) -> Result<Option<String>, Vio
 }
 
 /// The token for the page after `next`, or empty on the last page.
-pub fn next_page_token(next: Option<String>, filters: &impl Message) -> String {
+pub fn next_page_token(method: &str, next: Option<String>, filters: &impl Message) -> String {
     let Some(after) = next else {
         return String::new();
     };
     let token = PageToken {
-        filters: fingerprint("filters", filters),
+        filters: fingerprint(method, filters),
         after,
     };
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
@@ -98,8 +103,8 @@ mod tests {
     #[test]
     fn a_token_round_trips_with_the_same_filters() {
         let filters = ListSourcesRequest::default();
-        let token = next_page_token(Some("\"cjtf-oir\"".into()), &filters);
-        let page = page_request(Some(10), &token, &filters).unwrap();
+        let token = next_page_token("ListSources", Some("\"cjtf-oir\"".into()), &filters);
+        let page = page_request("ListSources", Some(10), &token, &filters).unwrap();
         assert_eq!(page.after.as_deref(), Some("\"cjtf-oir\""));
         assert_eq!(page.size.get(), 10);
     }
@@ -110,26 +115,46 @@ mod tests {
             countries: vec!["SY".into()],
             ..Default::default()
         };
-        let token = next_page_token(Some("5".into()), &issued_for);
+        let token = next_page_token("ListIncidents", Some("5".into()), &issued_for);
         let other = ListIncidentsRequest {
             countries: vec!["IQ".into()],
             ..Default::default()
         };
-        let err = page_request(None, &token, &other).unwrap_err();
+        let err = page_request("ListIncidents", None, &token, &other).unwrap_err();
+        assert_eq!(err.0[0].field, "page_token");
+    }
+
+    #[test]
+    fn a_token_for_another_list_is_rejected() {
+        let token = next_page_token(
+            "ListStatements",
+            Some("5".into()),
+            &ListSourcesRequest::default(),
+        );
+        let err =
+            page_request("ListSources", None, &token, &ListSourcesRequest::default()).unwrap_err();
         assert_eq!(err.0[0].field, "page_token");
     }
 
     #[test]
     fn garbage_tokens_and_zero_sizes_are_reported_together() {
-        let err =
-            page_request(Some(0), "not-a-token!", &ListSourcesRequest::default()).unwrap_err();
+        let err = page_request(
+            "ListSources",
+            Some(0),
+            "not-a-token!",
+            &ListSourcesRequest::default(),
+        )
+        .unwrap_err();
         let fields: Vec<_> = err.0.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["page_size", "page_token"]);
     }
 
     #[test]
     fn the_last_page_has_an_empty_token() {
-        assert_eq!(next_page_token(None, &ListSourcesRequest::default()), "");
+        assert_eq!(
+            next_page_token("ListSources", None, &ListSourcesRequest::default()),
+            ""
+        );
     }
 
     #[test]

@@ -301,3 +301,153 @@ async fn list_assessments_pages_through_every_source_and_incident() {
     assert_eq!(coalition_only.len(), 4);
     assert!(coalition_only.iter().all(|a| a.source_id == "cjtf-oir"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_same_day_reversal_is_recorded_and_becomes_current() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let incident = record_incident(&app, incident("airwars", "CS9", "2017-06-09")).await;
+    let mut client = app.assessments();
+    let on = |verdict| assessment("airwars", &incident.id, verdict, None, "2024-02-02");
+    for verdict in [pb::Verdict::Fair, pb::Verdict::Discounted] {
+        client.record_assessment(record(on(verdict))).await.unwrap();
+    }
+    // FAIR again the same day: not the verdict in effect (DISCOUNTED), so it is new and current.
+    let again = client
+        .record_assessment(record(on(pb::Verdict::Fair)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.outcome(), pb::WriteOutcome::Created);
+    assert!(again.assessment.unwrap().current);
+    let verdicts: Vec<_> = history(&app, &incident.id)
+        .await
+        .iter()
+        .map(|a| a.verdict())
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            pb::Verdict::Fair,
+            pb::Verdict::Discounted,
+            pb::Verdict::Fair
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_identical_writes_without_a_request_id_store_one_record() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let request = pb::RecordAssessmentRequest {
+        assessment: Some(assessment(
+            "airwars",
+            "",
+            pb::Verdict::Weak,
+            Some((1, Some(2))),
+            "2024-03-03",
+        )),
+        incident: Some(incident("airwars", "CS-RACE", "2017-06-03")),
+        request_id: String::new(),
+    };
+    let outcomes = futures::future::join_all((0..20).map(|_| {
+        let mut client = app.assessments();
+        let request = request.clone();
+        async move {
+            client
+                .record_assessment(request)
+                .await
+                .map(|r| r.into_inner())
+        }
+    }))
+    .await;
+    let outcomes: Vec<_> = outcomes
+        .into_iter()
+        .map(|r| r.expect("every write succeeds"))
+        .collect();
+    let created = outcomes
+        .iter()
+        .filter(|r| r.outcome() == pb::WriteOutcome::Created)
+        .count();
+    assert_eq!(created, 1, "one write creates, the others repeat it");
+    let incidents_created = outcomes.iter().filter(|r| r.incident_created).count();
+    assert_eq!(incidents_created, 1);
+    let incident_id = &outcomes[0].assessment.as_ref().unwrap().incident_id;
+    assert!(
+        outcomes
+            .iter()
+            .all(|r| &r.assessment.as_ref().unwrap().incident_id == incident_id)
+    );
+    assert_eq!(history(&app, incident_id).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_crosses_page_boundaries_inside_one_history() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let incident = record_incident(&app, incident("cjtf-oir", "R-HIST", "2017-06-09")).await;
+    let mut client = app.assessments();
+    let mut expected = Vec::new();
+    // Five steps, two of them on one day, so the keyset's recorded_at and id parts are crossed.
+    for (verdict, on) in [
+        (pb::Verdict::Open, "2017-06-10"),
+        (pb::Verdict::Credible, "2017-07-01"),
+        (pb::Verdict::NotCredible, "2017-07-01"),
+        (pb::Verdict::Open, "2017-08-01"),
+        (pb::Verdict::Credible, "2017-09-01"),
+    ] {
+        let recorded = client
+            .record_assessment(record(assessment(
+                "cjtf-oir",
+                &incident.id,
+                verdict,
+                None,
+                on,
+            )))
+            .await
+            .unwrap()
+            .into_inner();
+        expected.push(recorded.assessment.unwrap().id);
+    }
+    let mut seen = Vec::new();
+    let mut request = pb::ListAssessmentsRequest {
+        incident_id: incident.id.clone(),
+        include_superseded: true,
+        page_size: Some(2),
+        ..Default::default()
+    };
+    loop {
+        let page = client
+            .list_assessments(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.assessments.into_iter().map(|a| a.id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        request.page_token = page.next_page_token;
+    }
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inline_incident_that_resolves_to_its_own_duplicate_target_is_rejected() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let stored = record_incident(&app, incident("cjtf-oir", "R-SELF", "2017-06-09")).await;
+    let err = app
+        .assessments()
+        .record_assessment(pb::RecordAssessmentRequest {
+            assessment: Some(pb::Assessment {
+                duplicate_of: Some(stored.id.clone()),
+                ..assessment("cjtf-oir", "", pb::Verdict::Duplicate, None, "2017-06-30")
+            }),
+            // Resolves, by reference, to the very incident it names as duplicated.
+            incident: Some(incident("cjtf-oir", "R-SELF", "2017-06-09")),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    civcas_tests::status::assert_invalid_field(&err, "assessment.duplicate_of");
+}

@@ -168,3 +168,97 @@ async fn the_same_request_id_with_another_payload_is_rejected() {
         .statements;
     assert_eq!(listed.len(), 1, "the rejected write stored nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_and_link_writes_replay_their_first_response() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let mut sources = app.sources();
+    let register = pb::RegisterSourceRequest {
+        source: Some(civcas_tests::fixtures::source(
+            "ucdp",
+            pb::SourceKind::Academic,
+            None,
+        )),
+        request_id: "register-ucdp".into(),
+    };
+    let first = sources
+        .register_source(register.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        sources
+            .register_source(register)
+            .await
+            .unwrap()
+            .into_inner(),
+        first
+    );
+
+    let update = pb::UpdateSourceRequest {
+        source: Some(pb::Source {
+            id: "ucdp".into(),
+            display_name: "Uppsala Conflict Data Program".into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["display_name".into()],
+        }),
+        request_id: "rename-ucdp".into(),
+    };
+    let updated = sources
+        .update_source(update.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.outcome(), pb::WriteOutcome::Updated);
+    // Replayed: UPDATED again, although the name is already set.
+    assert_eq!(
+        sources.update_source(update).await.unwrap().into_inner(),
+        updated
+    );
+
+    let a = civcas_tests::fixtures::record_incident(&app, incident("airwars", "L1", "2017-06-01"))
+        .await;
+    let b = civcas_tests::fixtures::record_incident(&app, incident("airwars", "L2", "2017-06-01"))
+        .await;
+    let mut incidents = app.incidents();
+    let link = pb::LinkIncidentsRequest {
+        incident_id: a.id.clone(),
+        linked_incident_id: b.id.clone(),
+        request_id: "link-l1-l2".into(),
+    };
+    let linked = incidents
+        .link_incidents(link.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(linked.outcome(), pb::WriteOutcome::Created);
+    assert_eq!(
+        incidents.link_incidents(link).await.unwrap().into_inner(),
+        linked
+    );
+    let unlink = pb::UnlinkIncidentsRequest {
+        incident_id: a.id,
+        linked_incident_id: b.id,
+        request_id: "unlink-l1-l2".into(),
+    };
+    assert!(
+        incidents
+            .unlink_incidents(unlink.clone())
+            .await
+            .unwrap()
+            .into_inner()
+            .removed
+    );
+    // Replayed: still `removed`, as the first answer said.
+    assert!(
+        incidents
+            .unlink_incidents(unlink)
+            .await
+            .unwrap()
+            .into_inner()
+            .removed
+    );
+}

@@ -245,3 +245,41 @@ async fn link_and_unlink_incidents() {
         .unwrap();
     assert_eq!(info.metadata["field"], "linked_incident_id");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_token_of_one_list_is_refused_by_another() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    for n in 0..3 {
+        app.statements()
+            .record_statement(pb::RecordStatementRequest {
+                statement: Some(civcas_tests::fixtures::coalition_cumulative(
+                    600 + n,
+                    "2017-05-31",
+                    &format!("2017-07-0{}", n + 1),
+                )),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let statements_page = app
+        .statements()
+        .list_statements(pb::ListStatementsRequest {
+            page_size: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!statements_page.next_page_token.is_empty());
+    let err = app
+        .incidents()
+        .list_incidents(pb::ListIncidentsRequest {
+            page_token: statements_page.next_page_token,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    civcas_tests::status::assert_invalid_field(&err, "page_token");
+}

@@ -129,6 +129,16 @@ async fn bad_inputs_are_invalid_arguments_naming_the_field() {
             "incident.references",
         ),
         (
+            "an incident in the future",
+            record_incident(&app, incident("airwars", "CS1", "2999-01-01")),
+            "incident.occurred_to",
+        ),
+        (
+            "a statement period ending after its publication",
+            record_statement(&app, coalition_cumulative(603, "2017-08-31", "2017-07-06")),
+            "statement.period_to",
+        ),
+        (
             "verdict unspecified",
             record_assessment(
                 &app,

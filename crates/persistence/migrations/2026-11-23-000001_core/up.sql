@@ -77,7 +77,9 @@ CREATE TABLE assessments (
     duplicate_of  bigint REFERENCES incidents (id),
     citation      text,
     notes         text,
-    recorded_at   timestamptz NOT NULL DEFAULT now(),
+    -- clock_timestamp(), not now(): the time of the insert, after the row locks that order writers,
+    -- rather than the start of the transaction, so that recorded_at follows the order of effect.
+    recorded_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
     CHECK (killed_max IS NULL OR (killed_min IS NOT NULL AND killed_max >= killed_min)),
     CHECK (injured_max IS NULL OR (injured_min IS NOT NULL AND injured_max >= injured_min)),
     CHECK (duplicate_of IS NULL OR verdict = 'duplicate'),
@@ -110,7 +112,9 @@ CREATE TABLE statements (
     published_on  date NOT NULL,
     citation      text,
     notes         text,
-    recorded_at   timestamptz NOT NULL DEFAULT now(),
+    -- clock_timestamp(), not now(): the time of the insert, after the row locks that order writers,
+    -- rather than the start of the transaction, so that recorded_at follows the order of effect.
+    recorded_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
     CHECK (period_from <= period_to)
 );
 CREATE INDEX statements_chain_idx ON statements (chain_key, published_on, recorded_at, id);

@@ -71,7 +71,7 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
             page_token: _,
         } = &filters;
         let (page, source_id, incident_id) = (
-            page_request(page_size, &page_token, &filters),
+            page_request("ListAssessments", page_size, &page_token, &filters),
             (!source_id.is_empty())
                 .then(|| convert::source_id("source_id", source_id))
                 .transpose(),
@@ -93,7 +93,7 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
             .map_err(from_repository)?;
         Ok(Response::new(pb::ListAssessmentsResponse {
             assessments: page.items.into_iter().map(IntoProto::into_proto).collect(),
-            next_page_token: next_page_token(page.next, &filters),
+            next_page_token: next_page_token("ListAssessments", page.next, &filters),
         }))
     }
 }

@@ -43,7 +43,7 @@ impl<R: IncidentRepository> IncidentService for IncidentApi<R> {
         let request_id = std::mem::take(&mut payload.request_id);
         let key = idempotency_key("RecordIncident", request_id, &payload);
         let incident = match payload.incident {
-            Some(incident) => convert::new_incident("incident", incident),
+            Some(incident) => convert::new_incident("incident", incident, super::today()),
             None => Err(Violations::one("incident", "is required")),
         };
         let (key, incident) = (key, incident).all_valid().map_err(invalid)?;
@@ -95,7 +95,7 @@ impl<R: IncidentRepository> IncidentService for IncidentApi<R> {
             .then(|| convert::source_id("source_id", source_id))
             .transpose();
         let (page, occurred_from, occurred_to, countries, source_id) = (
-            page_request(page_size, &page_token, &filters),
+            page_request("ListIncidents", page_size, &page_token, &filters),
             parse_optional_date(occurred_from).at("occurred_from"),
             parse_optional_date(occurred_to).at("occurred_to"),
             each("countries", countries, |c, field| {
@@ -126,7 +126,7 @@ impl<R: IncidentRepository> IncidentService for IncidentApi<R> {
             .map_err(from_repository)?;
         Ok(Response::new(pb::ListIncidentsResponse {
             incidents: page.items.into_iter().map(IntoProto::into_proto).collect(),
-            next_page_token: next_page_token(page.next, &filters),
+            next_page_token: next_page_token("ListIncidents", page.next, &filters),
         }))
     }
 

@@ -69,7 +69,8 @@ impl<R: SourceRepository> SourceService for SourceApi<R> {
             filters.page_size.take(),
             std::mem::take(&mut filters.page_token),
         );
-        let page = page_request(page_size, &page_token, &filters).map_err(invalid)?;
+        let page =
+            page_request("ListSources", page_size, &page_token, &filters).map_err(invalid)?;
         let page = self
             .repository
             .list_sources(page)
@@ -77,7 +78,7 @@ impl<R: SourceRepository> SourceService for SourceApi<R> {
             .map_err(from_repository)?;
         Ok(Response::new(pb::ListSourcesResponse {
             sources: page.items.into_iter().map(IntoProto::into_proto).collect(),
-            next_page_token: next_page_token(page.next, &filters),
+            next_page_token: next_page_token("ListSources", page.next, &filters),
         }))
     }
 

@@ -67,7 +67,7 @@ impl<R: StatementRepository> StatementService for StatementApi<R> {
             )),
         };
         let (page, source_id, measure) = (
-            page_request(page_size, &page_token, &filters),
+            page_request("ListStatements", page_size, &page_token, &filters),
             (!source_id.is_empty())
                 .then(|| convert::source_id("source_id", source_id))
                 .transpose(),
@@ -82,7 +82,7 @@ impl<R: StatementRepository> StatementService for StatementApi<R> {
             .map_err(from_repository)?;
         Ok(Response::new(pb::ListStatementsResponse {
             statements: page.items.into_iter().map(IntoProto::into_proto).collect(),
-            next_page_token: next_page_token(page.next, &filters),
+            next_page_token: next_page_token("ListStatements", page.next, &filters),
         }))
     }
 

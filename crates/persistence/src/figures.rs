@@ -1,0 +1,486 @@
+//! Reconciled figures computed in SQL (`sql/*.sql`), equal to the domain's reference implementation
+//! (`civcas_domain::reconcile`); property tests hold the two together.
+//!
+//! Each query aggregates in the database and returns one small JSON document, never the rows it
+//! aggregates. The queries of one answer run in one read-only REPEATABLE READ transaction, so they
+//! see one snapshot even while writers go on.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use civcas_domain::reconcile::flow::AssessmentFlow;
+use civcas_domain::reconcile::{
+    CoverageGap, Disputed, FigureQuery, Filters, Position, RangeSum, ReconciledFigures,
+    SourceFigures, Split, StatementFigure, TierFigures, position,
+};
+use civcas_domain::repository::FigureRepository;
+use civcas_domain::statement::{ATTRIBUTED_TO_ALL, Measure};
+use civcas_domain::{
+    DateInterval, IncidentId, RepositoryError, RepositoryResult, SourceId, Statement, Tier, Verdict,
+};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Date, Nullable, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::PgStore;
+use crate::error::{StoreError, StoreResult, corrupt};
+use crate::models::StatementRow;
+use crate::schema::{sources, statements};
+
+const CLUSTER_FIGURES: &str = include_str!("sql/cluster_figures.sql");
+const SOURCE_FIGURES: &str = include_str!("sql/source_figures.sql");
+const LATEST_STATEMENTS: &str = include_str!("sql/latest_statements.sql");
+const ASSESSMENT_FLOW: &str = include_str!("sql/assessment_flow.sql");
+
+#[derive(QueryableByName)]
+struct Document {
+    #[diesel(sql_type = Text)]
+    document: String,
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+fn parse<T: DeserializeOwned>(what: &str, document: &str) -> StoreResult<T> {
+    serde_json::from_str(document).map_err(|e| StoreError::Repository(corrupt(what, e)))
+}
+
+/// The tier numbers the SQL uses.
+fn tier(number: i32) -> StoreResult<Tier> {
+    match number {
+        4 => Ok(Tier::Established),
+        3 => Ok(Tier::Likely),
+        2 => Ok(Tier::Alleged),
+        other => Err(StoreError::Repository(corrupt("tier number", other))),
+    }
+}
+
+/// One row of sums, as both figure queries spell them: `k_` killed, `j_` injured.
+#[derive(Debug, Deserialize)]
+struct Sums {
+    tier: i32,
+    inside: u64,
+    boundary: u64,
+    k_min: u64,
+    k_max_bounded: u64,
+    k_unbounded: u64,
+    k_without: u64,
+    j_min: u64,
+    j_max_bounded: u64,
+    j_unbounded: u64,
+    j_without: u64,
+}
+
+impl Sums {
+    fn figures(&self, tier: Tier) -> TierFigures {
+        TierFigures {
+            tier,
+            counted: Split {
+                inside: self.inside,
+                boundary: self.boundary,
+            },
+            killed: RangeSum {
+                min: self.k_min,
+                max_bounded: self.k_max_bounded,
+                unbounded: self.k_unbounded,
+                without_figure: self.k_without,
+            },
+            injured: RangeSum {
+                min: self.j_min,
+                max_bounded: self.j_max_bounded,
+                unbounded: self.j_unbounded,
+                without_figure: self.j_without,
+            },
+        }
+    }
+}
+
+fn empty_figures(tier: Tier) -> TierFigures {
+    TierFigures {
+        tier,
+        counted: Split::default(),
+        killed: RangeSum::default(),
+        injured: RangeSum::default(),
+    }
+}
+
+/// Every reported tier, zero-filled where the query returned no row.
+fn reported_tiers(found: BTreeMap<Tier, TierFigures>) -> Vec<TierFigures> {
+    Tier::REPORTED
+        .iter()
+        .map(|t| found.get(t).copied().unwrap_or_else(|| empty_figures(*t)))
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+struct GapRow {
+    source_id: String,
+    clusters: u64,
+    cluster_ids: Vec<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ClusterDocument {
+    tiers: Vec<Sums>,
+    disputed_ids: Vec<i64>,
+    gap_sources: Vec<String>,
+    gaps: Vec<GapRow>,
+}
+
+#[derive(Debug, Deserialize)]
+struct VerdictRow {
+    source_id: String,
+    verdict: String,
+    inside: u64,
+    boundary: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct SourceTierRow {
+    source_id: String,
+    #[serde(flatten)]
+    sums: Sums,
+}
+
+#[derive(Debug, Deserialize)]
+struct SourceDocument {
+    verdicts: Vec<VerdictRow>,
+    tiers: Vec<SourceTierRow>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FlowDocument {
+    open_at_start: u64,
+    received: u64,
+    completed: BTreeMap<String, u64>,
+    reassessed: BTreeMap<String, u64>,
+    reopened: u64,
+    completed_deaths: u64,
+    open_at_end: u64,
+}
+
+fn source_id(raw: &str) -> StoreResult<SourceId> {
+    SourceId::parse(raw).map_err(|e| StoreError::Repository(corrupt("source id", e)))
+}
+
+fn verdict(raw: &str) -> StoreResult<Verdict> {
+    Verdict::from_name(raw).ok_or_else(|| StoreError::Repository(corrupt("verdict", raw)))
+}
+
+fn strings<T: ToString>(values: &BTreeSet<T>) -> Vec<String> {
+    values.iter().map(ToString::to_string).collect()
+}
+
+/// Runs one of the window queries with the standard seven parameters.
+async fn window_document(
+    conn: &mut AsyncPgConnection,
+    sql: &str,
+    window: DateInterval,
+    as_of: Option<chrono::NaiveDate>,
+    filters: &Filters,
+    sources: &[String],
+) -> StoreResult<String> {
+    let document: Document = diesel::sql_query(sql)
+        .bind::<Date, _>(window.from())
+        .bind::<Date, _>(window.to())
+        .bind::<Nullable<Date>, _>(as_of)
+        .bind::<Array<Text>, _>(strings(&filters.countries))
+        .bind::<Array<Text>, _>(filters.admin1.iter().cloned().collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(strings(&filters.attributed_to))
+        .bind::<Array<Text>, _>(sources)
+        .get_result(conn)
+        .await?;
+    Ok(document.document)
+}
+
+/// Rule 3 for every source in `sources`, zero-filled.
+async fn source_figures(
+    conn: &mut AsyncPgConnection,
+    window: DateInterval,
+    as_of: Option<chrono::NaiveDate>,
+    filters: &Filters,
+    sources: &[String],
+) -> StoreResult<Vec<SourceFigures>> {
+    let document = window_document(conn, SOURCE_FIGURES, window, as_of, filters, sources).await?;
+    let document: SourceDocument = parse("source figures", &document)?;
+    let mut verdicts: BTreeMap<String, BTreeMap<Verdict, Split>> = BTreeMap::new();
+    for row in document.verdicts {
+        verdicts.entry(row.source_id).or_default().insert(
+            verdict(&row.verdict)?,
+            Split {
+                inside: row.inside,
+                boundary: row.boundary,
+            },
+        );
+    }
+    let mut tiers: BTreeMap<String, BTreeMap<Tier, TierFigures>> = BTreeMap::new();
+    for row in document.tiers {
+        let t = tier(row.sums.tier)?;
+        tiers
+            .entry(row.source_id)
+            .or_default()
+            .insert(t, row.sums.figures(t));
+    }
+    let mut ordered: Vec<&String> = sources.iter().collect();
+    ordered.sort();
+    ordered.dedup();
+    ordered
+        .into_iter()
+        .map(|id| {
+            Ok(SourceFigures {
+                source_id: source_id(id)?,
+                verdicts: verdicts.remove(id).unwrap_or_default(),
+                tiers: reported_tiers(tiers.remove(id).unwrap_or_default()),
+            })
+        })
+        .collect()
+}
+
+/// Rules 2, 4 and 5.
+async fn cluster_figures(
+    conn: &mut AsyncPgConnection,
+    query: &FigureQuery,
+    sources: &[String],
+) -> StoreResult<(Vec<TierFigures>, Disputed, Vec<CoverageGap>)> {
+    let document = window_document(
+        conn,
+        CLUSTER_FIGURES,
+        query.window,
+        query.as_of,
+        &query.filters,
+        sources,
+    )
+    .await?;
+    let document: ClusterDocument = parse("cluster figures", &document)?;
+    let mut tiers = BTreeMap::new();
+    let mut disputed = empty_figures(Tier::Likely);
+    for sums in &document.tiers {
+        if sums.tier == 0 {
+            disputed = sums.figures(Tier::Likely);
+        } else {
+            let t = tier(sums.tier)?;
+            tiers.insert(t, sums.figures(t));
+        }
+    }
+    let mut gaps: BTreeMap<String, GapRow> = document
+        .gaps
+        .into_iter()
+        .map(|g| (g.source_id.clone(), g))
+        .collect();
+    let coverage_gaps = document
+        .gap_sources
+        .iter()
+        .map(|id| {
+            let gap = gaps.remove(id);
+            Ok(CoverageGap {
+                source_id: source_id(id)?,
+                clusters: gap.as_ref().map_or(0, |g| g.clusters),
+                cluster_ids: gap
+                    .map(|g| {
+                        g.cluster_ids
+                            .into_iter()
+                            .map(IncidentId::from_stored)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok((
+        reported_tiers(tiers),
+        Disputed {
+            figures: disputed,
+            cluster_ids: document
+                .disputed_ids
+                .into_iter()
+                .map(IncidentId::from_stored)
+                .collect(),
+        },
+        coverage_gaps,
+    ))
+}
+
+/// Rule 6: the latest statement of each chain, and for KILLED or INJURED statements of sources with
+/// incident assessments, the source's own ESTABLISHED sum over the statement's period and area.
+async fn statement_figures(
+    conn: &mut AsyncPgConnection,
+    query: &FigureQuery,
+    sources: &[String],
+) -> StoreResult<Vec<StatementFigure>> {
+    let ids: Vec<Id> = diesel::sql_query(LATEST_STATEMENTS)
+        .bind::<Date, _>(query.window.from())
+        .bind::<Date, _>(query.window.to())
+        .bind::<Nullable<Date>, _>(query.as_of)
+        .bind::<Array<Text>, _>(strings(&query.filters.countries))
+        .bind::<Array<Text>, _>(strings(&query.filters.attributed_to))
+        .bind::<Array<Text>, _>(sources)
+        .load(conn)
+        .await?;
+    let rows: Vec<StatementRow> = statements::table
+        .filter(statements::id.eq_any(ids.iter().map(|i| i.id)))
+        .order((statements::source_id, statements::id))
+        .select(StatementRow::as_select())
+        .load(conn)
+        .await?;
+    let assessing: BTreeSet<String> = crate::schema::assessments::table
+        .filter(crate::schema::assessments::source_id.eq_any(sources))
+        .select(crate::schema::assessments::source_id)
+        .distinct()
+        .load::<String>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let mut figures = Vec::new();
+    for row in rows {
+        let statement = Statement::try_from(row)?;
+        let own_established = own_established(conn, &statement, query.as_of, &assessing).await?;
+        let period = statement.details.period;
+        let (from, to) = (
+            period.from().max(query.window.from()),
+            period.to().min(query.window.to()),
+        );
+        figures.push(StatementFigure {
+            inside: position(period, query.window) == Position::Inside,
+            overlap_days: (to - from).num_days() + 1,
+            period_days: period.days(),
+            own_established,
+            statement,
+        });
+    }
+    Ok(figures)
+}
+
+async fn own_established(
+    conn: &mut AsyncPgConnection,
+    statement: &Statement,
+    as_of: Option<chrono::NaiveDate>,
+    assessing: &BTreeSet<String>,
+) -> StoreResult<Option<RangeSum>> {
+    let d = &statement.details;
+    if d.measure == Measure::KilledOrInjured || !assessing.contains(statement.source_id.as_str()) {
+        return Ok(None);
+    }
+    let filters = Filters {
+        countries: d.area.countries().clone(),
+        admin1: d.area.admin1.iter().cloned().collect(),
+        attributed_to: if d.attributed_to.as_str() == ATTRIBUTED_TO_ALL {
+            BTreeSet::new()
+        } else {
+            BTreeSet::from([d.attributed_to.clone()])
+        },
+        sources: BTreeSet::new(),
+    };
+    let own = source_figures(
+        conn,
+        d.period,
+        as_of,
+        &filters,
+        &[statement.source_id.to_string()],
+    )
+    .await?;
+    let established = own
+        .into_iter()
+        .next()
+        .as_ref()
+        .and_then(|s| s.tiers.iter().find(|t| t.tier == Tier::Established))
+        .copied()
+        .unwrap_or_else(|| empty_figures(Tier::Established));
+    Ok(Some(match d.measure {
+        Measure::Injured => established.injured,
+        _ => established.killed,
+    }))
+}
+
+impl PgStore {
+    /// The selected sources: the filter's, or every registered source.
+    async fn selected_sources(
+        conn: &mut AsyncPgConnection,
+        filters: &Filters,
+    ) -> StoreResult<Vec<String>> {
+        if !filters.sources.is_empty() {
+            return Ok(strings(&filters.sources));
+        }
+        Ok(sources::table
+            .select(sources::id)
+            .order(sources::id)
+            .load(conn)
+            .await?)
+    }
+}
+
+impl FigureRepository for PgStore {
+    async fn reconciled_figures(&self, query: FigureQuery) -> RepositoryResult<ReconciledFigures> {
+        let mut conn = self.conn().await?;
+        let query = &query;
+        let figures = conn
+            .build_transaction()
+            .read_only()
+            .repeatable_read()
+            .run(async |conn| {
+                let sources = Self::selected_sources(conn, &query.filters).await?;
+                let per_source =
+                    source_figures(conn, query.window, query.as_of, &query.filters, &sources)
+                        .await?;
+                let (tiers, disputed, coverage_gaps) =
+                    cluster_figures(conn, query, &sources).await?;
+                let statements = statement_figures(conn, query, &sources).await?;
+                Ok::<_, StoreError>(ReconciledFigures {
+                    sources: per_source,
+                    tiers,
+                    disputed,
+                    coverage_gaps,
+                    statements,
+                })
+            })
+            .await?;
+        Ok(figures)
+    }
+
+    async fn assessment_flow(
+        &self,
+        source: SourceId,
+        window: DateInterval,
+    ) -> RepositoryResult<AssessmentFlow> {
+        let mut conn = self.conn().await?;
+        let document: Document = diesel::sql_query(ASSESSMENT_FLOW)
+            .bind::<Text, _>(source.as_str())
+            .bind::<Date, _>(window.from())
+            .bind::<Date, _>(window.to())
+            .get_result(&mut conn)
+            .await
+            .map_err(crate::error::classify)?;
+        let document: FlowDocument = parse("assessment flow", &document.document)?;
+        let by_verdict = |counts: BTreeMap<String, u64>| -> StoreResult<BTreeMap<Verdict, u64>> {
+            counts
+                .into_iter()
+                .map(|(v, n)| Ok((verdict(&v)?, n)))
+                .collect()
+        };
+        Ok(AssessmentFlow {
+            open_at_start: document.open_at_start,
+            received: document.received,
+            completed: by_verdict(document.completed)?,
+            reassessed: by_verdict(document.reassessed)?,
+            reopened: document.reopened,
+            completed_deaths: document.completed_deaths,
+            open_at_end: document.open_at_end,
+        })
+    }
+
+    async fn source_ids(&self) -> RepositoryResult<Vec<SourceId>> {
+        let mut conn = self.conn().await?;
+        let ids: Vec<String> = sources::table
+            .select(sources::id)
+            .order(sources::id)
+            .load(&mut conn)
+            .await
+            .map_err(crate::error::classify)?;
+        ids.iter()
+            .map(|id| source_id(id).map_err(RepositoryError::from))
+            .collect()
+    }
+}

@@ -1,0 +1,166 @@
+-- Rules 2, 4 and 5 for one window: the reconciled tiers, the disputed clusters and the coverage gaps,
+-- as one JSON document. Parameters: $1 from, $2 to, $3 as_of (NULL: no limit), $4 countries,
+-- $5 admin1, $6 attributed_to (empty arrays: no filter), $7 the selected sources.
+--
+-- Clusters are found by walking links outward from the incidents that overlap the window, so the
+-- cost grows with the window, not with the table. Tiers are numbers: 4 ESTABLISHED, 3 LIKELY,
+-- 2 ALLEGED, 1 REJECTED.
+WITH RECURSIVE
+params AS (
+    SELECT $1::date AS w_from, $2::date AS w_to, COALESCE($3::date, 'infinity'::date) AS as_of,
+           $4::text[] AS countries, $5::text[] AS admin1s, $6::text[] AS attributed, $7::text[] AS sources
+),
+window_incidents AS (
+    SELECT i.id FROM incidents i, params p
+    WHERE daterange(i.occurred_from, i.occurred_to, '[]') && daterange(p.w_from, p.w_to, '[]')
+),
+-- An assessment is current when no later one by the same source of the same incident exists as of.
+reach (start, node) AS (
+    SELECT id, id FROM window_incidents
+    UNION
+    SELECT r.start, n.other
+    FROM reach r
+    CROSS JOIN LATERAL (
+        SELECT l.high_incident_id AS other FROM incident_links l WHERE l.low_incident_id = r.node
+        UNION ALL
+        SELECT l.low_incident_id FROM incident_links l WHERE l.high_incident_id = r.node
+        UNION ALL
+        SELECT a.duplicate_of FROM assessments a, params p
+        WHERE a.incident_id = r.node AND a.duplicate_of IS NOT NULL AND a.assessed_on <= p.as_of
+          AND NOT EXISTS (
+              SELECT 1 FROM assessments later
+              WHERE later.incident_id = a.incident_id AND later.source_id = a.source_id
+                AND later.assessed_on <= p.as_of
+                AND (later.assessed_on, later.recorded_at, later.id) > (a.assessed_on, a.recorded_at, a.id))
+        UNION ALL
+        SELECT a.incident_id FROM assessments a, params p
+        WHERE a.duplicate_of = r.node AND a.assessed_on <= p.as_of
+          AND NOT EXISTS (
+              SELECT 1 FROM assessments later
+              WHERE later.incident_id = a.incident_id AND later.source_id = a.source_id
+                AND later.assessed_on <= p.as_of
+                AND (later.assessed_on, later.recorded_at, later.id) > (a.assessed_on, a.recorded_at, a.id))
+    ) n
+),
+cluster_of AS (SELECT start, min(node) AS cluster_id FROM reach GROUP BY start),
+members AS (SELECT DISTINCT c.cluster_id, r.node AS incident_id FROM reach r JOIN cluster_of c USING (start)),
+member_facts AS (
+    SELECT m.cluster_id, i.id AS incident_id, i.attributed_to,
+           (p.w_from <= i.occurred_from AND i.occurred_to <= p.w_to) AS inside,
+           COALESCE((cardinality(p.countries) = 0 OR i.country = ANY (p.countries))
+                AND (cardinality(p.admin1s) = 0 OR i.admin1 = ANY (p.admin1s))
+                AND (cardinality(p.attributed) = 0 OR i.attributed_to && p.attributed), false) AS chosen
+    FROM members m JOIN incidents i ON i.id = m.incident_id, params p
+),
+-- Selected clusters: a member passes the filters. Inside when every member is.
+clusters AS (
+    SELECT cluster_id, bool_and(inside) AS inside FROM member_facts
+    GROUP BY cluster_id HAVING bool_or(chosen)
+),
+current_assessments AS (
+    SELECT DISTINCT ON (a.source_id, a.incident_id)
+           m.cluster_id, a.source_id, a.incident_id, a.verdict,
+           a.killed_min, a.killed_max, a.injured_min, a.injured_max
+    FROM member_facts m
+    JOIN clusters USING (cluster_id)
+    JOIN assessments a ON a.incident_id = m.incident_id
+    CROSS JOIN params p
+    WHERE a.source_id = ANY (p.sources) AND a.assessed_on <= p.as_of
+    ORDER BY a.source_id, a.incident_id, a.assessed_on DESC, a.recorded_at DESC, a.id DESC
+),
+graded AS (
+    SELECT c.*, CASE c.verdict WHEN 'confirmed' THEN 4 WHEN 'credible' THEN 4 WHEN 'fair' THEN 3
+                               WHEN 'weak' THEN 2 WHEN 'contested' THEN 2 WHEN 'open' THEN 2
+                               ELSE 1 END AS tier
+    FROM current_assessments c WHERE c.verdict <> 'duplicate'
+),
+source_tier AS (SELECT cluster_id, source_id, max(tier) AS tier FROM graded GROUP BY cluster_id, source_id),
+tiers (tier) AS (VALUES (4), (3), (2)),
+-- A source's figure for a cluster at tier T: the largest min and largest max of its assessments at T
+-- or higher that state one; a row exists when the source puts the cluster at T or higher.
+source_figure AS (
+    SELECT g.cluster_id, g.source_id, t.tier,
+           max(g.killed_min) AS k_min, max(g.killed_max) AS k_max,
+           bool_or(g.killed_min IS NOT NULL AND g.killed_max IS NULL) AS k_unbounded,
+           max(g.injured_min) AS j_min, max(g.injured_max) AS j_max,
+           bool_or(g.injured_min IS NOT NULL AND g.injured_max IS NULL) AS j_unbounded
+    FROM graded g JOIN tiers t ON g.tier >= t.tier
+    GROUP BY g.cluster_id, g.source_id, t.tier
+),
+-- Rule 4: the smallest min and the largest max among the sources' figures; never a sum.
+cluster_figure AS (
+    SELECT f.cluster_id, f.tier, cl.inside,
+           min(f.k_min) AS k_min, max(f.k_max) AS k_max, bool_or(f.k_unbounded) AS k_unbounded,
+           count(f.k_min) > 0 AS k_has,
+           min(f.j_min) AS j_min, max(f.j_max) AS j_max, bool_or(f.j_unbounded) AS j_unbounded,
+           count(f.j_min) > 0 AS j_has
+    FROM source_figure f JOIN clusters cl USING (cluster_id)
+    GROUP BY f.cluster_id, f.tier, cl.inside
+),
+disputed AS (
+    SELECT DISTINCT high.cluster_id
+    FROM source_tier high
+    JOIN source_tier low ON low.cluster_id = high.cluster_id AND low.source_id <> high.source_id
+    JOIN sources s ON s.id = low.source_id
+    WHERE high.tier >= 3 AND low.tier = 1
+      AND (s.belligerent IS NULL OR EXISTS (
+          SELECT 1 FROM member_facts m
+          WHERE m.cluster_id = high.cluster_id AND s.belligerent = ANY (m.attributed_to)))
+),
+gap_sources AS (
+    SELECT s.id, s.belligerent FROM sources s, params p
+    WHERE s.id = ANY (p.sources) AND EXISTS (SELECT 1 FROM assessments a WHERE a.source_id = s.id)
+),
+gaps AS (
+    SELECT gs.id AS source_id, lc.cluster_id
+    FROM gap_sources gs
+    CROSS JOIN (SELECT cluster_id FROM cluster_figure WHERE tier = 3) lc
+    WHERE NOT EXISTS (
+            SELECT 1 FROM current_assessments x WHERE x.cluster_id = lc.cluster_id AND x.source_id = gs.id)
+      AND (gs.belligerent IS NULL OR EXISTS (
+            SELECT 1 FROM member_facts m
+            WHERE m.cluster_id = lc.cluster_id AND gs.belligerent = ANY (m.attributed_to)))
+),
+totals AS (
+    SELECT f.tier, d.cluster_id IS NOT NULL AS disputed,
+           f.inside, f.k_min, f.k_max, f.k_unbounded, f.k_has, f.j_min, f.j_max, f.j_unbounded, f.j_has
+    FROM cluster_figure f LEFT JOIN disputed d USING (cluster_id)
+)
+SELECT json_build_object(
+    'tiers', (
+        SELECT COALESCE(json_agg(x ORDER BY x.tier DESC), '[]'::json) FROM (
+            SELECT tier, count(*) FILTER (WHERE inside) AS inside, count(*) FILTER (WHERE NOT inside) AS boundary,
+                   COALESCE(sum(k_min) FILTER (WHERE inside AND k_has), 0)::bigint AS k_min,
+                   COALESCE(sum(k_max) FILTER (WHERE k_has AND NOT k_unbounded), 0)::bigint AS k_max_bounded,
+                   count(*) FILTER (WHERE k_has AND k_unbounded) AS k_unbounded,
+                   count(*) FILTER (WHERE NOT k_has) AS k_without,
+                   COALESCE(sum(j_min) FILTER (WHERE inside AND j_has), 0)::bigint AS j_min,
+                   COALESCE(sum(j_max) FILTER (WHERE j_has AND NOT j_unbounded), 0)::bigint AS j_max_bounded,
+                   count(*) FILTER (WHERE j_has AND j_unbounded) AS j_unbounded,
+                   count(*) FILTER (WHERE NOT j_has) AS j_without
+            FROM totals GROUP BY tier
+            UNION ALL
+            -- The disputed clusters' own figures, at LIKELY, reported as tier 0.
+            SELECT 0, count(*) FILTER (WHERE inside), count(*) FILTER (WHERE NOT inside),
+                   COALESCE(sum(k_min) FILTER (WHERE inside AND k_has), 0)::bigint,
+                   COALESCE(sum(k_max) FILTER (WHERE k_has AND NOT k_unbounded), 0)::bigint,
+                   count(*) FILTER (WHERE k_has AND k_unbounded), count(*) FILTER (WHERE NOT k_has),
+                   COALESCE(sum(j_min) FILTER (WHERE inside AND j_has), 0)::bigint,
+                   COALESCE(sum(j_max) FILTER (WHERE j_has AND NOT j_unbounded), 0)::bigint,
+                   count(*) FILTER (WHERE j_has AND j_unbounded), count(*) FILTER (WHERE NOT j_has)
+            FROM totals WHERE tier = 3 AND disputed
+        ) x
+    ),
+    'disputed_ids', (
+        SELECT COALESCE(json_agg(cluster_id ORDER BY cluster_id), '[]'::json)
+        FROM (SELECT cluster_id FROM disputed ORDER BY cluster_id LIMIT 100) d
+    ),
+    'gap_sources', (SELECT COALESCE(json_agg(id ORDER BY id), '[]'::json) FROM gap_sources),
+    'gaps', (
+        SELECT COALESCE(json_agg(g ORDER BY g.source_id), '[]'::json) FROM (
+            SELECT source_id, count(*) AS clusters,
+                   (array_agg(cluster_id ORDER BY cluster_id))[1:100] AS cluster_ids
+            FROM gaps GROUP BY source_id
+        ) g
+    )
+)::text AS document

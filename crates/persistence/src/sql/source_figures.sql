@@ -1,0 +1,58 @@
+-- Rule 3 for one window: each selected source's current assessments of the chosen incidents in the
+-- window, counted by verdict and summed per tier, as one JSON document. Parameters as for
+-- cluster_figures.sql: $1 from, $2 to, $3 as_of, $4 countries, $5 admin1, $6 attributed_to,
+-- $7 the sources.
+WITH
+params AS (
+    SELECT $1::date AS w_from, $2::date AS w_to, COALESCE($3::date, 'infinity'::date) AS as_of,
+           $4::text[] AS countries, $5::text[] AS admin1s, $6::text[] AS attributed, $7::text[] AS sources
+),
+chosen AS (
+    SELECT i.id, (p.w_from <= i.occurred_from AND i.occurred_to <= p.w_to) AS inside
+    FROM incidents i, params p
+    WHERE daterange(i.occurred_from, i.occurred_to, '[]') && daterange(p.w_from, p.w_to, '[]')
+      AND (cardinality(p.countries) = 0 OR i.country = ANY (p.countries))
+      AND (cardinality(p.admin1s) = 0 OR i.admin1 = ANY (p.admin1s))
+      AND (cardinality(p.attributed) = 0 OR i.attributed_to && p.attributed)
+),
+current_assessments AS (
+    SELECT DISTINCT ON (a.source_id, a.incident_id)
+           a.source_id, a.incident_id, a.verdict, a.killed_min, a.killed_max, a.injured_min, a.injured_max
+    FROM chosen c JOIN assessments a ON a.incident_id = c.id CROSS JOIN params p
+    WHERE a.source_id = ANY (p.sources) AND a.assessed_on <= p.as_of
+    ORDER BY a.source_id, a.incident_id, a.assessed_on DESC, a.recorded_at DESC, a.id DESC
+),
+graded AS (
+    SELECT ca.*, c.inside,
+           CASE ca.verdict WHEN 'confirmed' THEN 4 WHEN 'credible' THEN 4 WHEN 'fair' THEN 3
+                           WHEN 'weak' THEN 2 WHEN 'contested' THEN 2 WHEN 'open' THEN 2
+                           ELSE 1 END AS tier
+    FROM current_assessments ca JOIN chosen c ON c.id = ca.incident_id
+    WHERE ca.verdict <> 'duplicate'
+),
+tiers (tier) AS (VALUES (4), (3), (2))
+SELECT json_build_object(
+    'verdicts', (
+        SELECT COALESCE(json_agg(v), '[]'::json) FROM (
+            SELECT source_id, verdict, count(*) FILTER (WHERE inside) AS inside,
+                   count(*) FILTER (WHERE NOT inside) AS boundary
+            FROM graded GROUP BY source_id, verdict
+        ) v
+    ),
+    'tiers', (
+        SELECT COALESCE(json_agg(x), '[]'::json) FROM (
+            SELECT g.source_id, t.tier,
+                   count(*) FILTER (WHERE g.inside) AS inside, count(*) FILTER (WHERE NOT g.inside) AS boundary,
+                   COALESCE(sum(g.killed_min) FILTER (WHERE g.inside), 0)::bigint AS k_min,
+                   COALESCE(sum(g.killed_max), 0)::bigint AS k_max_bounded,
+                   count(*) FILTER (WHERE g.killed_min IS NOT NULL AND g.killed_max IS NULL) AS k_unbounded,
+                   count(*) FILTER (WHERE g.killed_min IS NULL) AS k_without,
+                   COALESCE(sum(g.injured_min) FILTER (WHERE g.inside), 0)::bigint AS j_min,
+                   COALESCE(sum(g.injured_max), 0)::bigint AS j_max_bounded,
+                   count(*) FILTER (WHERE g.injured_min IS NOT NULL AND g.injured_max IS NULL) AS j_unbounded,
+                   count(*) FILTER (WHERE g.injured_min IS NULL) AS j_without
+            FROM graded g JOIN tiers t ON g.tier >= t.tier
+            GROUP BY g.source_id, t.tier
+        ) x
+    )
+)::text AS document
