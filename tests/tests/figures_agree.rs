@@ -1,0 +1,481 @@
+//! Property test: on random datasets, the figures PostgreSQL computes (crates/persistence/src/sql)
+//! equal the domain's reference implementation of DESIGN.md section 2, exactly.
+//!
+//! Each case writes a random dataset through the repositories into a fresh database, reads back what
+//! was stored (ids and `recorded_at` are the database's), and compares both implementations on
+//! random windows, filters and `as_of` dates, and the assessment flow of every source.
+
+use std::collections::BTreeSet;
+
+use chrono::{Days, NaiveDate};
+use civcas_domain::reconcile::flow::assessment_flow;
+use civcas_domain::reconcile::{
+    AssessmentFacts, Dataset, FigureQuery, Filters, IncidentFacts, SourceFacts, reconcile,
+};
+use civcas_domain::repository::{
+    AssessmentFilter, AssessmentRepository, FigureRepository, IncidentFilter, IncidentRepository,
+    SourceRepository, StatementFilter, StatementRepository,
+};
+use civcas_domain::statement::{Area, Measure, Qualifier, StatementFields};
+use civcas_domain::{
+    AssessedIncident, AssessmentDetails, AssessmentFields, CountRange, CountryCode, DateInterval,
+    IncidentDetails, IncidentPair, IncidentReference, Location, NewAssessment, NewIncident,
+    NewSource, NewStatement, PageRequest, PageSize, Precision, Slug, SourceDetails, SourceId,
+    SourceKind, StatementDetails, Verdict,
+};
+use civcas_persistence::{PgStore, PoolSettings};
+use proptest::prelude::*;
+
+const SOURCES: [(&str, Option<&str>); 3] = [
+    ("airwars", None),
+    ("cjtf-oir", Some("coalition")),
+    ("un-unami", None),
+];
+const BELLIGERENTS: [&str; 3] = ["coalition", "russia", "isis"];
+const ADMIN1: [&str; 2] = ["Raqqa", "Nineveh"];
+
+fn day(base: &str, offset: u16) -> NaiveDate {
+    NaiveDate::parse_from_str(base, "%Y-%m-%d").unwrap() + Days::new(u64::from(offset))
+}
+
+fn slug(s: &str) -> Slug {
+    Slug::parse(s).unwrap()
+}
+
+fn masked<T: Clone>(mask: u8, items: &[T]) -> Vec<T> {
+    items
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, t)| t.clone())
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+struct IncidentPlan {
+    start: u16,
+    span: u16,
+    iraq: bool,
+    admin1: u8,
+    attributed: u8,
+}
+
+#[derive(Debug, Clone)]
+enum Figure {
+    Absent,
+    Exact(u8),
+    Range(u8, u8),
+    AtLeast(u8),
+}
+
+impl Figure {
+    fn range(&self) -> Option<CountRange> {
+        match *self {
+            Figure::Absent => None,
+            Figure::Exact(n) => Some(CountRange::exact(n.into())),
+            Figure::Range(a, b) => {
+                Some(CountRange::new(a.min(b).into(), Some(a.max(b).into())).unwrap())
+            }
+            Figure::AtLeast(n) => Some(CountRange::at_least(n.into())),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct AssessmentPlan {
+    source: usize,
+    incident: usize,
+    verdict: usize,
+    killed: Figure,
+    injured: Figure,
+    day: u16,
+    duplicate_of: usize,
+}
+
+#[derive(Debug, Clone)]
+struct StatementPlan {
+    source: usize,
+    measure: usize,
+    min: u16,
+    since_2014: bool,
+    length: u16,
+    published_after: u16,
+    iraq: bool,
+    attributed: usize,
+}
+
+#[derive(Debug, Clone)]
+struct QueryPlan {
+    from: u16,
+    length: u16,
+    countries: u8,
+    admin1: u8,
+    attributed: u8,
+    sources: u8,
+    as_of: Option<u16>,
+}
+
+#[derive(Debug, Clone)]
+struct Plan {
+    incidents: Vec<IncidentPlan>,
+    assessments: Vec<AssessmentPlan>,
+    links: Vec<(usize, usize)>,
+    statements: Vec<StatementPlan>,
+    queries: Vec<QueryPlan>,
+}
+
+fn figure() -> impl Strategy<Value = Figure> {
+    prop_oneof![
+        Just(Figure::Absent),
+        (0u8..20).prop_map(Figure::Exact),
+        (0u8..20, 0u8..20).prop_map(|(a, b)| Figure::Range(a, b)),
+        (0u8..20).prop_map(Figure::AtLeast),
+    ]
+}
+
+fn plan() -> impl Strategy<Value = Plan> {
+    let incident = (0u16..60, 0u16..6, any::<bool>(), 0u8..3, 0u8..8).prop_map(
+        |(start, span, iraq, admin1, attributed)| IncidentPlan {
+            start,
+            span,
+            iraq,
+            admin1,
+            attributed,
+        },
+    );
+    let assessment = (
+        0usize..3,
+        0usize..64,
+        0usize..9,
+        figure(),
+        figure(),
+        0u16..150,
+        0usize..64,
+    )
+        .prop_map(
+            |(source, incident, verdict, killed, injured, day, duplicate_of)| AssessmentPlan {
+                source,
+                incident,
+                verdict,
+                killed,
+                injured,
+                day,
+                duplicate_of,
+            },
+        );
+    let statement = (
+        0usize..3,
+        0usize..3,
+        0u16..700,
+        any::<bool>(),
+        0u16..40,
+        0u16..20,
+        any::<bool>(),
+        0usize..4,
+    )
+        .prop_map(
+            |(source, measure, min, since_2014, length, published_after, iraq, attributed)| {
+                StatementPlan {
+                    source,
+                    measure,
+                    min,
+                    since_2014,
+                    length,
+                    published_after,
+                    iraq,
+                    attributed,
+                }
+            },
+        );
+    let query = (
+        0u16..60,
+        0u16..45,
+        0u8..4,
+        0u8..4,
+        0u8..8,
+        0u8..8,
+        proptest::option::of(0u16..160),
+    )
+        .prop_map(
+            |(from, length, countries, admin1, attributed, sources, as_of)| QueryPlan {
+                from,
+                length,
+                countries,
+                admin1,
+                attributed,
+                sources,
+                as_of,
+            },
+        );
+    (
+        // Few incidents, many assessments and links: dense enough that clusters often carry several
+        // sources' figures, with histories, at every tier.
+        prop::collection::vec(incident, 1..7),
+        prop::collection::vec(assessment, 4..40),
+        prop::collection::vec((0usize..64, 0usize..64), 0..6),
+        prop::collection::vec(statement, 0..5),
+        prop::collection::vec(query, 1..4),
+    )
+        .prop_map(
+            |(incidents, assessments, links, statements, queries)| Plan {
+                incidents,
+                assessments,
+                links,
+                statements,
+                queries,
+            },
+        )
+}
+
+/// Writes the plan through the repositories, and returns the store with the dataset as stored.
+async fn store(plan: &Plan) -> (PgStore, Dataset) {
+    let settings = civcas_tests::fresh_database_settings().await;
+    let url = settings.database.url.clone().unwrap();
+    PgStore::migrate(&url).await.unwrap();
+    let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
+    for (id, belligerent) in SOURCES {
+        store
+            .register_source(
+                NewSource {
+                    id: SourceId::parse(id).unwrap(),
+                    details: SourceDetails {
+                        display_name: id.into(),
+                        kind: SourceKind::Other,
+                        belligerent: belligerent.map(slug),
+                        homepage: None,
+                        methodology: None,
+                    },
+                },
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let mut ids = Vec::new();
+    for (n, incident) in plan.incidents.iter().enumerate() {
+        let from = day("2017-05-15", incident.start);
+        let details = IncidentDetails {
+            occurred: DateInterval::new(from, from + Days::new(u64::from(incident.span))).unwrap(),
+            location: Location {
+                country: CountryCode::parse(if incident.iraq { "IQ" } else { "SY" }).unwrap(),
+                admin1: ADMIN1
+                    .get(usize::from(incident.admin1))
+                    .map(|a| (*a).to_owned()),
+                locality: None,
+                coordinates: None,
+                precision: Precision::Admin1,
+            },
+            attributed_to: masked(incident.attributed, &BELLIGERENTS)
+                .into_iter()
+                .map(slug)
+                .collect(),
+        };
+        let reference =
+            IncidentReference::new(SourceId::parse("airwars").unwrap(), &format!("I{n}")).unwrap();
+        let written = store
+            .record_incident(NewIncident::new([reference], details).unwrap(), None)
+            .await
+            .unwrap();
+        ids.push(written.value.id);
+    }
+    let n = ids.len();
+    for &(a, b) in &plan.links {
+        if let Ok(pair) = IncidentPair::new(ids[a % n], ids[b % n]) {
+            store.link_incidents(pair, None).await.unwrap();
+        }
+    }
+    for a in &plan.assessments {
+        let verdict = Verdict::ALL[a.verdict];
+        let incident = a.incident % n;
+        let target = (incident + 1 + a.duplicate_of % n.max(2)) % n;
+        let duplicate_of =
+            (verdict == Verdict::Duplicate && target != incident).then(|| ids[target]);
+        let details = AssessmentDetails::new(AssessmentFields {
+            verdict,
+            source_label: String::new(),
+            killed: a.killed.range(),
+            injured: a.injured.range(),
+            assessed_on: day("2017-05-01", a.day),
+            duplicate_of,
+            citation: None,
+            notes: None,
+        })
+        .unwrap();
+        let source = SourceId::parse(SOURCES[a.source].0).unwrap();
+        let new =
+            NewAssessment::new(source, AssessedIncident::Stored(ids[incident]), details).unwrap();
+        store.record_assessment(new, None).await.unwrap();
+    }
+    for s in &plan.statements {
+        let from = if s.since_2014 {
+            day("2014-08-08", 0)
+        } else {
+            day("2017-05-01", 0)
+        };
+        let to = day("2017-05-20", s.length);
+        let measure = [Measure::Killed, Measure::Injured, Measure::KilledOrInjured][s.measure];
+        let details = StatementDetails::new(StatementFields {
+            measure,
+            count: CountRange::at_least(s.min.into()),
+            qualifier: Qualifier::AtLeast,
+            definition: slug("civilians"),
+            period: DateInterval::new(from, to).unwrap(),
+            area: Area::new(
+                [CountryCode::parse(if s.iraq { "IQ" } else { "SY" }).unwrap()],
+                None,
+                None,
+            )
+            .unwrap(),
+            attributed_to: slug(["coalition", "russia", "isis", "all"][s.attributed]),
+            published_on: to + Days::new(u64::from(s.published_after)),
+            citation: None,
+            notes: None,
+        })
+        .unwrap();
+        let new = NewStatement {
+            source_id: SourceId::parse(SOURCES[s.source].0).unwrap(),
+            details,
+        };
+        store.record_statement(new, None).await.unwrap();
+    }
+    let dataset = read_back(&store).await;
+    (store, dataset)
+}
+
+fn all_pages() -> PageRequest {
+    PageRequest {
+        size: PageSize::parse(Some(1000)).unwrap(),
+        after: None,
+    }
+}
+
+async fn read_back(store: &PgStore) -> Dataset {
+    let incidents = store
+        .list_incidents(IncidentFilter::default(), all_pages())
+        .await
+        .unwrap()
+        .items;
+    let mut links = BTreeSet::new();
+    for incident in &incidents {
+        for other in &incident.linked {
+            let pair = IncidentPair::new(incident.id, *other).unwrap();
+            links.insert((pair.low(), pair.high()));
+        }
+    }
+    let assessments = store
+        .list_assessments(
+            AssessmentFilter {
+                include_superseded: true,
+                ..AssessmentFilter::default()
+            },
+            all_pages(),
+        )
+        .await
+        .unwrap()
+        .items;
+    let statements = store
+        .list_statements(StatementFilter::default(), all_pages())
+        .await
+        .unwrap()
+        .items;
+    Dataset {
+        sources: SOURCES
+            .iter()
+            .map(|(id, belligerent)| SourceFacts {
+                id: SourceId::parse(id).unwrap(),
+                belligerent: belligerent.map(slug),
+            })
+            .collect(),
+        incidents: incidents
+            .iter()
+            .map(|i| IncidentFacts {
+                id: i.id,
+                occurred: i.details.occurred,
+                country: i.details.location.country,
+                admin1: i.details.location.admin1.clone(),
+                attributed_to: i.details.attributed_to.clone(),
+            })
+            .collect(),
+        assessments: assessments
+            .iter()
+            .map(|a| AssessmentFacts {
+                id: a.id,
+                source_id: a.source_id.clone(),
+                incident_id: a.incident_id,
+                verdict: a.details.verdict(),
+                killed: a.details.killed,
+                injured: a.details.injured,
+                assessed_on: a.details.assessed_on(),
+                recorded_at: a.recorded_at,
+                duplicate_of: a.details.duplicate_of(),
+            })
+            .collect(),
+        links: links
+            .into_iter()
+            .map(|(a, b)| IncidentPair::new(a, b).unwrap())
+            .collect(),
+        statements,
+    }
+}
+
+fn query(plan: &QueryPlan) -> FigureQuery {
+    let from = day("2017-05-10", plan.from);
+    FigureQuery {
+        window: DateInterval::new(from, from + Days::new(u64::from(plan.length))).unwrap(),
+        filters: Filters {
+            countries: masked(plan.countries, &["SY", "IQ"])
+                .into_iter()
+                .map(|c| CountryCode::parse(c).unwrap())
+                .collect(),
+            admin1: masked(plan.admin1, &ADMIN1)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            attributed_to: masked(plan.attributed, &BELLIGERENTS)
+                .into_iter()
+                .map(slug)
+                .collect(),
+            sources: masked(plan.sources, &SOURCES.map(|s| s.0))
+                .into_iter()
+                .map(|s| SourceId::parse(s).unwrap())
+                .collect(),
+        },
+        as_of: plan.as_of.map(|offset| day("2017-05-01", offset)),
+    }
+}
+
+fn cases() -> u32 {
+    std::env::var("CIVCAS_PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(24)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn sql_figures_equal_the_reference_implementation(plan in plan()) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async {
+            let (store, dataset) = store(&plan).await;
+            for query_plan in &plan.queries {
+                let query = query(query_plan);
+                let expected = reconcile(&dataset, &query);
+                let actual = store.reconciled_figures(query.clone()).await.unwrap();
+                prop_assert_eq!(&actual.sources, &expected.sources, "per-source figures for {:?}", query);
+                prop_assert_eq!(&actual.tiers, &expected.tiers, "reconciled tiers for {:?}", query);
+                prop_assert_eq!(&actual.disputed, &expected.disputed, "disputed clusters for {:?}", query);
+                prop_assert_eq!(&actual.coverage_gaps, &expected.coverage_gaps, "coverage gaps for {:?}", query);
+                prop_assert_eq!(&actual.statements, &expected.statements, "statements for {:?}", query);
+                for (source, _) in SOURCES {
+                    let source = SourceId::parse(source).unwrap();
+                    let expected = assessment_flow(&dataset.assessments, &source, query.window);
+                    let actual = store.assessment_flow(source.clone(), query.window).await.unwrap();
+                    prop_assert_eq!(actual, expected, "flow of {} over {:?}", source, query.window);
+                }
+            }
+            Ok(())
+        })?;
+    }
+}
