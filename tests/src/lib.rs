@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use civcas_persistence::embedded::LocalCluster;
 use civcas_proto::v1::assessment_service_client::AssessmentServiceClient;
+use civcas_proto::v1::figure_service_client::FigureServiceClient;
 use civcas_proto::v1::incident_service_client::IncidentServiceClient;
 use civcas_proto::v1::source_service_client::SourceServiceClient;
 use civcas_proto::v1::statement_service_client::StatementServiceClient;
@@ -172,6 +173,10 @@ impl TestApp {
 
     pub fn statements(&self) -> StatementServiceClient<Channel> {
         StatementServiceClient::new(self.channel.clone())
+    }
+
+    pub fn figures(&self) -> FigureServiceClient<Channel> {
+        FigureServiceClient::new(self.channel.clone())
     }
 
     pub fn health(&self) -> HealthClient<Channel> {

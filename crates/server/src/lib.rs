@@ -21,6 +21,7 @@ use anyhow::Context;
 use civcas_persistence::PgStore;
 use civcas_persistence::embedded::{ClusterSettings, LocalCluster};
 use civcas_proto::v1::assessment_service_server::{self, AssessmentServiceServer};
+use civcas_proto::v1::figure_service_server::{self, FigureServiceServer};
 use civcas_proto::v1::incident_service_server::{self, IncidentServiceServer};
 use civcas_proto::v1::source_service_server::{self, SourceServiceServer};
 use civcas_proto::v1::statement_service_server::{self, StatementServiceServer};
@@ -30,16 +31,17 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::services::{AssessmentApi, IncidentApi, SourceApi, StatementApi};
+use crate::services::{AssessmentApi, FigureApi, IncidentApi, SourceApi, StatementApi};
 use crate::settings::Settings;
 
 /// The services health reports on; the empty name stands for the whole server.
-const HEALTH_SERVICES: [&str; 5] = [
+const HEALTH_SERVICES: [&str; 6] = [
     "",
     source_service_server::SERVICE_NAME,
     incident_service_server::SERVICE_NAME,
     assessment_service_server::SERVICE_NAME,
     statement_service_server::SERVICE_NAME,
+    figure_service_server::SERVICE_NAME,
 ];
 
 /// A server ready to run: its listener is bound, its database migrated.
@@ -146,6 +148,7 @@ impl Application {
             .add_service(StatementServiceServer::new(StatementApi::new(Arc::clone(
                 &store,
             ))))
+            .add_service(FigureServiceServer::new(FigureApi::new(Arc::clone(&store))))
             .serve_with_incoming_shutdown(incoming, on_shutdown);
 
         let grace = Duration::from_secs(settings.server.shutdown_grace_secs);

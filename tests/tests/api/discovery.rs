@@ -5,8 +5,9 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_reflection::pb::{v1, v1alpha};
 
-const CIVCAS_SERVICES: [&str; 4] = [
+const CIVCAS_SERVICES: [&str; 5] = [
     "civcas.v1.AssessmentService",
+    "civcas.v1.FigureService",
     "civcas.v1.IncidentService",
     "civcas.v1.SourceService",
     "civcas.v1.StatementService",

@@ -2,6 +2,7 @@
 
 mod assessments;
 mod discovery;
+mod figures;
 mod idempotency;
 mod incidents;
 mod sources;

@@ -2,11 +2,13 @@
 //! repository, and converts the result back; errors become statuses in [`crate::errors`] only.
 
 mod assessments;
+mod figures;
 mod incidents;
 mod sources;
 mod statements;
 
 pub use assessments::AssessmentApi;
+pub use figures::FigureApi;
 pub use incidents::IncidentApi;
 pub use sources::SourceApi;
 pub use statements::StatementApi;

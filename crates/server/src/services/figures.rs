@@ -1,0 +1,194 @@
+use std::pin::Pin;
+use std::sync::Arc;
+
+use civcas_domain::reconcile::FigureQuery;
+use civcas_domain::reconcile::series::buckets;
+use civcas_domain::repository::{FigureRepository, Resource};
+use civcas_domain::{AllValid, RepositoryError, Violations};
+use civcas_proto::v1 as pb;
+use civcas_proto::v1::figure_service_server::FigureService;
+use futures::Stream;
+use tonic::{Request, Response, Status};
+
+use crate::convert;
+use crate::errors::{from_repository, invalid};
+
+/// The most buckets one GetFigureSeries call computes.
+const MAX_BUCKETS: usize = 1000;
+
+#[derive(Debug)]
+pub struct FigureApi<R> {
+    repository: Arc<R>,
+}
+
+impl<R> FigureApi<R> {
+    pub fn new(repository: Arc<R>) -> Self {
+        Self { repository }
+    }
+}
+
+impl<R: FigureRepository> FigureApi<R> {
+    /// Fails with NOT_FOUND on the first filtered source that is not registered: a typo would
+    /// otherwise read as a source with nothing to say.
+    async fn check_sources(&self, query: &FigureQuery) -> Result<(), Status> {
+        if query.filters.sources.is_empty() {
+            return Ok(());
+        }
+        let registered = self
+            .repository
+            .source_ids()
+            .await
+            .map_err(from_repository)?;
+        match query
+            .filters
+            .sources
+            .iter()
+            .find(|s| !registered.contains(s))
+        {
+            None => Ok(()),
+            Some(unknown) => Err(from_repository(RepositoryError::NotFound {
+                resource: Resource::Source,
+                id: unknown.to_string(),
+                field: "filters.sources".to_owned(),
+            })),
+        }
+    }
+
+    async fn figures(&self, query: FigureQuery) -> Result<pb::ReconciledFigures, Status> {
+        let window = query.window;
+        let figures = self
+            .repository
+            .reconciled_figures(query)
+            .await
+            .map_err(from_repository)?;
+        Ok(convert::figures_to_pb(window, figures))
+    }
+}
+
+fn query(
+    from: &str,
+    to: &str,
+    filters: Option<pb::FigureFilters>,
+    as_of: &str,
+) -> Result<FigureQuery, Violations> {
+    let (window, filters, as_of) = (
+        convert::window(from, to),
+        convert::figure_filters(filters),
+        convert::as_of(as_of),
+    )
+        .all_valid()?;
+    Ok(FigureQuery {
+        window,
+        filters,
+        as_of,
+    })
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchFiguresResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl<R: FigureRepository> FigureService for FigureApi<R> {
+    async fn get_reconciled_figures(
+        &self,
+        request: Request<pb::GetReconciledFiguresRequest>,
+    ) -> Result<Response<pb::GetReconciledFiguresResponse>, Status> {
+        let pb::GetReconciledFiguresRequest {
+            from,
+            to,
+            filters,
+            as_of,
+        } = request.into_inner();
+        let query = query(&from, &to, filters, &as_of).map_err(invalid)?;
+        self.check_sources(&query).await?;
+        Ok(Response::new(pb::GetReconciledFiguresResponse {
+            figures: Some(self.figures(query).await?),
+        }))
+    }
+
+    async fn get_figure_series(
+        &self,
+        request: Request<pb::GetFigureSeriesRequest>,
+    ) -> Result<Response<pb::GetFigureSeriesResponse>, Status> {
+        let pb::GetFigureSeriesRequest {
+            from,
+            to,
+            filters,
+            as_of,
+            granularity,
+        } = request.into_inner();
+        let (query, granularity) = (
+            query(&from, &to, filters, &as_of),
+            convert::granularity(granularity),
+        )
+            .all_valid()
+            .map_err(invalid)?;
+        let buckets = buckets(query.window, granularity);
+        if buckets.len() > MAX_BUCKETS {
+            return Err(invalid(Violations::one(
+                "granularity",
+                format!(
+                    "gives {} buckets over this window, more than {MAX_BUCKETS}: choose a coarser granularity or a shorter window",
+                    buckets.len()
+                ),
+            )));
+        }
+        self.check_sources(&query).await?;
+        let mut series = Vec::with_capacity(buckets.len());
+        for bucket in buckets {
+            series.push(
+                self.figures(FigureQuery {
+                    window: bucket,
+                    ..query.clone()
+                })
+                .await?,
+            );
+        }
+        Ok(Response::new(pb::GetFigureSeriesResponse {
+            buckets: series,
+        }))
+    }
+
+    async fn get_assessment_flow(
+        &self,
+        request: Request<pb::GetAssessmentFlowRequest>,
+    ) -> Result<Response<pb::GetAssessmentFlowResponse>, Status> {
+        let pb::GetAssessmentFlowRequest {
+            source_id,
+            from,
+            to,
+        } = request.into_inner();
+        let (source, window) = (
+            convert::source_id("source_id", &source_id),
+            convert::window(&from, &to),
+        )
+            .all_valid()
+            .map_err(invalid)?;
+        let registered = self
+            .repository
+            .source_ids()
+            .await
+            .map_err(from_repository)?;
+        if !registered.contains(&source) {
+            return Err(from_repository(RepositoryError::NotFound {
+                resource: Resource::Source,
+                id: source.to_string(),
+                field: "source_id".to_owned(),
+            }));
+        }
+        let flow = self
+            .repository
+            .assessment_flow(source, window)
+            .await
+            .map_err(from_repository)?;
+        Ok(Response::new(convert::flow_to_pb(flow)))
+    }
+
+    type WatchFiguresStream = WatchStream;
+
+    async fn watch_figures(
+        &self,
+        _request: Request<pb::WatchFiguresRequest>,
+    ) -> Result<Response<Self::WatchFiguresStream>, Status> {
+        Err(Status::unimplemented("WatchFigures is not implemented yet"))
+    }
+}
