@@ -477,7 +477,7 @@ async fn disputed_clusters_and_coverage_gaps_are_reported() {
     let june = figures(&app, "2017-06-01", "2017-06-30", "").await;
 
     let contested = june.disputed.unwrap();
-    assert_eq!(contested.cluster_ids, [disputed.id.clone()]);
+    assert_eq!(contested.cluster_ids, std::slice::from_ref(&disputed.id));
     assert_eq!(killed(&contested.figures.unwrap()), (1, Some(3)));
 
     let gaps: Vec<_> = june
