@@ -73,6 +73,19 @@ fn embedded_env(cmd: &mut Command, workdir: &Path, port: u16) {
 fn start(binary: &Path, workdir: &Path, account: Option<Account>) -> ServerProcess {
     let mut cmd = command(binary, account);
     embedded_env(&mut cmd, workdir, 0);
+    spawn_logged(cmd)
+}
+
+/// Starts a server on a database of its own choosing, as a replica of others on the same database.
+fn start_replica(binary: &Path, workdir: &Path, database_url: &str) -> ServerProcess {
+    let mut cmd = command(binary, None);
+    embedded_env(&mut cmd, workdir, 0);
+    cmd.env("DATABASE_URL", database_url);
+    spawn_logged(cmd)
+}
+
+/// Spawns the server and waits for the address it logs.
+fn spawn_logged(mut cmd: Command) -> ServerProcess {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -226,4 +239,84 @@ fn the_embedded_default_works_as_a_normal_user() {
     std::fs::copy(server_binary(), &binary).unwrap();
     std::os::unix::fs::chown(dir.path(), Some(account.uid), Some(account.gid)).unwrap();
     the_embedded_default_keeps_data_across_restarts(&binary, dir.path(), Some(account));
+}
+
+/// Two server processes on one database: a write through one reaches a watcher on the other, through
+/// PostgreSQL's LISTEN/NOTIFY.
+#[test]
+fn watch_figures_sees_writes_made_through_another_replica() {
+    use secrecy::ExposeSecret;
+
+    let binary = server_binary();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let settings = runtime.block_on(civcas_tests::fresh_database_settings());
+    let url = settings.database.url.unwrap();
+    let (dir_a, dir_b) = (workdir(), workdir());
+    let a = start_replica(&binary, dir_a.path(), url.expose_secret());
+    let b = start_replica(&binary, dir_b.path(), url.expose_secret());
+
+    let open_watch = runtime.block_on(async {
+        use civcas_proto::v1::assessment_service_client::AssessmentServiceClient;
+        use civcas_proto::v1::figure_service_client::FigureServiceClient;
+
+        assert_eq!(register(a.addr).await, pb::WriteOutcome::Created);
+        let mut watcher = FigureServiceClient::connect(format!("http://{}", b.addr))
+            .await
+            .unwrap();
+        let mut stream = watcher
+            .watch_figures(pb::WatchFiguresRequest {
+                from: "2017-06-01".into(),
+                to: "2017-06-30".into(),
+                filters: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let first = stream.message().await.unwrap().unwrap().figures.unwrap();
+        let likely = |f: &pb::ReconciledFigures| {
+            f.tiers
+                .iter()
+                .find(|t| t.tier() == pb::Tier::Likely)
+                .unwrap()
+                .killed
+                .unwrap()
+                .min
+        };
+        assert_eq!(likely(&first), 0);
+
+        let mut writer = AssessmentServiceClient::connect(format!("http://{}", a.addr))
+            .await
+            .unwrap();
+        writer
+            .record_assessment(pb::RecordAssessmentRequest {
+                assessment: Some(civcas_tests::fixtures::assessment(
+                    "airwars",
+                    "",
+                    pb::Verdict::Fair,
+                    Some((5, Some(5))),
+                    "2024-01-01",
+                )),
+                incident: Some(civcas_tests::fixtures::incident(
+                    "airwars",
+                    "CS1",
+                    "2017-06-10",
+                )),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap();
+        let update = tokio::time::timeout(Duration::from_secs(10), stream.message())
+            .await
+            .expect("replica B saw replica A's write within 10 s")
+            .unwrap()
+            .unwrap()
+            .figures
+            .unwrap();
+        assert_eq!(likely(&update), 5);
+        stream
+    });
+    assert!(a.terminate().success());
+    // A client still holds a watch open on B: SIGTERM must end it, and B must exit cleanly.
+    assert!(b.terminate().success());
+    drop(open_watch);
 }

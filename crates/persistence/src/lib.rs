@@ -30,6 +30,12 @@ macro_rules! idempotent_write {
                     }
                     let result = $body;
                     $crate::idempotency::remember($conn, key, &result).await?;
+                    // Delivered on commit, to every replica's change feed (see `changes`).
+                    diesel_async::RunQueryDsl::execute(
+                        diesel::sql_query($crate::changes::NOTIFY),
+                        $conn,
+                    )
+                    .await?;
                     Ok(result)
                 })
                 .await
@@ -39,6 +45,7 @@ macro_rules! idempotent_write {
 }
 
 mod assessments;
+pub mod changes;
 pub mod embedded;
 mod error;
 mod figures;
@@ -102,6 +109,8 @@ impl Default for PoolSettings {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
+    /// For connections outside the pool: the change feed's listener.
+    url: SecretString,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -143,7 +152,10 @@ impl PgStore {
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| RepositoryError::Internal(format!("cannot build the pool: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            url: url.clone(),
+        })
     }
 
     /// Applies the embedded migrations that have not run yet.

@@ -121,12 +121,16 @@ impl Application {
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
+        let (changes, change_feed) = store.listen_for_changes();
+        let stop_feed = change_feed.abort_handle();
         let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel();
         let shutdown_reporter = reporter.clone();
         let on_shutdown = async move {
             shutdown.await;
             tracing::info!("shutting down: refusing new calls, finishing calls in flight");
             set_health(&shutdown_reporter, ServingStatus::NotServing).await;
+            // Closing the change feed ends every WatchFigures stream.
+            stop_feed.abort();
             let _ = signalled_tx.send(());
         };
         // serve_with_incoming ignores Server::tcp_nodelay: without this, streaming calls stall ~40 ms.
@@ -148,7 +152,10 @@ impl Application {
             .add_service(StatementServiceServer::new(StatementApi::new(Arc::clone(
                 &store,
             ))))
-            .add_service(FigureServiceServer::new(FigureApi::new(Arc::clone(&store))))
+            .add_service(FigureServiceServer::new(FigureApi::new(
+                Arc::clone(&store),
+                changes,
+            )))
             .serve_with_incoming_shutdown(incoming, on_shutdown);
 
         let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
@@ -167,6 +174,7 @@ impl Application {
         };
 
         monitor.abort();
+        change_feed.abort();
         drop(store);
         if let Some(cluster) = cluster {
             cluster

@@ -562,3 +562,55 @@ async fn series_buckets_follow_the_calendar_and_unknown_sources_are_not_found() 
         "SOURCE_NOT_FOUND"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_sends_the_figures_then_each_change_and_nothing_when_nothing_changed() {
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let report = record_incident(&app, incident("airwars", "CS1", "2017-06-10")).await;
+    let mut stream = app
+        .figures()
+        .watch_figures(pb::WatchFiguresRequest {
+            from: "2017-06-01".into(),
+            to: "2017-06-30".into(),
+            filters: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.message().await.unwrap().unwrap().figures.unwrap();
+    assert_eq!(
+        tier(&first.tiers, pb::Tier::Likely).counted.unwrap().inside,
+        0
+    );
+
+    assess(
+        &app,
+        assessment(
+            "airwars",
+            &report.id,
+            pb::Verdict::Fair,
+            Some((6, Some(6))),
+            "2024-01-01",
+        ),
+    )
+    .await;
+    let update = tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .expect("an update within 5 s")
+        .unwrap()
+        .unwrap()
+        .figures
+        .unwrap();
+    assert_eq!(killed(&tier(&update.tiers, pb::Tier::Likely)), (6, Some(6)));
+
+    // A write that changes nothing in June's figures sends nothing.
+    record_incident(&app, incident("airwars", "CS-1999", "1999-01-01")).await;
+    let quiet = tokio::time::timeout(Duration::from_millis(2500), stream.message()).await;
+    assert!(
+        quiet.is_err(),
+        "a message arrived although the figures did not change: {quiet:?}"
+    );
+}

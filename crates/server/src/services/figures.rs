@@ -1,13 +1,18 @@
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use civcas_domain::reconcile::FigureQuery;
 use civcas_domain::reconcile::series::buckets;
 use civcas_domain::repository::{FigureRepository, Resource};
 use civcas_domain::{AllValid, RepositoryError, Violations};
+use civcas_persistence::changes::Changes;
 use civcas_proto::v1 as pb;
 use civcas_proto::v1::figure_service_server::FigureService;
 use futures::Stream;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::convert;
@@ -16,14 +21,22 @@ use crate::errors::{from_repository, invalid};
 /// The most buckets one GetFigureSeries call computes.
 const MAX_BUCKETS: usize = 1000;
 
+/// A watch sends figures at most this often, however often writes come.
+const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
 #[derive(Debug)]
 pub struct FigureApi<R> {
     repository: Arc<R>,
+    /// Moves on every committed write, through any replica; closes at shutdown.
+    changes: Changes,
 }
 
 impl<R> FigureApi<R> {
-    pub fn new(repository: Arc<R>) -> Self {
-        Self { repository }
+    pub fn new(repository: Arc<R>, changes: Changes) -> Self {
+        Self {
+            repository,
+            changes,
+        }
     }
 }
 
@@ -55,13 +68,58 @@ impl<R: FigureRepository> FigureApi<R> {
     }
 
     async fn figures(&self, query: FigureQuery) -> Result<pb::ReconciledFigures, Status> {
-        let window = query.window;
-        let figures = self
-            .repository
-            .reconciled_figures(query)
-            .await
-            .map_err(from_repository)?;
-        Ok(convert::figures_to_pb(window, figures))
+        figures(&*self.repository, query).await
+    }
+}
+
+async fn figures<R: FigureRepository>(
+    repository: &R,
+    query: FigureQuery,
+) -> Result<pb::ReconciledFigures, Status> {
+    let window = query.window;
+    let figures = repository
+        .reconciled_figures(query)
+        .await
+        .map_err(from_repository)?;
+    Ok(convert::figures_to_pb(window, figures))
+}
+
+/// Sends the figures now, then again whenever a change moves them, at most once per
+/// [`WATCH_INTERVAL`]; ends when the client goes away or the change feed closes (shutdown).
+async fn watch<R: FigureRepository>(
+    repository: Arc<R>,
+    query: FigureQuery,
+    mut changes: Changes,
+    sink: mpsc::Sender<Result<pb::WatchFiguresResponse, Status>>,
+) {
+    let mut sent: Option<pb::ReconciledFigures> = None;
+    loop {
+        changes.borrow_and_update();
+        let computed_at = Instant::now();
+        match figures(&*repository, query.clone()).await {
+            Ok(now) if sent.as_ref() != Some(&now) => {
+                let message = pb::WatchFiguresResponse {
+                    figures: Some(now.clone()),
+                };
+                if sink.send(Ok(message)).await.is_err() {
+                    return;
+                }
+                sent = Some(now);
+            }
+            Ok(_) => {}
+            Err(status) => {
+                let _ = sink.send(Err(status)).await;
+                return;
+            }
+        }
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return },
+            () = sink.closed() => return,
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(computed_at + WATCH_INTERVAL) => {}
+            () = sink.closed() => return,
+        }
     }
 }
 
@@ -187,8 +245,18 @@ impl<R: FigureRepository> FigureService for FigureApi<R> {
 
     async fn watch_figures(
         &self,
-        _request: Request<pb::WatchFiguresRequest>,
+        request: Request<pb::WatchFiguresRequest>,
     ) -> Result<Response<Self::WatchFiguresStream>, Status> {
-        Err(Status::unimplemented("WatchFigures is not implemented yet"))
+        let pb::WatchFiguresRequest { from, to, filters } = request.into_inner();
+        let query = query(&from, &to, filters, "").map_err(invalid)?;
+        self.check_sources(&query).await?;
+        let (sink, stream) = mpsc::channel(1);
+        tokio::spawn(watch(
+            Arc::clone(&self.repository),
+            query,
+            self.changes.clone(),
+            sink,
+        ));
+        Ok(Response::new(Box::pin(ReceiverStream::new(stream))))
     }
 }
