@@ -22,6 +22,8 @@ use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
+pub mod data;
+pub mod dataset;
 pub mod fixtures;
 pub mod status;
 

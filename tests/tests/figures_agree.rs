@@ -5,23 +5,19 @@
 //! was stored (ids and `recorded_at` are the database's), and compares both implementations on
 //! random windows, filters and `as_of` dates, and the assessment flow of every source.
 
-use std::collections::BTreeSet;
-
 use chrono::{Days, NaiveDate};
 use civcas_domain::reconcile::flow::assessment_flow;
-use civcas_domain::reconcile::{
-    AssessmentFacts, Dataset, FigureQuery, Filters, IncidentFacts, SourceFacts, reconcile,
-};
+use civcas_domain::reconcile::{Dataset, FigureQuery, Filters, SourceFacts, reconcile};
 use civcas_domain::repository::{
-    AssessmentFilter, AssessmentRepository, FigureRepository, IncidentFilter, IncidentRepository,
-    SourceRepository, StatementFilter, StatementRepository,
+    AssessmentRepository, FigureRepository, IncidentRepository, SourceRepository,
+    StatementRepository,
 };
 use civcas_domain::statement::{Area, Measure, Qualifier, StatementFields};
 use civcas_domain::{
     AssessedIncident, AssessmentDetails, AssessmentFields, CountRange, CountryCode, DateInterval,
     IncidentDetails, IncidentPair, IncidentReference, Location, NewAssessment, NewIncident,
-    NewSource, NewStatement, PageRequest, PageSize, Precision, Slug, SourceDetails, SourceId,
-    SourceKind, StatementDetails, Verdict,
+    NewSource, NewStatement, Precision, Slug, SourceDetails, SourceId, SourceKind,
+    StatementDetails, Verdict,
 };
 use civcas_persistence::{PgStore, PoolSettings};
 use proptest::prelude::*;
@@ -338,84 +334,18 @@ async fn store(plan: &Plan) -> (PgStore, Dataset) {
         };
         store.record_statement(new, None).await.unwrap();
     }
-    let dataset = read_back(&store).await;
+    let dataset = civcas_tests::dataset::read_back(&store, &sources()).await;
     (store, dataset)
 }
 
-fn all_pages() -> PageRequest {
-    PageRequest {
-        size: PageSize::parse(Some(1000)).unwrap(),
-        after: None,
-    }
-}
-
-async fn read_back(store: &PgStore) -> Dataset {
-    let incidents = store
-        .list_incidents(IncidentFilter::default(), all_pages())
-        .await
-        .unwrap()
-        .items;
-    let mut links = BTreeSet::new();
-    for incident in &incidents {
-        for other in &incident.linked {
-            let pair = IncidentPair::new(incident.id, *other).unwrap();
-            links.insert((pair.low(), pair.high()));
-        }
-    }
-    let assessments = store
-        .list_assessments(
-            AssessmentFilter {
-                include_superseded: true,
-                ..AssessmentFilter::default()
-            },
-            all_pages(),
-        )
-        .await
-        .unwrap()
-        .items;
-    let statements = store
-        .list_statements(StatementFilter::default(), all_pages())
-        .await
-        .unwrap()
-        .items;
-    Dataset {
-        sources: SOURCES
-            .iter()
-            .map(|(id, belligerent)| SourceFacts {
-                id: SourceId::parse(id).unwrap(),
-                belligerent: belligerent.map(slug),
-            })
-            .collect(),
-        incidents: incidents
-            .iter()
-            .map(|i| IncidentFacts {
-                id: i.id,
-                occurred: i.details.occurred,
-                country: i.details.location.country,
-                admin1: i.details.location.admin1.clone(),
-                attributed_to: i.details.attributed_to.clone(),
-            })
-            .collect(),
-        assessments: assessments
-            .iter()
-            .map(|a| AssessmentFacts {
-                id: a.id,
-                source_id: a.source_id.clone(),
-                incident_id: a.incident_id,
-                verdict: a.details.verdict(),
-                killed: a.details.killed,
-                injured: a.details.injured,
-                assessed_on: a.details.assessed_on(),
-                recorded_at: a.recorded_at,
-                duplicate_of: a.details.duplicate_of(),
-            })
-            .collect(),
-        links: links
-            .into_iter()
-            .map(|(a, b)| IncidentPair::new(a, b).unwrap())
-            .collect(),
-        statements,
-    }
+fn sources() -> Vec<SourceFacts> {
+    SOURCES
+        .iter()
+        .map(|(id, belligerent)| SourceFacts {
+            id: SourceId::parse(id).unwrap(),
+            belligerent: belligerent.map(slug),
+        })
+        .collect()
 }
 
 fn query(plan: &QueryPlan) -> FigureQuery {

@@ -1,0 +1,663 @@
+//! Airwars' Syria export: `incidents.csv`, `belligerent_assessments.csv` and
+//! `belligerent_statements.csv`, mapped as DESIGN.md section 5 says.
+//!
+//! Choices the design leaves open, made here and listed in the README:
+//! - a row that is not UTF-8, is truncated, or holds a figure that is not a whole number, a min above
+//!   its max or an unknown `geolocation_accuracy` is rejected with its line, like a row without a date;
+//! - an unknown grading or Coalition assessment gives no assessment, and is counted;
+//! - `admin1` is the governorate, else the region, else unset; coordinates are kept only when both
+//!   parse and lie in range, and an out-of-range pair rejects the row;
+//! - belligerents are normalised through [`belligerent_slug`];
+//! - the Coalition's `assessed_on` comes from the latest statement for the code, whoever the
+//!   statement row names as belligerent, since the file holds the Coalition's statements;
+//! - the Coalition's `source_label` is its assessment and, when given, its reason:
+//!   `non_credible: no_coalition_strikes`.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use civcas_domain::text::limits;
+use civcas_domain::{
+    AssessmentDetails, AssessmentFields, Coordinates, CountRange, CountryCode, DateInterval,
+    IncidentDetails, IncidentReference, Location, NewIncident, Precision, Slug, SourceId, Verdict,
+};
+
+use crate::{ImportError, Rejection};
+
+/// The three files of an export.
+#[derive(Debug, Clone)]
+pub struct AirwarsFiles {
+    pub incidents: PathBuf,
+    pub belligerent_assessments: PathBuf,
+    pub belligerent_statements: PathBuf,
+}
+
+impl AirwarsFiles {
+    /// The three files by their usual names in `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
+        Self {
+            incidents: dir.join("incidents.csv"),
+            belligerent_assessments: dir.join("belligerent_assessments.csv"),
+            belligerent_statements: dir.join("belligerent_statements.csv"),
+        }
+    }
+}
+
+/// One incident as Airwars records it, with Airwars' own assessment and the Coalition's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AirwarsRecord {
+    pub code: String,
+    /// Referenced `(airwars, code)` and its usable previous codes.
+    pub incident: NewIncident,
+    pub airwars: Option<AssessmentDetails>,
+    pub coalition: Option<AssessmentDetails>,
+}
+
+/// What reading found besides the records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AirwarsSummary {
+    /// Data rows of `incidents.csv`.
+    pub rows: u64,
+    pub rejected: Vec<Rejection>,
+    /// Rows dropped because a later-modified row (or a later one in the file) has the same code.
+    pub replaced_duplicate_codes: u64,
+    /// Previous codes not made aliases: the row's own code, another row's code, or already taken.
+    pub skipped_aliases: u64,
+    /// Incidents without a grading, hence without an Airwars assessment.
+    pub without_grading: u64,
+    pub unknown_gradings: u64,
+    pub unknown_coalition_assessments: u64,
+    /// Coalition assessments dated by `last_modified` because no statement names their code.
+    pub coalition_date_fallbacks: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AirwarsData {
+    pub records: Vec<AirwarsRecord>,
+    pub summary: AirwarsSummary,
+}
+
+/// The source ids the mapping uses.
+pub const AIRWARS: &str = "airwars";
+pub const COALITION_SOURCE: &str = "cjtf-oir";
+/// The belligerent the Coalition speaks for.
+pub const COALITION: &str = "coalition";
+
+/// A belligerent as Airwars spells it, as a civcas slug: `russia` and `russian_forces` are one, and
+/// so are `iraq` and `iraq_government_forces`; otherwise a `_forces` suffix is dropped and
+/// underscores become hyphens (`syrian_regime` → `syrian-regime`).
+pub fn belligerent_slug(raw: &str) -> Option<Slug> {
+    let raw = raw.trim().to_lowercase();
+    let slug = match raw.as_str() {
+        "russian_forces" | "russia" => "russia".to_owned(),
+        "iraq_government_forces" | "iraq" => "iraq".to_owned(),
+        "israeli_forces" => "israel".to_owned(),
+        "iranian_forces" => "iran".to_owned(),
+        "ypg_forces" => "ypg".to_owned(),
+        "rebel_forces" => "rebels".to_owned(),
+        other => other
+            .strip_suffix("_forces")
+            .unwrap_or(other)
+            .replace('_', "-"),
+    };
+    Slug::parse(&slug).ok()
+}
+
+/// `geolocation_accuracy` as a precision; `None` for a value the design does not list.
+fn precision(raw: &str) -> Option<Precision> {
+    Some(match raw {
+        "" => Precision::Country,
+        r if r.starts_with("exact_location") => Precision::Exact,
+        "within_1m" | "within_100m" => Precision::Exact,
+        "street" | "nearby_landmark" | "neighbourhood_area" => Precision::Neighbourhood,
+        "village" | "town" | "city" => Precision::Locality,
+        "district" | "subdistrict" => Precision::District,
+        "province_governorate" => Precision::Admin1,
+        _ => return None,
+    })
+}
+
+fn grading_verdict(grading: &str) -> Option<Verdict> {
+    // A combined grading ("Contested, Discounted") takes its first part.
+    Some(match grading.split(',').next()?.trim() {
+        "Confirmed" => Verdict::Confirmed,
+        "Fair" => Verdict::Fair,
+        "Weak" => Verdict::Weak,
+        "Contested" => Verdict::Contested,
+        "Discounted" => Verdict::Discounted,
+        _ => return None,
+    })
+}
+
+/// A figure from its two columns: both → as given; only max → from 0; only min → at least min;
+/// neither → absent.
+fn figure(min: &str, max: &str) -> Result<Option<CountRange>, String> {
+    let number = |raw: &str| -> Result<Option<u32>, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            Ok(None)
+        } else {
+            raw.parse::<u32>()
+                .map(Some)
+                .map_err(|_| format!("{raw:?} is not a whole number"))
+        }
+    };
+    match (number(min)?, number(max)?) {
+        (None, None) => Ok(None),
+        (Some(min), max) => CountRange::new(min, max)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        (None, Some(max)) => Ok(Some(
+            CountRange::new(0, Some(max)).map_err(|e| e.to_string())?,
+        )),
+    }
+}
+
+fn date(raw: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").ok()
+}
+
+/// A CSV file read row by row with named columns; rows that are not UTF-8 or have the wrong number
+/// of fields are handed back as rejections.
+struct Table {
+    path: PathBuf,
+    reader: csv::Reader<std::fs::File>,
+    columns: HashMap<String, usize>,
+    width: usize,
+}
+
+impl Table {
+    fn open(path: &Path) -> Result<Self, ImportError> {
+        let read_error = |source| ImportError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(path)
+            .map_err(read_error)?;
+        let headers = reader.byte_headers().map_err(read_error)?.clone();
+        let columns = headers
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (String::from_utf8_lossy(name).trim().to_owned(), i))
+            .collect();
+        Ok(Self {
+            path: path.to_owned(),
+            reader,
+            columns,
+            width: headers.len(),
+        })
+    }
+
+    fn column(&self, name: &'static str) -> Result<usize, ImportError> {
+        self.columns
+            .get(name)
+            .copied()
+            .ok_or_else(|| ImportError::MissingColumn {
+                path: self.path.clone(),
+                column: name,
+            })
+    }
+
+    /// Every row, as UTF-8 fields or as the reason it is unusable, with its line number.
+    fn rows(&mut self) -> Result<Vec<(u64, Result<Vec<String>, String>)>, ImportError> {
+        let mut rows = Vec::new();
+        for record in self.reader.byte_records() {
+            let record = record.map_err(|source| ImportError::Read {
+                path: self.path.clone(),
+                source,
+            })?;
+            let line = record.position().map_or(0, csv::Position::line);
+            let row = if record.len() != self.width {
+                Err(format!(
+                    "has {} fields where the header has {}: a truncated or malformed line",
+                    record.len(),
+                    self.width
+                ))
+            } else {
+                record
+                    .iter()
+                    .map(|field| std::str::from_utf8(field).map(str::to_owned))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| "is not valid UTF-8".to_owned())
+            };
+            rows.push((line, row));
+        }
+        Ok(rows)
+    }
+}
+
+/// What `belligerent_assessments.csv` says of one code.
+#[derive(Debug, Default)]
+struct Belligerents {
+    attributed_to: BTreeSet<Slug>,
+    /// The code's last Coalition row, in file order.
+    coalition: Option<CoalitionRow>,
+}
+
+#[derive(Debug, Clone)]
+struct CoalitionRow {
+    assessment: String,
+    reason: String,
+    deaths: (String, String),
+    injuries: (String, String),
+}
+
+fn read_belligerents(path: &Path) -> Result<HashMap<String, Belligerents>, ImportError> {
+    let mut table = Table::open(path)?;
+    let [
+        code,
+        belligerent,
+        assessment,
+        non_credible,
+        credible,
+        deaths_min,
+        deaths_max,
+        injuries_min,
+        injuries_max,
+    ] = [
+        "code",
+        "belligerent",
+        "assessment",
+        "reason_non_credible",
+        "reason_credible",
+        "deaths_conceded_min",
+        "deaths_conceded_max",
+        "injuries_conceded_min",
+        "injuries_conceded_max",
+    ]
+    .map(|name| table.column(name));
+    let (code, belligerent, assessment, non_credible, credible) =
+        (code?, belligerent?, assessment?, non_credible?, credible?);
+    let (deaths_min, deaths_max, injuries_min, injuries_max) =
+        (deaths_min?, deaths_max?, injuries_min?, injuries_max?);
+    let mut by_code: HashMap<String, Belligerents> = HashMap::new();
+    for (_, row) in table.rows()? {
+        // A broken row here only loses an attribution; the incident itself is judged in its own file.
+        let Ok(row) = row else { continue };
+        let entry = by_code.entry(row[code].clone()).or_default();
+        let Some(party) = belligerent_slug(&row[belligerent]) else {
+            continue;
+        };
+        if party.as_str() == COALITION {
+            let reason = [&row[non_credible], &row[credible]]
+                .into_iter()
+                .find(|r| !r.is_empty())
+                .cloned()
+                .unwrap_or_default();
+            entry.coalition = Some(CoalitionRow {
+                assessment: row[assessment].clone(),
+                reason,
+                deaths: (row[deaths_min].clone(), row[deaths_max].clone()),
+                injuries: (row[injuries_min].clone(), row[injuries_max].clone()),
+            });
+        }
+        entry.attributed_to.insert(party);
+    }
+    Ok(by_code)
+}
+
+/// The latest statement date for each code.
+fn read_statement_dates(path: &Path) -> Result<HashMap<String, NaiveDate>, ImportError> {
+    let mut table = Table::open(path)?;
+    let (code, date) = (table.column("code")?, table.column("statement_date")?);
+    let mut latest: HashMap<String, NaiveDate> = HashMap::new();
+    for (_, row) in table.rows()? {
+        let Ok(row) = row else { continue };
+        let Ok(day) = NaiveDate::parse_from_str(row[date].trim(), "%Y%m%d") else {
+            continue;
+        };
+        let held = latest.entry(row[code].clone()).or_insert(day);
+        *held = (*held).max(day);
+    }
+    Ok(latest)
+}
+
+struct IncidentRow {
+    line: u64,
+    last_modified: NaiveDate,
+    fields: Vec<String>,
+}
+
+/// Reads an export. Rows that cannot be mapped are rejected with their line and reason, never
+/// guessed; everything else is mapped.
+pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
+    let belligerents = read_belligerents(&files.belligerent_assessments)?;
+    let statement_dates = read_statement_dates(&files.belligerent_statements)?;
+    let mut table = Table::open(&files.incidents)?;
+    let names = [
+        "code",
+        "incident_date",
+        "date_range_end",
+        "last_modified",
+        "governorate",
+        "region",
+        "location_en",
+        "latitude",
+        "longitude",
+        "geolocation_accuracy",
+        "grading",
+        "civilians_killed_min",
+        "civilians_killed_max",
+        "civilians_injured_min",
+        "civilians_injured_max",
+        "previous_codes",
+    ];
+    let mut col = HashMap::new();
+    for name in names {
+        col.insert(name, table.column(name)?);
+    }
+    let mut summary = AirwarsSummary::default();
+
+    // First pass: usable rows by code, the later-modified row of a code winning.
+    let mut by_code: HashMap<String, IncidentRow> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for (line, row) in table.rows()? {
+        summary.rows += 1;
+        let fields = match row {
+            Ok(fields) => fields,
+            Err(reason) => {
+                summary.rejected.push(Rejection {
+                    line,
+                    key: String::new(),
+                    reason,
+                });
+                continue;
+            }
+        };
+        let code = fields[col["code"]].trim().to_owned();
+        let Some(last_modified) = date(&fields[col["last_modified"]]) else {
+            summary.rejected.push(Rejection {
+                line,
+                key: code,
+                reason: "last_modified is not a date".to_owned(),
+            });
+            continue;
+        };
+        let candidate = IncidentRow {
+            line,
+            last_modified,
+            fields,
+        };
+        match by_code.get(&code) {
+            None => {
+                order.push(code.clone());
+                by_code.insert(code, candidate);
+            }
+            Some(held) => {
+                summary.replaced_duplicate_codes += 1;
+                // Later last_modified wins; on a tie, the later row in the file.
+                if candidate.last_modified >= held.last_modified {
+                    by_code.insert(code, candidate);
+                }
+            }
+        }
+    }
+
+    // Second pass: map each kept row.
+    let all_codes: HashSet<String> = by_code.keys().cloned().collect();
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut records = Vec::new();
+    for code in order {
+        let row = &by_code[&code];
+        let field = |name: &str| row.fields[col[name]].trim();
+        let reject = |summary: &mut AirwarsSummary, reason: String| {
+            summary.rejected.push(Rejection {
+                line: row.line,
+                key: code.clone(),
+                reason,
+            });
+        };
+
+        let start = match date(field("incident_date")) {
+            Some(day) if day != NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default() => day,
+            _ => {
+                reject(
+                    &mut summary,
+                    format!("no usable incident_date ({:?})", field("incident_date")),
+                );
+                continue;
+            }
+        };
+        let end = match field("date_range_end") {
+            "" => start,
+            raw => match date(raw) {
+                Some(end) => end,
+                None => {
+                    reject(
+                        &mut summary,
+                        format!("date_range_end {raw:?} is not a date"),
+                    );
+                    continue;
+                }
+            },
+        };
+        let Ok(occurred) = DateInterval::new(start, end) else {
+            reject(
+                &mut summary,
+                format!("date_range_end {end} is before incident_date {start}"),
+            );
+            continue;
+        };
+        let Some(precision) = precision(field("geolocation_accuracy")) else {
+            reject(
+                &mut summary,
+                format!(
+                    "unknown geolocation_accuracy {:?}",
+                    field("geolocation_accuracy")
+                ),
+            );
+            continue;
+        };
+        let coordinates = match (
+            field("latitude").parse::<f64>(),
+            field("longitude").parse::<f64>(),
+        ) {
+            (Ok(lat), Ok(lon)) => match Coordinates::new(lat, lon) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    reject(&mut summary, format!("coordinates out of range: {e}"));
+                    continue;
+                }
+            },
+            _ => None,
+        };
+        let (killed, injured) = match (
+            figure(field("civilians_killed_min"), field("civilians_killed_max")),
+            figure(
+                field("civilians_injured_min"),
+                field("civilians_injured_max"),
+            ),
+        ) {
+            (Ok(k), Ok(i)) => (k, i),
+            (Err(e), _) => {
+                reject(&mut summary, format!("civilians_killed: {e}"));
+                continue;
+            }
+            (_, Err(e)) => {
+                reject(&mut summary, format!("civilians_injured: {e}"));
+                continue;
+            }
+        };
+
+        let text = |raw: &str| {
+            (!raw.is_empty()).then(|| raw.chars().take(limits::SHORT_TEXT).collect::<String>())
+        };
+        let admin1 = text(field("governorate")).or_else(|| text(field("region")));
+        let parties = belligerents.get(&code);
+        let details = IncidentDetails {
+            occurred,
+            location: Location {
+                country: CountryCode::parse("SY")
+                    .unwrap_or_else(|_| unreachable!("SY is assigned")),
+                admin1,
+                locality: text(field("location_en")),
+                coordinates,
+                precision,
+            },
+            attributed_to: parties.map(|p| p.attributed_to.clone()).unwrap_or_default(),
+        };
+        let airwars = SourceId::parse(AIRWARS).unwrap_or_else(|_| unreachable!("a valid slug"));
+        let Ok(own) = IncidentReference::new(airwars.clone(), &code) else {
+            reject(&mut summary, "has no code".to_owned());
+            continue;
+        };
+        taken.insert(code.clone());
+        let mut references = vec![own];
+        for alias in field("previous_codes").split_whitespace() {
+            if alias == code || all_codes.contains(alias) || !taken.insert(alias.to_owned()) {
+                summary.skipped_aliases += 1;
+                continue;
+            }
+            match IncidentReference::new(airwars.clone(), alias) {
+                Ok(reference) => references.push(reference),
+                Err(_) => summary.skipped_aliases += 1,
+            }
+        }
+        let Ok(incident) = NewIncident::new(references, details) else {
+            reject(&mut summary, "has no reference".to_owned());
+            continue;
+        };
+
+        let grading = field("grading");
+        let airwars_assessment = if grading.is_empty() {
+            summary.without_grading += 1;
+            None
+        } else if let Some(verdict) = grading_verdict(grading) {
+            assessment(verdict, grading, killed, injured, row.last_modified)
+        } else {
+            summary.unknown_gradings += 1;
+            None
+        };
+
+        let coalition = match parties.and_then(|p| p.coalition.as_ref()) {
+            None => None,
+            Some(coalition_row) => {
+                let assessed_on = match statement_dates.get(&code) {
+                    Some(day) => *day,
+                    None => {
+                        summary.coalition_date_fallbacks += 1;
+                        row.last_modified
+                    }
+                };
+                let label = if coalition_row.reason.is_empty() {
+                    coalition_row.assessment.clone()
+                } else {
+                    format!("{}: {}", coalition_row.assessment, coalition_row.reason)
+                };
+                match coalition_row.assessment.as_str() {
+                    "not_yet_assessed" => None,
+                    "credible" => {
+                        let deaths = figure(&coalition_row.deaths.0, &coalition_row.deaths.1);
+                        let injuries = figure(&coalition_row.injuries.0, &coalition_row.injuries.1);
+                        match (deaths, injuries) {
+                            (Ok(d), Ok(i)) => {
+                                assessment(Verdict::Credible, &label, d, i, assessed_on)
+                            }
+                            (Err(e), _) | (_, Err(e)) => {
+                                reject(&mut summary, format!("Coalition's conceded figures: {e}"));
+                                continue;
+                            }
+                        }
+                    }
+                    // "Conceded" means something only for a credible verdict.
+                    "non_credible" => {
+                        assessment(Verdict::NotCredible, &label, None, None, assessed_on)
+                    }
+                    "open_incident" => assessment(Verdict::Open, &label, None, None, assessed_on),
+                    "duplicate" => assessment(Verdict::Duplicate, &label, None, None, assessed_on),
+                    _ => {
+                        summary.unknown_coalition_assessments += 1;
+                        None
+                    }
+                }
+            }
+        };
+        records.push(AirwarsRecord {
+            code: code.clone(),
+            incident,
+            airwars: airwars_assessment,
+            coalition,
+        });
+    }
+    Ok(AirwarsData { records, summary })
+}
+
+fn assessment(
+    verdict: Verdict,
+    label: &str,
+    killed: Option<CountRange>,
+    injured: Option<CountRange>,
+    assessed_on: NaiveDate,
+) -> Option<AssessmentDetails> {
+    AssessmentDetails::new(AssessmentFields {
+        verdict,
+        source_label: label.chars().take(limits::SHORT_TEXT).collect(),
+        killed,
+        injured,
+        assessed_on,
+        // Airwars' "duplicate" never names the other report.
+        duplicate_of: None,
+        citation: None,
+        notes: None,
+    })
+    .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn belligerents_are_normalised_to_one_slug_each() {
+        let slug = |raw| belligerent_slug(raw).map(|s| s.to_string());
+        assert_eq!(slug("russian_forces"), slug("russia"));
+        assert_eq!(slug("syrian_regime").as_deref(), Some("syrian-regime"));
+        assert_eq!(slug("coalition").as_deref(), Some("coalition"));
+        assert_eq!(slug("turkey").as_deref(), Some("turkey"));
+        assert_eq!(
+            slug("syrian_democratic_forces").as_deref(),
+            Some("syrian-democratic")
+        );
+    }
+
+    #[test]
+    fn figures_follow_the_design_mapping() {
+        assert_eq!(
+            figure("2", "5"),
+            Ok(Some(CountRange::new(2, Some(5)).unwrap()))
+        );
+        assert_eq!(
+            figure("", "5"),
+            Ok(Some(CountRange::new(0, Some(5)).unwrap()))
+        );
+        assert_eq!(figure("3", ""), Ok(Some(CountRange::at_least(3))));
+        assert_eq!(figure("", ""), Ok(None));
+        assert!(figure("5", "2").is_err());
+        assert!(figure("two", "").is_err());
+    }
+
+    #[test]
+    fn gradings_take_the_first_of_a_combination() {
+        assert_eq!(
+            grading_verdict("Contested, Discounted"),
+            Some(Verdict::Contested)
+        );
+        assert_eq!(grading_verdict("Fair"), Some(Verdict::Fair));
+        assert_eq!(grading_verdict("Excellent"), None);
+    }
+
+    #[test]
+    fn precisions_follow_the_design_table() {
+        assert_eq!(precision("exact_location_other"), Some(Precision::Exact));
+        assert_eq!(precision("within_100m"), Some(Precision::Exact));
+        assert_eq!(precision("nearby_landmark"), Some(Precision::Neighbourhood));
+        assert_eq!(precision("city"), Some(Precision::Locality));
+        assert_eq!(precision("subdistrict"), Some(Precision::District));
+        assert_eq!(precision("province_governorate"), Some(Precision::Admin1));
+        assert_eq!(precision(""), Some(Precision::Country));
+        assert_eq!(precision("somewhere"), None);
+    }
+}
