@@ -158,6 +158,9 @@ fn date(raw: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").ok()
 }
 
+/// One data row: its line, and its fields or why they are unusable.
+type Row = (u64, Result<Vec<String>, String>);
+
 /// A CSV file read row by row with named columns; rows that are not UTF-8 or have the wrong number
 /// of fields are handed back as rejections.
 struct Table {
@@ -202,7 +205,7 @@ impl Table {
     }
 
     /// Every row, as UTF-8 fields or as the reason it is unusable, with its line number.
-    fn rows(&mut self) -> Result<Vec<(u64, Result<Vec<String>, String>)>, ImportError> {
+    fn rows(&mut self) -> Result<Vec<Row>, ImportError> {
         let mut rows = Vec::new();
         for record in self.reader.byte_records() {
             let record = record.map_err(|source| ImportError::Read {
