@@ -25,6 +25,7 @@ use tonic_health::pb::health_client::HealthClient;
 pub mod data;
 pub mod dataset;
 pub mod fixtures;
+pub mod real;
 pub mod status;
 
 static CLUSTER: OnceLock<LocalCluster> = OnceLock::new();

@@ -5,34 +5,15 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use chrono::{Datelike, NaiveDate};
-use civcas_domain::reconcile::{FigureQuery, Filters, ReconciledFigures, SourceFacts, reconcile};
-use civcas_domain::repository::{
-    AssessmentRepository, FigureRepository, IncidentRepository, SourceRepository,
-};
-use civcas_domain::{
-    AssessedIncident, DateInterval, NewAssessment, NewSource, Slug, SourceDetails, SourceId,
-    SourceKind, Tier,
-};
-use civcas_import::airwars::{self, AIRWARS, AirwarsFiles, COALITION, COALITION_SOURCE};
+use chrono::NaiveDate;
+use civcas_domain::reconcile::{FigureQuery, Filters, ReconciledFigures, reconcile};
+use civcas_domain::repository::FigureRepository;
+use civcas_domain::{DateInterval, Tier};
+use civcas_import::airwars::COALITION_SOURCE;
 use civcas_persistence::{PgStore, PoolSettings};
-use futures::stream::{self, StreamExt};
 
 fn d(raw: &str) -> NaiveDate {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
-}
-
-fn sources() -> Vec<SourceFacts> {
-    vec![
-        SourceFacts {
-            id: SourceId::parse(AIRWARS).unwrap(),
-            belligerent: None,
-        },
-        SourceFacts {
-            id: SourceId::parse(COALITION_SOURCE).unwrap(),
-            belligerent: Some(Slug::parse(COALITION).unwrap()),
-        },
-    ]
 }
 
 fn describe(figures: &ReconciledFigures) -> String {
@@ -99,98 +80,28 @@ async fn coalition_strikes_in_syria_in_2017_agree_in_sql_and_in_the_reference() 
     let Some(dir) = civcas_tests::data::shared_data("airwars-syria") else {
         return;
     };
-    let data = airwars::read(&AirwarsFiles::in_dir(&dir)).expect("the Airwars export reads");
-    let coalition = Slug::parse(COALITION).unwrap();
-    let chosen: Vec<_> = data
-        .records
-        .iter()
-        .filter(|r| {
-            r.incident.details.attributed_to.contains(&coalition)
-                && r.incident.details.occurred.from().year() == 2017
-        })
-        .collect();
-    eprintln!(
-        "airwars export: {} rows, {} rejected, {} incidents of 2017 attributed to the coalition",
-        data.summary.rows,
-        data.summary.rejected.len(),
-        chosen.len()
-    );
-    assert!(
-        chosen.len() > 1000,
-        "expected well over a thousand, got {}",
-        chosen.len()
-    );
-
     let settings = civcas_tests::fresh_database_settings().await;
     let url = settings.database.url.clone().unwrap();
     PgStore::migrate(&url).await.unwrap();
     let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
-    for source in sources() {
-        let kind = if source.belligerent.is_some() {
-            SourceKind::Military
-        } else {
-            SourceKind::Monitor
-        };
-        let details = SourceDetails {
-            display_name: source.id.to_string(),
-            kind,
-            belligerent: source.belligerent.clone(),
-            homepage: None,
-            methodology: None,
-        };
-        store
-            .register_source(
-                NewSource {
-                    id: source.id,
-                    details,
-                },
-                None,
-            )
-            .await
-            .unwrap();
-    }
     let started = Instant::now();
-    let written: Vec<usize> = stream::iter(chosen.iter())
-        .map(|record| {
-            let store = &store;
-            async move {
-                let incident = store
-                    .record_incident(record.incident.clone(), None)
-                    .await
-                    .unwrap()
-                    .value
-                    .id;
-                let mut assessments = 0;
-                for (source, details) in [
-                    (AIRWARS, &record.airwars),
-                    (COALITION_SOURCE, &record.coalition),
-                ] {
-                    if let Some(details) = details {
-                        let source = SourceId::parse(source).unwrap();
-                        let new = NewAssessment::new(
-                            source,
-                            AssessedIncident::Stored(incident),
-                            details.clone(),
-                        )
-                        .unwrap();
-                        store.record_assessment(new, None).await.unwrap();
-                        assessments += 1;
-                    }
-                }
-                assessments
-            }
-        })
-        .buffer_unordered(8)
-        .collect()
-        .await;
+    let loaded = civcas_tests::real::load_airwars_year(&store, &dir, 2017).await;
     eprintln!(
-        "loaded {} incidents and {} assessments in {:.1} s",
-        chosen.len(),
-        written.iter().sum::<usize>(),
+        "airwars export: {} rows, {} rejected; loaded the {} incidents of 2017 attributed to the coalition and {} assessments in {:.1} s",
+        loaded.data.summary.rows,
+        loaded.data.summary.rejected.len(),
+        loaded.incidents,
+        loaded.assessments,
         started.elapsed().as_secs_f64()
     );
+    assert!(
+        loaded.incidents > 1000,
+        "expected well over a thousand, got {}",
+        loaded.incidents
+    );
 
-    let dataset = civcas_tests::dataset::read_back(&store, &sources()).await;
+    let dataset =
+        civcas_tests::dataset::read_back(&store, &civcas_tests::real::airwars_sources()).await;
     let coalition_verdicts: BTreeMap<&str, usize> = dataset
         .assessments
         .iter()
