@@ -21,6 +21,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, Uid, User};
 use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
 use tokio::process::{Child, Command};
 
 /// The database role that owns everything in a managed cluster.
@@ -160,6 +161,8 @@ pub struct LocalCluster {
     postgres: Option<Child>,
     socket_dir: tempfile::TempDir,
     data_dir: PathBuf,
+    /// The cluster itself: `data_dir/postgres`, unless that is unreachable (see [`reachable_pgdata`]).
+    pgdata: PathBuf,
     /// Holds a temporary cluster's data folder; removed after the server stops.
     _temporary: Option<tempfile::TempDir>,
 }
@@ -189,19 +192,18 @@ impl LocalCluster {
     ) -> Result<Self, ClusterError> {
         let bin_dir = find_bin_dir(settings.bin_dir.as_deref())?;
         let run_as = RunAs::for_current_user()?;
+        let created = !settings.data_dir.exists();
         fs::create_dir_all(&settings.data_dir).map_err(io_error(&settings.data_dir))?;
         let data_dir =
             fs::canonicalize(&settings.data_dir).map_err(io_error(&settings.data_dir))?;
-        let pgdata = data_dir.join("postgres");
+        let mut pgdata = data_dir.join("postgres");
         if let Some(user) = &run_as {
-            // The temporary folder is private to its creator; the server's user must enter it.
-            if temporary.is_some() {
+            // A folder civcas made (or a temporary one, private to its creator) must be enterable.
+            if created || temporary.is_some() {
                 fs::set_permissions(&data_dir, fs::Permissions::from_mode(0o755))
                     .map_err(io_error(&data_dir))?;
             }
-            fs::create_dir_all(&pgdata).map_err(io_error(&pgdata))?;
-            user.chown(&pgdata)?;
-            check_reachable(user, &pgdata).await?;
+            pgdata = reachable_pgdata(user, &data_dir).await?;
         }
         if !pgdata.join("PG_VERSION").is_file() {
             init_cluster(&bin_dir, run_as.as_ref(), &pgdata).await?;
@@ -247,6 +249,7 @@ impl LocalCluster {
             postgres: Some(postgres),
             socket_dir,
             data_dir,
+            pgdata,
             _temporary: temporary,
         };
         cluster.wait_until_ready(&log_path).await?;
@@ -295,9 +298,14 @@ impl LocalCluster {
         ))
     }
 
-    /// The folder that holds the cluster.
+    /// The data folder the cluster was started for.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The cluster's own folder (PGDATA).
+    pub fn pgdata(&self) -> &Path {
+        &self.pgdata
     }
 
     /// The postmaster's process id, while it runs.
@@ -418,18 +426,70 @@ async fn init_cluster(
     run(initdb, "initdb").await
 }
 
-/// Fails with a clear message when the PostgreSQL user cannot reach the data folder, for example
-/// because it sits under a private (mode 0700) home folder.
-async fn check_reachable(user: &RunAs, pgdata: &Path) -> Result<(), ClusterError> {
-    let mut test = command(Some(user), Path::new("/usr/bin/test"));
-    test.arg("-w").arg(pgdata);
-    run(test, "access check").await.map_err(|_| {
-        ClusterError::Setup(format!(
-            "PostgreSQL runs as the unprivileged user `{}` (civcas runs as root), and that user cannot \
-             reach {}: a parent folder is private. Choose a data folder elsewhere \
-             (CIVCAS__DATABASE__DATA_DIR), or configure a database URL",
+/// Where clusters live whose data folder the PostgreSQL user cannot reach.
+const REACHABLE_ROOT: &str = "/var/lib/civcas/clusters";
+
+/// The note left in a data folder whose cluster lives elsewhere.
+const LOCATION_NOTE: &str = "CLUSTER_LOCATION";
+
+/// The cluster's folder for `data_dir`, owned by the PostgreSQL user and reachable by it.
+///
+/// Normally `data_dir/postgres`. When a parent folder is private to root (a data folder under
+/// `/root`, mode 0700), the user cannot enter it; rather than loosen a home folder's permissions, the
+/// cluster then lives in a folder named after a hash of `data_dir`'s path under
+/// [`REACHABLE_ROOT`]. The same data folder always maps to the same place, so data survives restarts,
+/// and a note in the data folder says where it is.
+async fn reachable_pgdata(user: &RunAs, data_dir: &Path) -> Result<PathBuf, ClusterError> {
+    let local = data_dir.join("postgres");
+    fs::create_dir_all(&local).map_err(io_error(&local))?;
+    user.chown(&local)?;
+    if can_write(user, &local).await {
+        return Ok(local);
+    }
+    let digest = Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
+    let elsewhere = Path::new(REACHABLE_ROOT)
+        .join(hex::encode(&digest[..8]))
+        .join("postgres");
+    let parents: Vec<&Path> = elsewhere.ancestors().skip(1).take(3).collect();
+    for dir in parents.into_iter().rev() {
+        fs::create_dir_all(dir).map_err(io_error(dir))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).map_err(io_error(dir))?;
+    }
+    fs::create_dir_all(&elsewhere).map_err(io_error(&elsewhere))?;
+    user.chown(&elsewhere)?;
+    if !can_write(user, &elsewhere).await {
+        return Err(ClusterError::Setup(format!(
+            "PostgreSQL runs as the unprivileged user `{}` (civcas runs as root), and that user can \
+             reach neither {} nor {}. Choose another data folder (CIVCAS__DATABASE__DATA_DIR), or \
+             configure a database URL",
             user.name,
-            pgdata.display()
-        ))
-    })
+            local.display(),
+            elsewhere.display()
+        )));
+    }
+    let note = data_dir.join(LOCATION_NOTE);
+    fs::write(
+        &note,
+        format!(
+            "The PostgreSQL cluster of this data folder lives in {}: the user `{}` that runs it \
+             cannot enter this folder.\n",
+            elsewhere.display(),
+            user.name
+        ),
+    )
+    .map_err(io_error(&note))?;
+    tracing::warn!(
+        data_dir = %data_dir.display(),
+        cluster = %elsewhere.display(),
+        user = %user.name,
+        "the data folder is not reachable by the PostgreSQL user; the cluster lives elsewhere"
+    );
+    Ok(elsewhere)
+}
+
+/// Whether `user` can write in `dir`.
+async fn can_write(user: &RunAs, dir: &Path) -> bool {
+    let mut test = command(Some(user), Path::new("/usr/bin/test"));
+    test.arg("-w").arg(dir);
+    run(test, "access check").await.is_ok()
 }

@@ -82,3 +82,51 @@ async fn migrations_run_up_down_and_up_again() {
     drop(store);
     cluster.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_folder_the_postgres_user_cannot_reach_keeps_its_cluster_elsewhere() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipped: only root hands PostgreSQL to another user");
+        return;
+    }
+    // Like a data folder under /root: its parent is private to root.
+    let private = tempfile::Builder::new()
+        .prefix("civcas-private-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(
+        private.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let settings = ClusterSettings {
+        data_dir: private.path().join("data"),
+        bin_dir: None,
+    };
+    let cluster = LocalCluster::start(&settings).await.unwrap();
+    let pgdata = cluster.pgdata().to_owned();
+    assert!(
+        pgdata.starts_with("/var/lib/civcas/clusters"),
+        "{}",
+        pgdata.display()
+    );
+    assert!(settings.data_dir.join("CLUSTER_LOCATION").is_file());
+    cluster.ensure_database("civcas").await.unwrap();
+    let url = cluster.url("civcas");
+    PgStore::migrate(&url).await.unwrap();
+    let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
+    store.register_source(airwars(), None).await.unwrap();
+    drop(store);
+    cluster.stop().await.unwrap();
+
+    // The same data folder finds the same cluster again.
+    let cluster = LocalCluster::start(&settings).await.unwrap();
+    assert_eq!(cluster.pgdata(), pgdata);
+    let url = cluster.url("civcas");
+    let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
+    let again = store.register_source(airwars(), None).await.unwrap();
+    assert_eq!(again.outcome, WriteOutcome::Unchanged);
+    drop(store);
+    cluster.stop().await.unwrap();
+    std::fs::remove_dir_all(pgdata.parent().unwrap()).unwrap();
+}
