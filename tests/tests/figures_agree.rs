@@ -22,13 +22,16 @@ use civcas_domain::{
 use civcas_persistence::{PgStore, PoolSettings};
 use proptest::prelude::*;
 
-const SOURCES: [(&str, Option<&str>); 3] = [
+/// Two sources speak for a belligerent, so the rule-5 restriction meets both parties.
+const SOURCES: [(&str, Option<&str>); 4] = [
     ("airwars", None),
     ("cjtf-oir", Some("coalition")),
+    ("ru-mod", Some("russia")),
     ("un-unami", None),
 ];
 const BELLIGERENTS: [&str; 3] = ["coalition", "russia", "isis"];
 const ADMIN1: [&str; 2] = ["Raqqa", "Nineveh"];
+const LOCALITIES: [&str; 2] = ["Tabqa", "Mosul"];
 
 fn day(base: &str, offset: u16) -> NaiveDate {
     NaiveDate::parse_from_str(base, "%Y-%m-%d").unwrap() + Days::new(u64::from(offset))
@@ -53,6 +56,7 @@ struct IncidentPlan {
     span: u16,
     iraq: bool,
     admin1: u8,
+    locality: u8,
     attributed: u8,
 }
 
@@ -93,10 +97,16 @@ struct StatementPlan {
     source: usize,
     measure: usize,
     min: u16,
-    since_2014: bool,
+    spread: u16,
+    qualifier: usize,
+    /// 0: since 2014-08-08; otherwise an offset into the queries' range of windows.
+    start: u16,
     length: u16,
     published_after: u16,
-    iraq: bool,
+    /// Bit 0: Syria, bit 1: Iraq (neither means Syria).
+    countries: u8,
+    admin1: u8,
+    locality: u8,
     attributed: usize,
 }
 
@@ -106,6 +116,7 @@ struct QueryPlan {
     length: u16,
     countries: u8,
     admin1: u8,
+    localities: u8,
     attributed: u8,
     sources: u8,
     as_of: Option<u16>,
@@ -130,17 +141,18 @@ fn figure() -> impl Strategy<Value = Figure> {
 }
 
 fn plan() -> impl Strategy<Value = Plan> {
-    let incident = (0u16..60, 0u16..6, any::<bool>(), 0u8..3, 0u8..8).prop_map(
-        |(start, span, iraq, admin1, attributed)| IncidentPlan {
+    let incident = (0u16..60, 0u16..6, any::<bool>(), 0u8..3, 0u8..3, 0u8..8).prop_map(
+        |(start, span, iraq, admin1, locality, attributed)| IncidentPlan {
             start,
             span,
             iraq,
             admin1,
+            locality,
             attributed,
         },
     );
     let assessment = (
-        0usize..3,
+        0usize..4,
         0usize..64,
         0usize..9,
         figure(),
@@ -160,49 +172,51 @@ fn plan() -> impl Strategy<Value = Plan> {
             },
         );
     let statement = (
-        0usize..3,
-        0usize..3,
-        0u16..700,
-        any::<bool>(),
-        0u16..40,
-        0u16..20,
-        any::<bool>(),
-        0usize..4,
+        (0usize..4, 0usize..3, 0u16..700, 0u16..50, 0usize..5),
+        (
+            0u16..70,
+            0u16..40,
+            0u16..20,
+            0u8..4,
+            0u8..3,
+            0u8..3,
+            0usize..4,
+        ),
     )
-        .prop_map(
-            |(source, measure, min, since_2014, length, published_after, iraq, attributed)| {
-                StatementPlan {
-                    source,
-                    measure,
-                    min,
-                    since_2014,
-                    length,
-                    published_after,
-                    iraq,
-                    attributed,
-                }
-            },
-        );
+        .prop_map(|((source, measure, min, spread, qualifier), rest)| {
+            let (start, length, published_after, countries, admin1, locality, attributed) = rest;
+            StatementPlan {
+                source,
+                measure,
+                min,
+                spread,
+                qualifier,
+                start,
+                length,
+                published_after,
+                countries,
+                admin1,
+                locality,
+                attributed,
+            }
+        });
     let query = (
-        0u16..60,
-        0u16..45,
-        0u8..4,
-        0u8..4,
-        0u8..8,
-        0u8..8,
-        proptest::option::of(0u16..160),
+        (0u16..60, 0u16..45, 0u8..4, 0u8..4, 0u8..4),
+        (0u8..8, 0u8..16, proptest::option::of(0u16..160)),
     )
-        .prop_map(
-            |(from, length, countries, admin1, attributed, sources, as_of)| QueryPlan {
+        .prop_map(|((from, length, countries, admin1, localities), rest)| {
+            let (attributed, sources, as_of) = rest;
+            QueryPlan {
                 from,
                 length,
                 countries,
                 admin1,
+                localities,
                 attributed,
                 sources,
                 as_of,
-            },
-        );
+            }
+        });
     (
         // Few incidents, many assessments and links: dense enough that clusters often carry several
         // sources' figures, with histories, at every tier.
@@ -257,7 +271,9 @@ async fn store(plan: &Plan) -> (PgStore, Dataset) {
                 admin1: ADMIN1
                     .get(usize::from(incident.admin1))
                     .map(|a| (*a).to_owned()),
-                locality: None,
+                locality: LOCALITIES
+                    .get(usize::from(incident.locality))
+                    .map(|l| (*l).to_owned()),
                 coordinates: None,
                 precision: Precision::Admin1,
             },
@@ -303,25 +319,45 @@ async fn store(plan: &Plan) -> (PgStore, Dataset) {
         store.record_assessment(new, None).await.unwrap();
     }
     for s in &plan.statements {
-        let from = if s.since_2014 {
+        let from = if s.start == 0 {
             day("2014-08-08", 0)
         } else {
-            day("2017-05-01", 0)
+            day("2017-05-01", s.start)
         };
-        let to = day("2017-05-20", s.length);
+        let to = from + Days::new(u64::from(s.length));
         let measure = [Measure::Killed, Measure::Injured, Measure::KilledOrInjured][s.measure];
+        let min = u32::from(s.min);
+        let (qualifier, count) = match s.qualifier {
+            0 => (Qualifier::AtLeast, CountRange::at_least(min)),
+            1 => (Qualifier::MoreThan, CountRange::at_least(min)),
+            2 => (Qualifier::Exact, CountRange::exact(min)),
+            3 => (
+                Qualifier::Approximately,
+                CountRange::new(min, Some(min + u32::from(s.spread))).unwrap(),
+            ),
+            _ => (Qualifier::AtMost, CountRange::new(0, Some(min)).unwrap()),
+        };
+        let mut countries = masked(s.countries, &["SY", "IQ"]);
+        if countries.is_empty() {
+            countries.push("SY");
+        }
+        let area = Area::new(
+            countries
+                .into_iter()
+                .map(|c| CountryCode::parse(c).unwrap()),
+            ADMIN1.get(usize::from(s.admin1)).map(|a| (*a).to_owned()),
+            LOCALITIES
+                .get(usize::from(s.locality))
+                .map(|l| (*l).to_owned()),
+        )
+        .unwrap();
         let details = StatementDetails::new(StatementFields {
             measure,
-            count: CountRange::at_least(s.min.into()),
-            qualifier: Qualifier::AtLeast,
+            count,
+            qualifier,
             definition: slug("civilians"),
             period: DateInterval::new(from, to).unwrap(),
-            area: Area::new(
-                [CountryCode::parse(if s.iraq { "IQ" } else { "SY" }).unwrap()],
-                None,
-                None,
-            )
-            .unwrap(),
+            area,
             attributed_to: slug(["coalition", "russia", "isis", "all"][s.attributed]),
             published_on: to + Days::new(u64::from(s.published_after)),
             citation: None,
@@ -358,6 +394,10 @@ fn query(plan: &QueryPlan) -> FigureQuery {
                 .map(|c| CountryCode::parse(c).unwrap())
                 .collect(),
             admin1: masked(plan.admin1, &ADMIN1)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            localities: masked(plan.localities, &LOCALITIES)
                 .into_iter()
                 .map(str::to_owned)
                 .collect(),

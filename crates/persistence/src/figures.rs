@@ -13,7 +13,7 @@ use civcas_domain::reconcile::{
     SourceFigures, Split, StatementFigure, TierFigures, position,
 };
 use civcas_domain::repository::FigureRepository;
-use civcas_domain::statement::{ATTRIBUTED_TO_ALL, Measure};
+use civcas_domain::statement::Measure;
 use civcas_domain::{
     DateInterval, IncidentId, RepositoryError, RepositoryResult, SourceId, Statement, Tier, Verdict,
 };
@@ -26,7 +26,7 @@ use serde::de::DeserializeOwned;
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::models::StatementRow;
-use crate::schema::{sources, statements};
+use crate::schema::{assessments, sources, statements};
 
 const CLUSTER_FIGURES: &str = include_str!("sql/cluster_figures.sql");
 const SOURCE_FIGURES: &str = include_str!("sql/source_figures.sql");
@@ -192,6 +192,7 @@ async fn window_document(
         .bind::<Array<Text>, _>(filters.admin1.iter().cloned().collect::<Vec<_>>())
         .bind::<Array<Text>, _>(strings(&filters.attributed_to))
         .bind::<Array<Text>, _>(sources)
+        .bind::<Array<Text>, _>(filters.localities.iter().cloned().collect::<Vec<_>>())
         .get_result(conn)
         .await?;
     Ok(document.document)
@@ -326,18 +327,10 @@ async fn statement_figures(
         .select(StatementRow::as_select())
         .load(conn)
         .await?;
-    let assessing: BTreeSet<String> = crate::schema::assessments::table
-        .filter(crate::schema::assessments::source_id.eq_any(sources))
-        .select(crate::schema::assessments::source_id)
-        .distinct()
-        .load::<String>(conn)
-        .await?
-        .into_iter()
-        .collect();
     let mut figures = Vec::new();
     for row in rows {
         let statement = Statement::try_from(row)?;
-        let own_established = own_established(conn, &statement, query.as_of, &assessing).await?;
+        let own_established = own_established(conn, &statement, query.as_of).await?;
         let period = statement.details.period;
         let (from, to) = (
             period.from().max(query.window.from()),
@@ -351,6 +344,11 @@ async fn statement_figures(
             statement,
         });
     }
+    // Bytewise by source, then by id, as the reference orders them, whatever the collation.
+    figures.sort_by(|a, b| {
+        (a.statement.source_id.as_str(), a.statement.id)
+            .cmp(&(b.statement.source_id.as_str(), b.statement.id))
+    });
     Ok(figures)
 }
 
@@ -358,20 +356,28 @@ async fn own_established(
     conn: &mut AsyncPgConnection,
     statement: &Statement,
     as_of: Option<chrono::NaiveDate>,
-    assessing: &BTreeSet<String>,
 ) -> StoreResult<Option<RangeSum>> {
     let d = &statement.details;
-    if d.measure == Measure::KilledOrInjured || !assessing.contains(statement.source_id.as_str()) {
+    if d.measure == Measure::KilledOrInjured {
         return Ok(None);
     }
+    // "Has incident assessments" as of the query.
+    let has_assessments: bool = diesel::select(diesel::dsl::exists(
+        assessments::table
+            .filter(assessments::source_id.eq(statement.source_id.as_str()))
+            .filter(assessments::assessed_on.le(as_of.unwrap_or(chrono::NaiveDate::MAX))),
+    ))
+    .get_result(conn)
+    .await?;
+    if !has_assessments {
+        return Ok(None);
+    }
+    // The statement's own period and area; its attribution is its scope, not its area.
     let filters = Filters {
         countries: d.area.countries().clone(),
         admin1: d.area.admin1.iter().cloned().collect(),
-        attributed_to: if d.attributed_to.as_str() == ATTRIBUTED_TO_ALL {
-            BTreeSet::new()
-        } else {
-            BTreeSet::from([d.attributed_to.clone()])
-        },
+        localities: d.area.locality.iter().cloned().collect(),
+        attributed_to: BTreeSet::new(),
         sources: BTreeSet::new(),
     };
     let own = source_figures(

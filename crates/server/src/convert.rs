@@ -831,6 +831,8 @@ pub fn figure_filters(raw: Option<pb::FigureFilters>) -> Result<Filters, Violati
     Ok(Filters {
         countries: countries.into_iter().collect(),
         admin1: admin1.into_iter().collect(),
+        // Not offered by the API; used for statements' own comparisons.
+        localities: BTreeSet::new(),
         attributed_to: attributed_to.into_iter().collect(),
         sources: sources.into_iter().collect(),
     })

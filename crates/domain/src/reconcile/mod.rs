@@ -32,6 +32,7 @@ pub struct IncidentFacts {
     pub occurred: DateInterval,
     pub country: CountryCode,
     pub admin1: Option<String>,
+    pub locality: Option<String>,
     pub attributed_to: BTreeSet<Slug>,
 }
 
@@ -89,20 +90,24 @@ pub struct Dataset {
 pub struct Filters {
     pub countries: BTreeSet<CountryCode>,
     pub admin1: BTreeSet<String>,
+    /// Localities, spelt as recorded. The API does not offer it: it narrows a statement's own
+    /// comparison to the statement's locality (rule 6).
+    pub localities: BTreeSet<String>,
     pub attributed_to: BTreeSet<Slug>,
     /// Whose assessments and statements count; empty means every source.
     pub sources: BTreeSet<SourceId>,
 }
 
 impl Filters {
-    /// Whether the incident filters (countries, admin1, attributed_to) choose `incident`.
+    /// Whether the incident filters (countries, admin1, localities, attributed_to) choose
+    /// `incident`.
     pub fn chooses(&self, incident: &IncidentFacts) -> bool {
+        let among = |values: &BTreeSet<String>, value: &Option<String>| {
+            values.is_empty() || value.as_ref().is_some_and(|v| values.contains(v))
+        };
         (self.countries.is_empty() || self.countries.contains(&incident.country))
-            && (self.admin1.is_empty()
-                || incident
-                    .admin1
-                    .as_ref()
-                    .is_some_and(|a| self.admin1.contains(a)))
+            && among(&self.admin1, &incident.admin1)
+            && among(&self.localities, &incident.locality)
             && (self.attributed_to.is_empty()
                 || incident
                     .attributed_to
@@ -728,22 +733,21 @@ fn own_established(
         Measure::Injured => Casualty::Injured,
         Measure::KilledOrInjured => return None,
     };
-    if !data
-        .assessments
-        .iter()
-        .any(|a| a.source_id == statement.source_id)
+    // "Has incident assessments" as of the query: what was not yet published does not exist.
+    if !current
+        .keys()
+        .any(|(source, _)| *source == statement.source_id)
     {
         return None;
     }
     let d = &statement.details;
+    // The statement's own period and area (countries, admin1, locality). Its attribution is its
+    // scope, not its area, so it does not narrow the comparison.
     let filters = Filters {
         countries: d.area.countries().clone(),
         admin1: d.area.admin1.iter().cloned().collect(),
-        attributed_to: if d.attributed_to.as_str() == ATTRIBUTED_TO_ALL {
-            BTreeSet::new()
-        } else {
-            BTreeSet::from([d.attributed_to.clone()])
-        },
+        localities: d.area.locality.iter().cloned().collect(),
+        attributed_to: BTreeSet::new(),
         sources: BTreeSet::from([statement.source_id.clone()]),
     };
     let figures = source_figures(&statement.source_id, data, current, d.period, &filters);

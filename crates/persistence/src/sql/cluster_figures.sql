@@ -1,6 +1,6 @@
 -- Rules 2, 4 and 5 for one window: the reconciled tiers, the disputed clusters and the coverage gaps,
 -- as one JSON document. Parameters: $1 from, $2 to, $3 as_of (NULL: no limit), $4 countries,
--- $5 admin1, $6 attributed_to (empty arrays: no filter), $7 the selected sources.
+-- $5 admin1, $6 attributed_to (empty arrays: no filter), $7 the selected sources, $8 localities.
 --
 -- Clusters are found by walking links outward from the incidents that overlap the window, so the
 -- cost grows with the window, not with the table. Tiers are numbers: 4 ESTABLISHED, 3 LIKELY,
@@ -8,7 +8,8 @@
 WITH RECURSIVE
 params AS (
     SELECT $1::date AS w_from, $2::date AS w_to, COALESCE($3::date, 'infinity'::date) AS as_of,
-           $4::text[] AS countries, $5::text[] AS admin1s, $6::text[] AS attributed, $7::text[] AS sources
+           $4::text[] AS countries, $5::text[] AS admin1s, $6::text[] AS attributed, $7::text[] AS sources,
+           $8::text[] AS localities
 ),
 window_incidents AS (
     SELECT i.id FROM incidents i, params p
@@ -49,6 +50,7 @@ member_facts AS (
            (p.w_from <= i.occurred_from AND i.occurred_to <= p.w_to) AS inside,
            COALESCE((cardinality(p.countries) = 0 OR i.country = ANY (p.countries))
                 AND (cardinality(p.admin1s) = 0 OR i.admin1 = ANY (p.admin1s))
+                AND (cardinality(p.localities) = 0 OR i.locality = ANY (p.localities))
                 AND (cardinality(p.attributed) = 0 OR i.attributed_to && p.attributed), false) AS chosen
     FROM members m JOIN incidents i ON i.id = m.incident_id, params p
 ),
@@ -155,7 +157,8 @@ SELECT json_build_object(
         SELECT COALESCE(json_agg(cluster_id ORDER BY cluster_id), '[]'::json)
         FROM (SELECT cluster_id FROM disputed ORDER BY cluster_id LIMIT 100) d
     ),
-    'gap_sources', (SELECT COALESCE(json_agg(id ORDER BY id), '[]'::json) FROM gap_sources),
+    -- Bytewise, as the reference implementation orders ids, whatever the database's collation.
+    'gap_sources', (SELECT COALESCE(json_agg(id ORDER BY id COLLATE "C"), '[]'::json) FROM gap_sources),
     'gaps', (
         SELECT COALESCE(json_agg(g ORDER BY g.source_id), '[]'::json) FROM (
             SELECT source_id, count(*) AS clusters,

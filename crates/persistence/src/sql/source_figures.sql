@@ -1,11 +1,12 @@
 -- Rule 3 for one window: each selected source's current assessments of the chosen incidents in the
 -- window, counted by verdict and summed per tier, as one JSON document. Parameters as for
 -- cluster_figures.sql: $1 from, $2 to, $3 as_of, $4 countries, $5 admin1, $6 attributed_to,
--- $7 the sources.
+-- $7 the sources, $8 localities.
 WITH
 params AS (
     SELECT $1::date AS w_from, $2::date AS w_to, COALESCE($3::date, 'infinity'::date) AS as_of,
-           $4::text[] AS countries, $5::text[] AS admin1s, $6::text[] AS attributed, $7::text[] AS sources
+           $4::text[] AS countries, $5::text[] AS admin1s, $6::text[] AS attributed, $7::text[] AS sources,
+           $8::text[] AS localities
 ),
 chosen AS (
     SELECT i.id, (p.w_from <= i.occurred_from AND i.occurred_to <= p.w_to) AS inside
@@ -13,6 +14,7 @@ chosen AS (
     WHERE daterange(i.occurred_from, i.occurred_to, '[]') && daterange(p.w_from, p.w_to, '[]')
       AND (cardinality(p.countries) = 0 OR i.country = ANY (p.countries))
       AND (cardinality(p.admin1s) = 0 OR i.admin1 = ANY (p.admin1s))
+      AND (cardinality(p.localities) = 0 OR i.locality = ANY (p.localities))
       AND (cardinality(p.attributed) = 0 OR i.attributed_to && p.attributed)
 ),
 current_assessments AS (
