@@ -132,9 +132,18 @@ impl ServerProcess {
     }
 
     /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> ExitStatus {
+    fn terminate(self) -> ExitStatus {
+        self.signal_term();
+        self.wait()
+    }
+
+    fn signal_term(&self) {
         let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("a pid"));
         kill(pid, Signal::SIGTERM).expect("SIGTERM is delivered");
+    }
+
+    /// The exit status, within 30 s.
+    fn wait(mut self) -> ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().expect("waitable") {
@@ -255,7 +264,7 @@ fn watch_figures_sees_writes_made_through_another_replica() {
     let a = start_replica(&binary, dir_a.path(), url.expose_secret());
     let b = start_replica(&binary, dir_b.path(), url.expose_secret());
 
-    let open_watch = runtime.block_on(async {
+    runtime.block_on(async {
         use civcas_proto::v1::assessment_service_client::AssessmentServiceClient;
         use civcas_proto::v1::figure_service_client::FigureServiceClient;
 
@@ -287,36 +296,46 @@ fn watch_figures_sees_writes_made_through_another_replica() {
         let mut writer = AssessmentServiceClient::connect(format!("http://{}", a.addr))
             .await
             .unwrap();
-        writer
-            .record_assessment(pb::RecordAssessmentRequest {
-                assessment: Some(civcas_tests::fixtures::assessment(
-                    "airwars",
-                    "",
-                    pb::Verdict::Fair,
-                    Some((5, Some(5))),
-                    "2024-01-01",
-                )),
-                incident: Some(civcas_tests::fixtures::incident(
-                    "airwars",
-                    "CS1",
-                    "2017-06-10",
-                )),
-                request_id: String::new(),
-            })
+        let mut expect_update = async |external_ref: &str, killed: u32, expected: u64| {
+            writer
+                .record_assessment(pb::RecordAssessmentRequest {
+                    assessment: Some(civcas_tests::fixtures::assessment(
+                        "airwars",
+                        "",
+                        pb::Verdict::Fair,
+                        Some((killed, Some(killed))),
+                        "2024-01-01",
+                    )),
+                    incident: Some(civcas_tests::fixtures::incident(
+                        "airwars",
+                        external_ref,
+                        "2017-06-10",
+                    )),
+                    request_id: String::new(),
+                })
+                .await
+                .unwrap();
+            let update = tokio::time::timeout(Duration::from_secs(10), stream.message())
+                .await
+                .expect("replica B saw replica A's write within 10 s")
+                .unwrap()
+                .unwrap()
+                .figures
+                .unwrap();
+            assert_eq!(likely(&update), expected);
+        };
+        expect_update("CS1", 5, 5).await;
+        // By now B surely listens: this one can only arrive through NOTIFY.
+        expect_update("CS2", 2, 7).await;
+
+        // SIGTERM: the open watch ends with UNAVAILABLE, telling the client to go elsewhere.
+        b.signal_term();
+        let ended = tokio::time::timeout(Duration::from_secs(5), stream.message())
             .await
-            .unwrap();
-        let update = tokio::time::timeout(Duration::from_secs(10), stream.message())
-            .await
-            .expect("replica B saw replica A's write within 10 s")
-            .unwrap()
-            .unwrap()
-            .figures
-            .unwrap();
-        assert_eq!(likely(&update), 5);
-        stream
+            .expect("the watch ended within 5 s of SIGTERM");
+        let status = ended.expect_err("the watch ends with a status");
+        assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
     });
     assert!(a.terminate().success());
-    // A client still holds a watch open on B: SIGTERM must end it, and B must exit cleanly.
-    assert!(b.terminate().success());
-    drop(open_watch);
+    assert!(b.wait().success(), "B exits cleanly after ending its watch");
 }

@@ -44,19 +44,38 @@ impl PgStore {
     }
 }
 
+/// How long the listener waits on a quiet connection before checking that it is still alive: a
+/// connection can die without a word (a dropped NAT mapping, a failover), and would then wait for
+/// notifications forever.
+const KEEPALIVE: Duration = Duration::from_secs(30);
+
 /// Listens until the connection fails.
-async fn listen(url: &str, changes: &watch::Sender<u64>) -> Result<(), diesel::result::Error> {
+async fn listen(url: &str, changes: &watch::Sender<u64>) -> Result<(), String> {
     let mut conn = AsyncPgConnection::establish(url)
         .await
-        .map_err(|e| diesel::result::Error::QueryBuilderError(Box::new(e)))?;
-    conn.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        .map_err(|e| e.to_string())?;
+    conn.batch_execute(&format!("LISTEN {CHANNEL}"))
+        .await
+        .map_err(|e| e.to_string())?;
     // Whatever happened while no one listened counts as a change.
     changes.send_modify(|version| *version += 1);
     tracing::info!("change feed listening");
-    let mut notifications = std::pin::pin!(conn.notifications_stream());
-    while let Some(notification) = notifications.next().await {
-        notification?;
-        changes.send_modify(|version| *version += 1);
+    loop {
+        let next = {
+            // Notifications wait in the connection's own queue while no stream is polling it.
+            let mut notifications = std::pin::pin!(conn.notifications_stream());
+            tokio::time::timeout(KEEPALIVE, notifications.next()).await
+        };
+        match next {
+            Ok(Some(Ok(_))) => changes.send_modify(|version| *version += 1),
+            Ok(Some(Err(error))) => return Err(error.to_string()),
+            Ok(None) => return Ok(()),
+            Err(_quiet) => {
+                tokio::time::timeout(Duration::from_secs(5), conn.batch_execute("SELECT 1"))
+                    .await
+                    .map_err(|_| "the listening connection does not answer".to_owned())?
+                    .map_err(|e| e.to_string())?;
+            }
+        }
     }
-    Ok(())
 }

@@ -39,6 +39,17 @@ pub fn invalid(violations: Violations) -> Status {
     Status::with_error_details(Code::InvalidArgument, message, details)
 }
 
+/// UNAVAILABLE for a stream the server ends because it is shutting down: the client should go on with
+/// another replica.
+pub fn shutting_down() -> Status {
+    status(
+        Code::Unavailable,
+        "the server is shutting down; call again, and another replica will answer",
+        "SHUTTING_DOWN",
+        HashMap::new(),
+    )
+}
+
 /// Maps every repository error to its status.
 pub fn from_repository(error: RepositoryError) -> Status {
     match error {

@@ -614,3 +614,51 @@ async fn watch_sends_the_figures_then_each_change_and_nothing_when_nothing_chang
         "a message arrived although the figures did not change: {quiet:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_sends_at_most_once_a_second() {
+    use std::time::{Duration, Instant};
+
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let mut stream = app
+        .figures()
+        .watch_figures(pb::WatchFiguresRequest {
+            from: "2017-06-01".into(),
+            to: "2017-06-30".into(),
+            filters: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    stream.message().await.unwrap().unwrap();
+    let mut arrivals = Vec::new();
+    for n in 1..=3 {
+        let report =
+            record_incident(&app, incident("airwars", &format!("CS{n}"), "2017-06-10")).await;
+        assess(
+            &app,
+            assessment(
+                "airwars",
+                &report.id,
+                pb::Verdict::Fair,
+                Some((n, Some(n))),
+                "2024-01-01",
+            ),
+        )
+        .await;
+        tokio::time::timeout(Duration::from_secs(5), stream.message())
+            .await
+            .expect("an update within 5 s")
+            .unwrap()
+            .unwrap();
+        arrivals.push(Instant::now());
+    }
+    for pair in arrivals.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(900),
+            "two updates {gap:?} apart"
+        );
+    }
+}

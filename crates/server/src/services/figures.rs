@@ -16,7 +16,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::convert;
-use crate::errors::{from_repository, invalid};
+use crate::errors::{from_repository, invalid, shutting_down};
 
 /// The most buckets one GetFigureSeries call computes.
 const MAX_BUCKETS: usize = 1000;
@@ -85,7 +85,8 @@ async fn figures<R: FigureRepository>(
 }
 
 /// Sends the figures now, then again whenever a change moves them, at most once per
-/// [`WATCH_INTERVAL`]; ends when the client goes away or the change feed closes (shutdown).
+/// [`WATCH_INTERVAL`]; ends when the client goes away, or with UNAVAILABLE when the change feed
+/// closes because the server is shutting down.
 async fn watch<R: FigureRepository>(
     repository: Arc<R>,
     query: FigureQuery,
@@ -93,9 +94,9 @@ async fn watch<R: FigureRepository>(
     sink: mpsc::Sender<Result<pb::WatchFiguresResponse, Status>>,
 ) {
     let mut sent: Option<pb::ReconciledFigures> = None;
+    let mut last_sent: Option<Instant> = None;
     loop {
         changes.borrow_and_update();
-        let computed_at = Instant::now();
         match figures(&*repository, query.clone()).await {
             Ok(now) if sent.as_ref() != Some(&now) => {
                 let message = pb::WatchFiguresResponse {
@@ -105,6 +106,7 @@ async fn watch<R: FigureRepository>(
                     return;
                 }
                 sent = Some(now);
+                last_sent = Some(Instant::now());
             }
             Ok(_) => {}
             Err(status) => {
@@ -112,13 +114,27 @@ async fn watch<R: FigureRepository>(
                 return;
             }
         }
+        // Wait for a change, then let a second pass since the last message.
+        let pause_until = last_sent.map(|at| at + WATCH_INTERVAL);
         tokio::select! {
-            changed = changes.changed() => if changed.is_err() { return },
+            changed = changes.changed() => if changed.is_err() {
+                let _ = sink.send(Err(shutting_down())).await;
+                return;
+            },
             () = sink.closed() => return,
         }
-        tokio::select! {
-            () = tokio::time::sleep_until(computed_at + WATCH_INTERVAL) => {}
-            () = sink.closed() => return,
+        if let Some(until) = pause_until {
+            // Changes during the pause are seen after it; only the feed closing cuts it short.
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep_until(until) => break,
+                    () = sink.closed() => return,
+                    changed = changes.changed() => if changed.is_err() {
+                        let _ = sink.send(Err(shutting_down())).await;
+                        return;
+                    },
+                }
+            }
         }
     }
 }
