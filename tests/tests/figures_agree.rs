@@ -7,6 +7,7 @@
 
 use chrono::{Days, NaiveDate};
 use civcas_domain::reconcile::flow::assessment_flow;
+use civcas_domain::reconcile::series::{Granularity, buckets, figure_series};
 use civcas_domain::reconcile::{Dataset, FigureQuery, Filters, SourceFacts, reconcile};
 use civcas_domain::repository::{
     AssessmentRepository, FigureRepository, IncidentRepository, SourceRepository,
@@ -438,6 +439,14 @@ proptest! {
                 prop_assert_eq!(&actual.disputed, &expected.disputed, "disputed clusters for {:?}", query);
                 prop_assert_eq!(&actual.coverage_gaps, &expected.coverage_gaps, "coverage gaps for {:?}", query);
                 prop_assert_eq!(&actual.statements, &expected.statements, "statements for {:?}", query);
+                // Rule 8: weekly buckets, from one snapshot, equal the reference's series.
+                let weeks: Vec<_> = buckets(query.window, Granularity::Week).collect();
+                let expected_series: Vec<_> = figure_series(&dataset, &query, Granularity::Week)
+                    .into_iter()
+                    .map(|(_, figures)| figures)
+                    .collect();
+                let actual_series = store.figure_series(query.clone(), weeks).await.unwrap();
+                prop_assert_eq!(actual_series, expected_series, "weekly series for {:?}", query);
                 for (source, _) in SOURCES {
                     let source = SourceId::parse(source).unwrap();
                     let expected = assessment_flow(&dataset.assessments, &source, query.window);

@@ -225,6 +225,13 @@ pub trait FigureRepository: Send + Sync + 'static {
         query: FigureQuery,
     ) -> impl Future<Output = RepositoryResult<ReconciledFigures>> + Send;
 
+    /// Rules 2 to 6 for each of `buckets`, all from one snapshot of the data (rule 8).
+    fn figure_series(
+        &self,
+        query: FigureQuery,
+        buckets: Vec<DateInterval>,
+    ) -> impl Future<Output = RepositoryResult<Vec<ReconciledFigures>>> + Send;
+
     /// Rule 7 for one source over one window.
     fn assessment_flow(
         &self,

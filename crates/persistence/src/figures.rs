@@ -401,6 +401,25 @@ async fn own_established(
     }))
 }
 
+/// Rules 2 to 6 for one window, inside the caller's transaction.
+async fn figures_in(
+    conn: &mut AsyncPgConnection,
+    query: &FigureQuery,
+    sources: &[String],
+) -> StoreResult<ReconciledFigures> {
+    let per_source =
+        source_figures(conn, query.window, query.as_of, &query.filters, sources).await?;
+    let (tiers, disputed, coverage_gaps) = cluster_figures(conn, query, sources).await?;
+    let statements = statement_figures(conn, query, sources).await?;
+    Ok(ReconciledFigures {
+        sources: per_source,
+        tiers,
+        disputed,
+        coverage_gaps,
+        statements,
+    })
+}
+
 impl PgStore {
     /// The selected sources: the filter's, or every registered source.
     async fn selected_sources(
@@ -420,30 +439,39 @@ impl PgStore {
 
 impl FigureRepository for PgStore {
     async fn reconciled_figures(&self, query: FigureQuery) -> RepositoryResult<ReconciledFigures> {
+        let mut series = self
+            .figure_series(query.clone(), vec![query.window])
+            .await?;
+        series
+            .pop()
+            .ok_or_else(|| RepositoryError::Internal("no figures for the window".to_owned()))
+    }
+
+    async fn figure_series(
+        &self,
+        query: FigureQuery,
+        buckets: Vec<DateInterval>,
+    ) -> RepositoryResult<Vec<ReconciledFigures>> {
         let mut conn = self.conn().await?;
-        let query = &query;
-        let figures = conn
+        let (query, buckets) = (&query, &buckets);
+        let series = conn
             .build_transaction()
             .read_only()
             .repeatable_read()
             .run(async |conn| {
                 let sources = Self::selected_sources(conn, &query.filters).await?;
-                let per_source =
-                    source_figures(conn, query.window, query.as_of, &query.filters, &sources)
-                        .await?;
-                let (tiers, disputed, coverage_gaps) =
-                    cluster_figures(conn, query, &sources).await?;
-                let statements = statement_figures(conn, query, &sources).await?;
-                Ok::<_, StoreError>(ReconciledFigures {
-                    sources: per_source,
-                    tiers,
-                    disputed,
-                    coverage_gaps,
-                    statements,
-                })
+                let mut series = Vec::with_capacity(buckets.len());
+                for bucket in buckets {
+                    let query = FigureQuery {
+                        window: *bucket,
+                        ..query.clone()
+                    };
+                    series.push(figures_in(conn, &query, &sources).await?);
+                }
+                Ok::<_, StoreError>(series)
             })
             .await?;
-        Ok(figures)
+        Ok(series)
     }
 
     async fn assessment_flow(

@@ -15,23 +15,20 @@ pub enum Granularity {
     Year,
 }
 
-/// The calendar buckets covering `window`, the first and last clipped to it.
-pub fn buckets(window: DateInterval, granularity: Granularity) -> Vec<DateInterval> {
-    let mut buckets = Vec::new();
-    let mut start = window.from();
-    while start <= window.to() {
-        let natural_end = bucket_end(start, granularity);
-        let end = natural_end.min(window.to());
+/// The calendar buckets covering `window`, the first and last clipped to it, made one at a time so
+/// that a caller can stop early (a DAY series over millennia is millions of buckets).
+pub fn buckets(
+    window: DateInterval,
+    granularity: Granularity,
+) -> impl Iterator<Item = DateInterval> {
+    let mut next_start = Some(window.from());
+    std::iter::from_fn(move || {
+        let start = next_start.filter(|start| *start <= window.to())?;
+        let end = bucket_end(start, granularity).min(window.to());
+        next_start = end.checked_add_days(Days::new(1));
         // Both ends lie in the window and start <= end, so the interval is valid.
-        if let Ok(bucket) = DateInterval::new(start, end) {
-            buckets.push(bucket);
-        }
-        match end.checked_add_days(Days::new(1)) {
-            Some(next) => start = next,
-            None => break,
-        }
-    }
-    buckets
+        DateInterval::new(start, end).ok()
+    })
 }
 
 /// The last day of the calendar bucket that holds `day`.
@@ -58,7 +55,6 @@ pub fn figure_series(
     granularity: Granularity,
 ) -> Vec<(DateInterval, ReconciledFigures)> {
     buckets(query.window, granularity)
-        .into_iter()
         .map(|bucket| {
             let bucket_query = FigureQuery {
                 window: bucket,

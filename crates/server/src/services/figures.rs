@@ -196,27 +196,29 @@ impl<R: FigureRepository> FigureService for FigureApi<R> {
         )
             .all_valid()
             .map_err(invalid)?;
-        let buckets = buckets(query.window, granularity);
+        // Stop counting past the limit: a DAY series over millennia would be millions of buckets.
+        let buckets: Vec<_> = buckets(query.window, granularity)
+            .take(MAX_BUCKETS + 1)
+            .collect();
         if buckets.len() > MAX_BUCKETS {
             return Err(invalid(Violations::one(
                 "granularity",
                 format!(
-                    "gives {} buckets over this window, more than {MAX_BUCKETS}: choose a coarser granularity or a shorter window",
-                    buckets.len()
+                    "gives more than {MAX_BUCKETS} buckets over this window: choose a coarser granularity or a shorter window"
                 ),
             )));
         }
         self.check_sources(&query).await?;
-        let mut series = Vec::with_capacity(buckets.len());
-        for bucket in buckets {
-            series.push(
-                self.figures(FigureQuery {
-                    window: bucket,
-                    ..query.clone()
-                })
-                .await?,
-            );
-        }
+        let series = self
+            .repository
+            .figure_series(query, buckets.clone())
+            .await
+            .map_err(from_repository)?;
+        let series = buckets
+            .into_iter()
+            .zip(series)
+            .map(|(bucket, figures)| convert::figures_to_pb(bucket, figures))
+            .collect();
         Ok(Response::new(pb::GetFigureSeriesResponse {
             buckets: series,
         }))
