@@ -3,11 +3,15 @@
 //!
 //! Choices the design leaves open, made here and listed in the README:
 //! - a row that is not UTF-8, is truncated, or holds a figure that is not a whole number, a min above
-//!   its max or an unknown `geolocation_accuracy` is rejected with its line, like a row without a date;
-//! - an unknown grading or Coalition assessment gives no assessment, and is counted;
-//! - `admin1` is the governorate, else the region, else unset; coordinates are kept only when both
-//!   parse and lie in range, and an out-of-range pair rejects the row;
-//! - belligerents are normalised through [`belligerent_slug`];
+//!   its max or an unknown `geolocation_accuracy` is rejected with its line, like a row without a
+//!   date; coordinates out of range are dropped and counted, and the incident kept;
+//! - a code's surviving row is chosen among rows with a readable `last_modified`, before the row's
+//!   other fields are checked, so a later row with a bad date loses the code;
+//! - an unknown grading or Coalition assessment gives no assessment, and is counted; a credible
+//!   Coalition row with malformed conceded figures loses only the Coalition's assessment;
+//! - `admin1` is the governorate, else the region, by the canonical name of [`governorate`] when
+//!   either is a known governorate, else as written (counted), else unset;
+//! - belligerents are normalised through the [`BELLIGERENTS`] table; unknown spellings are counted;
 //! - the Coalition's `assessed_on` comes from the latest statement for the code, whoever the
 //!   statement row names as belligerent, since the file holds the Coalition's statements;
 //! - the Coalition's `source_label` is its assessment and, when given, its reason:
@@ -70,6 +74,18 @@ pub struct AirwarsSummary {
     pub unknown_coalition_assessments: u64,
     /// Coalition assessments dated by `last_modified` because no statement names their code.
     pub coalition_date_fallbacks: u64,
+    /// Credible Coalition assessments dropped because their conceded figures are malformed; the
+    /// incident and Airwars' assessment are kept.
+    pub invalid_coalition_figures: u64,
+    /// Belligerent spellings not in [`BELLIGERENTS`], counted once per row.
+    pub unknown_belligerents: u64,
+    /// Rows of `belligerent_assessments.csv` and `belligerent_statements.csv` that are not UTF-8 or
+    /// truncated, or whose statement date does not parse.
+    pub unusable_side_rows: u64,
+    /// `admin1` values that match no known governorate, kept as written.
+    pub unknown_admin1: u64,
+    /// Coordinates out of range, dropped (the incident is kept, located by its names).
+    pub invalid_coordinates: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -84,24 +100,95 @@ pub const COALITION_SOURCE: &str = "cjtf-oir";
 /// The belligerent the Coalition speaks for.
 pub const COALITION: &str = "coalition";
 
-/// A belligerent as Airwars spells it, as a civcas slug: `russia` and `russian_forces` are one, and
-/// so are `iraq` and `iraq_government_forces`; otherwise a `_forces` suffix is dropped and
-/// underscores become hyphens (`syrian_regime` → `syrian-regime`).
+/// Airwars' belligerent spellings and their civcas slugs: the one table the mapping uses.
+/// `russia` and `russian_forces` are one belligerent, and so are `iraq` and `iraq_government_forces`.
+/// The US and the UK stay parties of their own: Airwars names them when the Coalition does not.
+pub const BELLIGERENTS: [(&str, &str); 20] = [
+    ("coalition", "coalition"),
+    ("free_syrian_army", "free-syrian-army"),
+    ("iranian_forces", "iran"),
+    ("iraq", "iraq"),
+    ("iraq_government_forces", "iraq"),
+    ("iraq_irregular_forces", "iraq-irregular-forces"),
+    ("isis", "isis"),
+    ("israeli_forces", "israel"),
+    ("jordan", "jordan"),
+    ("kurdish_forces", "kurdish-forces"),
+    ("rebel_forces", "rebels"),
+    ("russia", "russia"),
+    ("russian_forces", "russia"),
+    ("syrian_democratic_forces", "sdf"),
+    ("syrian_regime", "syrian-regime"),
+    ("turkey", "turkey"),
+    ("united_kingdom", "united-kingdom"),
+    ("united_states", "united-states"),
+    ("unknown", "unknown"),
+    ("ypg_forces", "ypg"),
+];
+
+/// A belligerent as Airwars spells it, as a civcas slug; `None` for a spelling not in
+/// [`BELLIGERENTS`], which the summary counts.
 pub fn belligerent_slug(raw: &str) -> Option<Slug> {
     let raw = raw.trim().to_lowercase();
-    let slug = match raw.as_str() {
-        "russian_forces" | "russia" => "russia".to_owned(),
-        "iraq_government_forces" | "iraq" => "iraq".to_owned(),
-        "israeli_forces" => "israel".to_owned(),
-        "iranian_forces" => "iran".to_owned(),
-        "ypg_forces" => "ypg".to_owned(),
-        "rebel_forces" => "rebels".to_owned(),
-        other => other
-            .strip_suffix("_forces")
-            .unwrap_or(other)
-            .replace('_', "-"),
+    BELLIGERENTS
+        .iter()
+        .find(|(spelling, _)| *spelling == raw)
+        .and_then(|(_, slug)| Slug::parse(slug).ok())
+}
+
+/// Syria's governorates, by the canonical name civcas records as `admin1`.
+const GOVERNORATES: [&str; 14] = [
+    "Aleppo",
+    "Damascus",
+    "Daraa",
+    "Deir ez-Zor",
+    "Hama",
+    "Hasakah",
+    "Homs",
+    "Idlib",
+    "Latakia",
+    "Quneitra",
+    "Raqqa",
+    "Rif Dimashq",
+    "Suwayda",
+    "Tartus",
+];
+
+/// A governorate's canonical name from any of Airwars' spellings ("Ar Raqqah", "Al-Hasakah",
+/// "Deir Ezzor", "Dara'a"...): compared without case, leading article or punctuation, with a few
+/// transliteration variants folded.
+pub fn governorate(raw: &str) -> Option<&'static str> {
+    let lower = raw.trim().to_lowercase();
+    // An article only when a space or hyphen follows it: "Al-Hasakah", not "Aleppo".
+    let without_article = ["al", "ar", "as", "ad"]
+        .iter()
+        .find_map(|article| {
+            let rest = lower.strip_prefix(article)?;
+            rest.strip_prefix(['-', ' '])
+        })
+        .unwrap_or(&lower);
+    let letters: String = without_article
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .collect();
+    let key = letters.as_str();
+    let key = match key {
+        "raqqah" => "raqqa",
+        "hassakah" | "hasaka" | "hassaka" | "hasakeh" => "hasakah",
+        "deirezzour" => "deirezzor",
+        "lattakia" | "ladhiqiyah" => "latakia",
+        "tartous" => "tartus",
+        "sweida" | "suwaida" => "suwayda",
+        "damascuscountryside" | "reefdimashq" => "rifdimashq",
+        other => other,
     };
-    Slug::parse(&slug).ok()
+    GOVERNORATES.iter().copied().find(|name| {
+        name.to_lowercase()
+            .chars()
+            .filter(char::is_ascii_alphabetic)
+            .collect::<String>()
+            == key
+    })
 }
 
 /// `geolocation_accuracy` as a precision; `None` for a value the design does not list.
@@ -248,7 +335,10 @@ struct CoalitionRow {
     injuries: (String, String),
 }
 
-fn read_belligerents(path: &Path) -> Result<HashMap<String, Belligerents>, ImportError> {
+fn read_belligerents(
+    path: &Path,
+    summary: &mut AirwarsSummary,
+) -> Result<HashMap<String, Belligerents>, ImportError> {
     let mut table = Table::open(path)?;
     let [
         code,
@@ -279,9 +369,13 @@ fn read_belligerents(path: &Path) -> Result<HashMap<String, Belligerents>, Impor
     let mut by_code: HashMap<String, Belligerents> = HashMap::new();
     for (_, row) in table.rows()? {
         // A broken row here only loses an attribution; the incident itself is judged in its own file.
-        let Ok(row) = row else { continue };
+        let Ok(row) = row else {
+            summary.unusable_side_rows += 1;
+            continue;
+        };
         let entry = by_code.entry(row[code].clone()).or_default();
         let Some(party) = belligerent_slug(&row[belligerent]) else {
+            summary.unknown_belligerents += 1;
             continue;
         };
         if party.as_str() == COALITION {
@@ -303,13 +397,20 @@ fn read_belligerents(path: &Path) -> Result<HashMap<String, Belligerents>, Impor
 }
 
 /// The latest statement date for each code.
-fn read_statement_dates(path: &Path) -> Result<HashMap<String, NaiveDate>, ImportError> {
+fn read_statement_dates(
+    path: &Path,
+    summary: &mut AirwarsSummary,
+) -> Result<HashMap<String, NaiveDate>, ImportError> {
     let mut table = Table::open(path)?;
     let (code, date) = (table.column("code")?, table.column("statement_date")?);
     let mut latest: HashMap<String, NaiveDate> = HashMap::new();
     for (_, row) in table.rows()? {
-        let Ok(row) = row else { continue };
+        let Ok(row) = row else {
+            summary.unusable_side_rows += 1;
+            continue;
+        };
         let Ok(day) = NaiveDate::parse_from_str(row[date].trim(), "%Y%m%d") else {
+            summary.unusable_side_rows += 1;
             continue;
         };
         let held = latest.entry(row[code].clone()).or_insert(day);
@@ -327,8 +428,9 @@ struct IncidentRow {
 /// Reads an export. Rows that cannot be mapped are rejected with their line and reason, never
 /// guessed; everything else is mapped.
 pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
-    let belligerents = read_belligerents(&files.belligerent_assessments)?;
-    let statement_dates = read_statement_dates(&files.belligerent_statements)?;
+    let mut summary = AirwarsSummary::default();
+    let belligerents = read_belligerents(&files.belligerent_assessments, &mut summary)?;
+    let statement_dates = read_statement_dates(&files.belligerent_statements, &mut summary)?;
     let mut table = Table::open(&files.incidents)?;
     let names = [
         "code",
@@ -352,11 +454,11 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
     for name in names {
         col.insert(name, table.column(name)?);
     }
-    let mut summary = AirwarsSummary::default();
-
     // First pass: usable rows by code, the later-modified row of a code winning.
     let mut by_code: HashMap<String, IncidentRow> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
+    // Every row's code, rejected rows' too: none of them may become another row's alias.
+    let mut all_codes: HashSet<String> = HashSet::new();
     for (line, row) in table.rows()? {
         summary.rows += 1;
         let fields = match row {
@@ -371,6 +473,7 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
             }
         };
         let code = fields[col["code"]].trim().to_owned();
+        all_codes.insert(code.clone());
         let Some(last_modified) = date(&fields[col["last_modified"]]) else {
             summary.rejected.push(Rejection {
                 line,
@@ -400,7 +503,6 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
     }
 
     // Second pass: map each kept row.
-    let all_codes: HashSet<String> = by_code.keys().cloned().collect();
     let mut taken: HashSet<String> = HashSet::new();
     let mut records = Vec::new();
     for code in order {
@@ -454,17 +556,16 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
             );
             continue;
         };
+        // Coordinates out of range are a typo in the export, not a reason to lose the incident:
+        // they are dropped, and counted.
         let coordinates = match (
             field("latitude").parse::<f64>(),
             field("longitude").parse::<f64>(),
         ) {
-            (Ok(lat), Ok(lon)) => match Coordinates::new(lat, lon) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    reject(&mut summary, format!("coordinates out of range: {e}"));
-                    continue;
-                }
-            },
+            (Ok(lat), Ok(lon)) => Coordinates::new(lat, lon).ok().or_else(|| {
+                summary.invalid_coordinates += 1;
+                None
+            }),
             _ => None,
         };
         let (killed, injured) = match (
@@ -488,7 +589,19 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
         let text = |raw: &str| {
             (!raw.is_empty()).then(|| raw.chars().take(limits::SHORT_TEXT).collect::<String>())
         };
-        let admin1 = text(field("governorate")).or_else(|| text(field("region")));
+        // The governorate, else the region, by its canonical name when either is a known
+        // governorate; otherwise as written, and counted.
+        let known = governorate(field("governorate")).or_else(|| governorate(field("region")));
+        let admin1 = match known {
+            Some(name) => Some(name.to_owned()),
+            None => {
+                let raw = text(field("governorate")).or_else(|| text(field("region")));
+                if raw.is_some() {
+                    summary.unknown_admin1 += 1;
+                }
+                raw
+            }
+        };
         let parties = belligerents.get(&code);
         let details = IncidentDetails {
             occurred,
@@ -559,9 +672,11 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
                             (Ok(d), Ok(i)) => {
                                 assessment(Verdict::Credible, &label, d, i, assessed_on)
                             }
-                            (Err(e), _) | (_, Err(e)) => {
-                                reject(&mut summary, format!("Coalition's conceded figures: {e}"));
-                                continue;
+                            // Malformed conceded figures lose the Coalition's assessment only:
+                            // the incident and Airwars' assessment stand.
+                            _ => {
+                                summary.invalid_coalition_figures += 1;
+                                None
                             }
                         }
                     }
@@ -620,10 +735,31 @@ mod tests {
         assert_eq!(slug("syrian_regime").as_deref(), Some("syrian-regime"));
         assert_eq!(slug("coalition").as_deref(), Some("coalition"));
         assert_eq!(slug("turkey").as_deref(), Some("turkey"));
-        assert_eq!(
-            slug("syrian_democratic_forces").as_deref(),
-            Some("syrian-democratic")
-        );
+        assert_eq!(slug("syrian_democratic_forces").as_deref(), Some("sdf"));
+        assert_eq!(slug("martians"), None);
+    }
+
+    #[test]
+    fn governorate_spellings_fold_to_one_name() {
+        for raw in ["Ar Raqqah", "Raqqa", "Raqqah", "raqqa"] {
+            assert_eq!(governorate(raw), Some("Raqqa"), "{raw}");
+        }
+        for raw in ["Deir Ezzor", "Deir ez-Zor"] {
+            assert_eq!(governorate(raw), Some("Deir ez-Zor"), "{raw}");
+        }
+        for raw in [
+            "Al-Hasakah",
+            "Hassakah",
+            "Al Hassakah",
+            "Hasaka",
+            "Al Hasaka",
+        ] {
+            assert_eq!(governorate(raw), Some("Hasakah"), "{raw}");
+        }
+        assert_eq!(governorate("Dara'a"), Some("Daraa"));
+        assert_eq!(governorate("Lattakia"), Some("Latakia"));
+        assert_eq!(governorate("Aleppo"), Some("Aleppo"));
+        assert_eq!(governorate("Ma'arat al-Numan"), None);
     }
 
     #[test]
