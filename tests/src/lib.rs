@@ -232,3 +232,26 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// Every item of a List RPC, page after page: `every_page!(client.list_x, request, field)`, where
+/// `field` names the response's repeated items. A macro because the generated List methods share no
+/// trait.
+#[macro_export]
+macro_rules! every_page {
+    ($client:ident . $method:ident, $request:expr, $items:ident) => {{
+        let mut request = $request;
+        let mut items = Vec::new();
+        loop {
+            let page = $client
+                .$method(request.clone())
+                .await
+                .expect("a page")
+                .into_inner();
+            items.extend(page.$items);
+            if page.next_page_token.is_empty() {
+                break items;
+            }
+            request.page_token = page.next_page_token;
+        }
+    }};
+}

@@ -269,24 +269,15 @@ async fn list_assessments_pages_through_every_source_and_incident() {
             expected.push(recorded.assessment.unwrap().id);
         }
     }
-    let mut seen = Vec::new();
-    let mut request = pb::ListAssessmentsRequest {
+    let request = pb::ListAssessmentsRequest {
         page_size: Some(3),
         include_superseded: true,
         ..Default::default()
     };
-    loop {
-        let page = client
-            .list_assessments(request.clone())
-            .await
-            .unwrap()
-            .into_inner();
-        seen.extend(page.assessments.into_iter().map(|a| a.id));
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        request.page_token = page.next_page_token;
-    }
+    let seen: Vec<_> = civcas_tests::every_page!(client.list_assessments, request, assessments)
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
     assert_eq!(seen, expected, "ordered by incident, then source");
 
     let coalition_only = client
@@ -409,25 +400,16 @@ async fn paging_crosses_page_boundaries_inside_one_history() {
             .into_inner();
         expected.push(recorded.assessment.unwrap().id);
     }
-    let mut seen = Vec::new();
-    let mut request = pb::ListAssessmentsRequest {
+    let request = pb::ListAssessmentsRequest {
         incident_id: incident.id.clone(),
         include_superseded: true,
         page_size: Some(2),
         ..Default::default()
     };
-    loop {
-        let page = client
-            .list_assessments(request.clone())
-            .await
-            .unwrap()
-            .into_inner();
-        seen.extend(page.assessments.into_iter().map(|a| a.id));
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        request.page_token = page.next_page_token;
-    }
+    let seen: Vec<_> = civcas_tests::every_page!(client.list_assessments, request, assessments)
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
     assert_eq!(seen, expected);
 }
 

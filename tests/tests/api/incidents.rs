@@ -134,21 +134,9 @@ async fn list_incidents_filters_by_window_country_and_source_and_pages() {
         page_size: Some(2),
         page_token: String::new(),
     };
-    let mut seen = Vec::new();
-    let mut request = filters.clone();
-    loop {
-        let page = client
-            .list_incidents(request.clone())
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(page.incidents.len() <= 2);
-        seen.extend(page.incidents.into_iter().map(|i| i.id));
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        request.page_token = page.next_page_token;
-    }
+    let pages: Vec<_> =
+        civcas_tests::every_page!(client.list_incidents, filters.clone(), incidents);
+    let seen: Vec<_> = pages.into_iter().map(|i| i.id).collect();
     assert_eq!(seen, june);
 
     // A token is bound to the filters it was issued for.

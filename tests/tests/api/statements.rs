@@ -186,24 +186,15 @@ async fn list_statements_pages_by_id_and_unknown_chains_are_not_found() {
             .into_inner();
         expected.push(stored.statement.unwrap().id);
     }
-    let mut seen = Vec::new();
-    let mut request = pb::ListStatementsRequest {
+    let request = pb::ListStatementsRequest {
         source_id: "cjtf-oir".into(),
         page_size: Some(2),
         ..Default::default()
     };
-    loop {
-        let page = client
-            .list_statements(request.clone())
-            .await
-            .unwrap()
-            .into_inner();
-        seen.extend(page.statements.into_iter().map(|s| s.id));
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        request.page_token = page.next_page_token;
-    }
+    let seen: Vec<_> = civcas_tests::every_page!(client.list_statements, request, statements)
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(seen, expected);
 
     let err = client
