@@ -194,6 +194,32 @@ pub trait AssessmentRepository: Send + Sync + 'static {
         filter: AssessmentFilter,
         page: PageRequest,
     ) -> impl Future<Output = RepositoryResult<Page<Assessment>>> + Send;
+
+    /// Writes one batch in one transaction, with a few set-wise statements rather than a round trip
+    /// per row. Rows that break a rule only the store can check (an unknown source or incident,
+    /// references naming two incidents) are refused and the rest written; a row repeating what is
+    /// stored adds nothing, so importing the same rows twice changes nothing.
+    fn import_assessments(
+        &self,
+        rows: Vec<ImportRow>,
+    ) -> impl Future<Output = RepositoryResult<ImportedBatch>> + Send;
+}
+
+/// One validated row of a bulk import, with its place in the client's input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRow {
+    pub index: u64,
+    pub assessment: NewAssessment,
+}
+
+/// What writing one batch of an import did.
+#[derive(Debug, Default)]
+pub struct ImportedBatch {
+    pub created: u64,
+    pub unchanged: u64,
+    pub incidents_created: u64,
+    /// Rows refused, by index, in input order; the rest of the batch is written.
+    pub rejected: Vec<(u64, RepositoryError)>,
 }
 
 pub trait StatementRepository: Send + Sync + 'static {

@@ -4,7 +4,9 @@
 //! last one in that order is the source's current assessment of the incident.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use civcas_domain::repository::{AssessmentFilter, AssessmentRepository, IdempotencyKey};
+use civcas_domain::repository::{
+    AssessmentFilter, AssessmentRepository, IdempotencyKey, ImportRow, ImportedBatch,
+};
 use civcas_domain::{
     AssessedIncident, Assessment, AssessmentId, IncidentId, NewAssessment, Page, PageRequest,
     RecordedAssessment, RepositoryError, RepositoryResult, WriteOutcome,
@@ -28,7 +30,7 @@ const IS_CURRENT: &str = "NOT EXISTS (
     WHERE later.incident_id = a.incident_id AND later.source_id = a.source_id
       AND (later.assessed_on, later.recorded_at, later.id) > (a.assessed_on, a.recorded_at, a.id))";
 
-const COLUMNS: &str = "a.id, a.source_id, a.incident_id, a.verdict, a.source_label, a.killed_min, \
+pub(crate) const COLUMNS: &str = "a.id, a.source_id, a.incident_id, a.verdict, a.source_label, a.killed_min, \
     a.killed_max, a.injured_min, a.injured_max, a.assessed_on, a.duplicate_of, a.citation, a.notes, \
     a.recorded_at";
 
@@ -186,5 +188,9 @@ impl AssessmentRepository for PgStore {
             .map(Assessment::try_from)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(paging::cut(assessments, &page, HistoryKey::of))
+    }
+
+    async fn import_assessments(&self, rows: Vec<ImportRow>) -> RepositoryResult<ImportedBatch> {
+        self.import_batch(rows).await
     }
 }

@@ -50,6 +50,7 @@ pub mod embedded;
 mod error;
 mod figures;
 mod idempotency;
+mod imports;
 mod incidents;
 mod models;
 mod paging;

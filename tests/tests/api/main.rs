@@ -4,6 +4,7 @@ mod assessments;
 mod discovery;
 mod figures;
 mod idempotency;
+mod imports;
 mod incidents;
 mod sources;
 mod statements;

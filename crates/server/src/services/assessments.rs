@@ -1,14 +1,40 @@
 use std::sync::Arc;
 
-use civcas_domain::AllValid;
-use civcas_domain::repository::{AssessmentFilter, AssessmentRepository};
+use civcas_domain::repository::{AssessmentFilter, AssessmentRepository, ImportRow};
+use civcas_domain::{AllValid, RepositoryError, Violations};
 use civcas_proto::v1 as pb;
 use civcas_proto::v1::assessment_service_server::AssessmentService;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
 use crate::convert::{self, IntoProto};
 use crate::errors::{from_repository, invalid};
 use crate::requests::{idempotency_key, next_page_token, page_request};
+
+/// The most rows one import batch may carry.
+const MAX_BATCH_ROWS: usize = 10_000;
+
+/// How many rejections an import's response lists; the rest are counted.
+const LISTED_REJECTIONS: usize = 100;
+
+fn rejection(index: u64, error: &RepositoryError) -> pb::ImportRejection {
+    let (reason, violations) = match error {
+        RepositoryError::Invalid(violations) => {
+            ("invalid row".to_owned(), violations.iter().collect())
+        }
+        other => (other.to_string(), Vec::new()),
+    };
+    pb::ImportRejection {
+        index,
+        reason,
+        field_violations: violations
+            .into_iter()
+            .map(|v| pb::FieldViolation {
+                field: v.field.clone(),
+                description: v.description.clone(),
+            })
+            .collect(),
+    }
+}
 
 #[derive(Debug)]
 pub struct AssessmentApi<R> {
@@ -52,6 +78,63 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
             outcome: convert::outcome(outcome),
             incident_created: recorded.incident_created,
         }))
+    }
+
+    async fn import_assessments(
+        &self,
+        request: Request<Streaming<pb::ImportAssessmentsRequest>>,
+    ) -> Result<Response<pb::ImportAssessmentsResponse>, Status> {
+        let mut batches = request.into_inner();
+        let mut summary = pb::ImportAssessmentsResponse::default();
+        let today = super::today();
+        // Each message is written whole before the next is read: an interrupted import leaves only
+        // whole batches, and a re-run finds the written ones unchanged.
+        while let Some(batch) = batches.message().await? {
+            if batch.rows.len() > MAX_BATCH_ROWS {
+                return Err(invalid(Violations::one(
+                    "rows",
+                    format!(
+                        "a batch holds at most {MAX_BATCH_ROWS} rows, got {}: send more, smaller messages",
+                        batch.rows.len()
+                    ),
+                )));
+            }
+            let mut rows = Vec::with_capacity(batch.rows.len());
+            let mut rejected = Vec::new();
+            for pb::ImportRow {
+                index,
+                assessment,
+                incident,
+            } in batch.rows
+            {
+                match convert::new_assessment(assessment, incident, today) {
+                    Ok(assessment) => rows.push(ImportRow { index, assessment }),
+                    Err(violations) => {
+                        rejected.push(rejection(index, &RepositoryError::Invalid(violations)))
+                    }
+                }
+            }
+            let written = self
+                .repository
+                .import_assessments(rows)
+                .await
+                .map_err(from_repository)?;
+            rejected.extend(
+                written
+                    .rejected
+                    .iter()
+                    .map(|(index, error)| rejection(*index, error)),
+            );
+            rejected.sort_by_key(|r| r.index);
+            summary.created += written.created;
+            summary.unchanged += written.unchanged;
+            summary.incidents_created += written.incidents_created;
+            summary.batches += 1;
+            summary.rejected += rejected.len() as u64;
+            let room = LISTED_REJECTIONS.saturating_sub(summary.rejections.len());
+            summary.rejections.extend(rejected.into_iter().take(room));
+        }
+        Ok(Response::new(summary))
     }
 
     async fn list_assessments(
