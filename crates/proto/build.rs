@@ -24,9 +24,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         descriptors.encode_to_vec(),
     )?;
 
+    let encoded = descriptors.encode_to_vec();
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        // pbjson's well-known types serialise as proto3 JSON (RFC 3339 timestamps, masks as strings).
+        .compile_well_known_types(true)
+        .extern_path(".google.protobuf", "::pbjson_types")
         .compile_fds(descriptors)?;
+    // Proto3 JSON for every message: enum names, RFC 3339 timestamps, 64-bit integers as strings,
+    // as grpcurl and buf curl print them.
+    pbjson_build::Builder::new()
+        .register_descriptors(&encoded)?
+        .build(&[".civcas.v1"])?;
     Ok(())
 }

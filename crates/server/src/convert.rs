@@ -31,8 +31,8 @@ pub trait IntoProto<T> {
     fn into_proto(self) -> T;
 }
 
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
+pub fn timestamp(at: DateTime<Utc>) -> civcas_proto::well_known::Timestamp {
+    civcas_proto::well_known::Timestamp {
         seconds: at.timestamp(),
         nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
     }

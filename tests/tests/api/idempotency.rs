@@ -202,7 +202,7 @@ async fn source_and_link_writes_replay_their_first_response() {
             display_name: "Uppsala Conflict Data Program".into(),
             ..Default::default()
         }),
-        update_mask: Some(prost_types::FieldMask {
+        update_mask: Some(civcas_proto::well_known::FieldMask {
             paths: vec!["display_name".into()],
         }),
         request_id: "rename-ucdp".into(),

@@ -125,7 +125,7 @@ async fn update_source_changes_only_the_masked_fields() {
     let mut client = app.sources();
     let update = |mask: &[&str], source: pb::Source| pb::UpdateSourceRequest {
         source: Some(source),
-        update_mask: Some(prost_types::FieldMask {
+        update_mask: Some(civcas_proto::well_known::FieldMask {
             paths: mask.iter().map(|p| (*p).to_owned()).collect(),
         }),
         request_id: String::new(),
@@ -156,7 +156,7 @@ async fn update_source_changes_only_the_masked_fields() {
         "a masked unset optional is cleared"
     );
     assert_eq!(source.kind(), pb::SourceKind::Military);
-    let instant = |t: Option<prost_types::Timestamp>| t.map(|t| (t.seconds, t.nanos));
+    let instant = |t: Option<civcas_proto::well_known::Timestamp>| t.map(|t| (t.seconds, t.nanos));
     assert!(instant(source.update_time) > instant(source.create_time));
 
     let same = client
