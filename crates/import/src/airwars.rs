@@ -24,7 +24,8 @@ use chrono::NaiveDate;
 use civcas_domain::text::limits;
 use civcas_domain::{
     AssessmentDetails, AssessmentFields, Coordinates, CountRange, CountryCode, DateInterval,
-    IncidentDetails, IncidentReference, Location, NewIncident, Precision, Slug, SourceId, Verdict,
+    HttpUrl, IncidentDetails, IncidentReference, Location, NewIncident, NewSource, Precision, Slug,
+    SourceDetails, SourceId, SourceKind, Verdict,
 };
 
 use crate::{ImportError, Rejection};
@@ -125,6 +126,35 @@ pub const BELLIGERENTS: [(&str, &str); 20] = [
     ("unknown", "unknown"),
     ("ypg_forces", "ypg"),
 ];
+
+/// The two sources the export speaks for, as every civcas tool registers them, so that the demo,
+/// the importer and the tests never disagree on their attributes.
+pub fn sources() -> [NewSource; 2] {
+    let slug = |s: &str| Slug::parse(s).unwrap_or_else(|_| unreachable!("a valid slug"));
+    let id = |s: &str| SourceId::parse(s).unwrap_or_else(|_| unreachable!("a valid source id"));
+    [
+        NewSource {
+            id: id(AIRWARS),
+            details: SourceDetails {
+                display_name: "Airwars".to_owned(),
+                kind: SourceKind::Monitor,
+                belligerent: None,
+                homepage: HttpUrl::parse("https://airwars.org/").ok(),
+                methodology: None,
+            },
+        },
+        NewSource {
+            id: id(COALITION_SOURCE),
+            details: SourceDetails {
+                display_name: "CJTF-OIR (US-led Coalition)".to_owned(),
+                kind: SourceKind::Military,
+                belligerent: Some(slug(COALITION)),
+                homepage: HttpUrl::parse("https://www.inherentresolve.mil/").ok(),
+                methodology: None,
+            },
+        },
+    ]
+}
 
 /// A belligerent as Airwars spells it, as a civcas slug; `None` for a spelling not in
 /// [`BELLIGERENTS`], which the summary counts.

@@ -1,0 +1,235 @@
+//! `civcas figures …`
+
+use civcas_proto::v1 as pb;
+use clap::{Args, Subcommand};
+
+use crate::client::Connection;
+use crate::output::{Output, line, print_table, range, table};
+
+#[derive(Debug, Subcommand)]
+pub enum FiguresCommand {
+    /// What each source says over a window, the reconciled range per tier, and where they disagree.
+    Reconcile {
+        #[command(flatten)]
+        window: Window,
+        /// Only incidents in these countries (ISO codes, e.g. SY); repeat for several.
+        #[arg(long = "country")]
+        countries: Vec<String>,
+        /// Only incidents in these first-level areas, as recorded.
+        #[arg(long)]
+        admin1: Vec<String>,
+        /// Only incidents attributed to these belligerents, e.g. coalition.
+        #[arg(long)]
+        attributed_to: Vec<String>,
+        /// Only these sources' assessments and statements.
+        #[arg(long = "source")]
+        sources: Vec<String>,
+        /// Only what was published on or before this date (YYYY-MM-DD).
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// One source's open, received, completed, reassessed and reopened reports over a window.
+    Flow {
+        #[command(flatten)]
+        window: Window,
+        /// The source, e.g. cjtf-oir.
+        #[arg(long)]
+        source: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Window {
+    /// The window's first day, YYYY-MM-DD.
+    #[arg(long)]
+    from: String,
+    /// The window's last day, YYYY-MM-DD.
+    #[arg(long)]
+    to: String,
+}
+
+fn verdict_name(v: i32) -> String {
+    pb::Verdict::try_from(v)
+        .map(|v| {
+            v.as_str_name()
+                .trim_start_matches("VERDICT_")
+                .to_lowercase()
+        })
+        .unwrap_or_else(|_| v.to_string())
+}
+
+fn tier_name(t: &pb::TierFigures) -> String {
+    t.tier()
+        .as_str_name()
+        .trim_start_matches("TIER_")
+        .to_owned()
+}
+
+fn killed(t: &pb::TierFigures) -> String {
+    t.killed.map_or_else(String::new, |k| range(k.min, k.max))
+}
+
+fn print_figures(f: &pb::ReconciledFigures) {
+    line(format!("{} to {}", f.from, f.to));
+    let mut sources = table(&[
+        "source",
+        "verdicts (inside+boundary)",
+        "ESTABLISHED",
+        "LIKELY",
+        "ALLEGED",
+    ]);
+    for s in &f.sources {
+        let verdicts: Vec<String> = s
+            .verdicts
+            .iter()
+            .map(|v| {
+                let c = v.count.unwrap_or_default();
+                format!("{} {}", verdict_name(v.verdict), c.inside + c.boundary)
+            })
+            .collect();
+        let mut row = vec![s.source_id.clone(), verdicts.join(", ")];
+        row.extend(s.tiers.iter().map(killed));
+        sources.add_row(row);
+    }
+    print_table(&sources);
+    let mut tiers = table(&[
+        "reconciled tier",
+        "clusters inside",
+        "on boundary",
+        "killed",
+        "injured",
+        "without figure",
+    ]);
+    for t in &f.tiers {
+        let counted = t.counted.unwrap_or_default();
+        tiers.add_row(vec![
+            tier_name(t),
+            counted.inside.to_string(),
+            counted.boundary.to_string(),
+            killed(t),
+            t.injured.map_or_else(String::new, |j| range(j.min, j.max)),
+            t.killed.map_or(0, |k| k.without_figure).to_string(),
+        ]);
+    }
+    print_table(&tiers);
+    if let Some(d) = &f.disputed
+        && let Some(figures) = &d.figures
+    {
+        let counted = figures.counted.unwrap_or_default();
+        line(format!(
+            "disputed: {} clusters (one source LIKELY or higher, another rejecting), killed {}",
+            counted.inside + counted.boundary,
+            killed(figures)
+        ));
+    }
+    for g in &f.coverage_gaps {
+        line(format!(
+            "coverage gap of {}: {} clusters it has not assessed",
+            g.source_id, g.clusters
+        ));
+    }
+    if !f.statements.is_empty() {
+        let mut statements = table(&[
+            "source",
+            "statement",
+            "period",
+            "in window",
+            "vs own established",
+        ]);
+        for s in &f.statements {
+            let Some(st) = &s.statement else { continue };
+            let count = st.count.unwrap_or_default();
+            statements.add_row(vec![
+                st.source_id.clone(),
+                format!(
+                    "{} {}",
+                    st.measure()
+                        .as_str_name()
+                        .trim_start_matches("MEASURE_")
+                        .to_lowercase(),
+                    range(count.min.into(), count.max.map(u64::from))
+                ),
+                format!("{} to {}", st.period_from, st.period_to),
+                format!("{}/{} days", s.overlap_days, s.period_days),
+                s.difference
+                    .map_or_else(|| "not comparable".to_owned(), |d| format!("{d:+}")),
+            ]);
+        }
+        print_table(&statements);
+    }
+}
+
+pub async fn run(
+    command: FiguresCommand,
+    connection: &Connection,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let mut client = connection.figures();
+    match command {
+        FiguresCommand::Reconcile {
+            window,
+            countries,
+            admin1,
+            attributed_to,
+            sources,
+            as_of,
+        } => {
+            let response = client
+                .get_reconciled_figures(pb::GetReconciledFiguresRequest {
+                    from: window.from,
+                    to: window.to,
+                    filters: Some(pb::FigureFilters {
+                        countries,
+                        admin1,
+                        attributed_to,
+                        sources,
+                    }),
+                    as_of: as_of.unwrap_or_default(),
+                })
+                .await?
+                .into_inner();
+            out.show(&response, || {
+                if let Some(figures) = &response.figures {
+                    print_figures(figures);
+                }
+            })
+        }
+        FiguresCommand::Flow { window, source } => {
+            let response = client
+                .get_assessment_flow(pb::GetAssessmentFlowRequest {
+                    source_id: source,
+                    from: window.from,
+                    to: window.to,
+                })
+                .await?
+                .into_inner();
+            out.show(&response, || {
+                let totals = |v: &[pb::VerdictTotal]| {
+                    v.iter()
+                        .map(|t| format!("{} {}", verdict_name(t.verdict), t.count))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let mut t = table(&[
+                    "open at start",
+                    "received",
+                    "completed",
+                    "reassessed",
+                    "reopened",
+                    "completed deaths",
+                    "open at end",
+                ]);
+                t.add_row(vec![
+                    response.open_at_start.to_string(),
+                    response.received.to_string(),
+                    totals(&response.completed),
+                    totals(&response.reassessed),
+                    response.reopened.to_string(),
+                    response.completed_deaths.to_string(),
+                    response.open_at_end.to_string(),
+                ]);
+                print_table(&t);
+            })
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! `civcas import …`: real data files, streamed to ImportAssessments in batches.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use civcas_domain::SourceId;
+use civcas_import::airwars::{self, AIRWARS, AirwarsFiles, COALITION_SOURCE};
+use civcas_proto::v1 as pb;
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::client::Connection;
+use crate::output::{Output, line};
+use crate::to_proto;
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Airwars' export: incidents.csv, belligerent_assessments.csv and belligerent_statements.csv
+    /// (or the folder holding them). Registers `airwars` and `cjtf-oir`, then imports every incident
+    /// with Airwars' assessment and the Coalition's, as DESIGN.md section 5 maps them.
+    Airwars {
+        /// The folder, or the three files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Rows per batch; each batch is written in one transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
+}
+
+fn airwars_files(paths: &[PathBuf]) -> anyhow::Result<AirwarsFiles> {
+    if let [dir] = paths
+        && dir.is_dir()
+    {
+        return Ok(AirwarsFiles::in_dir(dir));
+    }
+    let find = |name: &str| -> anyhow::Result<PathBuf> {
+        paths
+            .iter()
+            .find(|p| p.file_name().is_some_and(|f| f == name))
+            .cloned()
+            .with_context(|| format!("no {name} among the files given"))
+    };
+    Ok(AirwarsFiles {
+        incidents: find("incidents.csv")?,
+        belligerent_assessments: find("belligerent_assessments.csv")?,
+        belligerent_statements: find("belligerent_statements.csv")?,
+    })
+}
+
+/// Registers a source unless it exists with the same attributes (registering is idempotent).
+pub async fn register(connection: &Connection, source: pb::Source) -> anyhow::Result<()> {
+    connection
+        .sources()
+        .register_source(pb::RegisterSourceRequest {
+            source: Some(source),
+            request_id: String::new(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Streams `rows` in batches of `batch`, with a progress bar when the terminal can show one.
+pub async fn import_rows(
+    connection: &Connection,
+    rows: Vec<pb::ImportRow>,
+    batch: usize,
+) -> anyhow::Result<pb::ImportAssessmentsResponse> {
+    if batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let progress = ProgressBar::new(rows.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {per_sec}  {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let batches: Vec<pb::ImportAssessmentsRequest> = rows
+        .chunks(batch)
+        .map(|chunk| pb::ImportAssessmentsRequest {
+            rows: chunk.to_vec(),
+        })
+        .collect();
+    let shown = progress.clone();
+    let stream = tokio_stream::iter(
+        batches
+            .into_iter()
+            .inspect(move |b| shown.inc(b.rows.len() as u64)),
+    );
+    let response = connection
+        .assessments()
+        .import_assessments(stream)
+        .await?
+        .into_inner();
+    progress.finish_and_clear();
+    Ok(response)
+}
+
+pub fn print_summary(summary: &pb::ImportAssessmentsResponse, rows: usize, started: Instant) {
+    let seconds = started.elapsed().as_secs_f64();
+    line(format!(
+        "{rows} rows in {seconds:.1} s ({:.0} rows/s), {} batches: {} created, {} unchanged, {} rejected; {} incidents created",
+        rows as f64 / seconds.max(f64::EPSILON),
+        summary.batches,
+        summary.created,
+        summary.unchanged,
+        summary.rejected,
+        summary.incidents_created
+    ));
+    for r in &summary.rejections {
+        let fields: Vec<String> = r
+            .field_violations
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.description))
+            .collect();
+        line(format!(
+            "  rejected row {}: {} {}",
+            r.index,
+            r.reason,
+            fields.join("; ")
+        ));
+    }
+}
+
+async fn import_airwars(
+    connection: &Connection,
+    paths: &[PathBuf],
+    batch: usize,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let files = airwars_files(paths)?;
+    let data =
+        airwars::read(&files).with_context(|| format!("reading {}", display(&files.incidents)))?;
+    for source in airwars::sources() {
+        register(connection, to_proto::source(&source)).await?;
+    }
+    let airwars_id = SourceId::parse(AIRWARS)?;
+    let coalition_id = SourceId::parse(COALITION_SOURCE)?;
+    let mut rows = Vec::new();
+    for record in &data.records {
+        let incident = to_proto::incident(&record.incident);
+        for (source, details) in [
+            (&airwars_id, &record.airwars),
+            (&coalition_id, &record.coalition),
+        ] {
+            if let Some(details) = details {
+                rows.push(pb::ImportRow {
+                    index: rows.len() as u64 + 1,
+                    assessment: Some(to_proto::assessment(source, details)),
+                    incident: Some(incident.clone()),
+                });
+            }
+        }
+    }
+    let started = Instant::now();
+    let total = rows.len();
+    let response = import_rows(connection, rows, batch).await?;
+    out.show(&response, || {
+        let s = &data.summary;
+        line(format!(
+            "read {} incident rows: {} rejected, {} replaced by a later row of the same code, {} without grading",
+            s.rows,
+            s.rejected.len(),
+            s.replaced_duplicate_codes,
+            s.without_grading
+        ));
+        for r in &s.rejected {
+            line(format!("  line {} {}: {}", r.line, r.key, r.reason));
+        }
+        print_summary(&response, total, started);
+    })
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+pub async fn run(
+    command: ImportCommand,
+    connection: &Connection,
+    out: &Output,
+) -> anyhow::Result<()> {
+    match command {
+        ImportCommand::Airwars { paths, batch } => {
+            import_airwars(connection, &paths, batch, out).await
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Domain values, as the importers build them, into request messages.
+
+use civcas_domain::{
+    AssessmentDetails, CountRange, NewIncident, NewSource, Precision, SourceId, SourceKind, Verdict,
+};
+use civcas_proto::v1 as pb;
+
+fn range(range: CountRange) -> pb::CountRange {
+    pb::CountRange {
+        min: range.min(),
+        max: range.max(),
+    }
+}
+
+fn precision(precision: Precision) -> pb::LocationPrecision {
+    match precision {
+        Precision::Exact => pb::LocationPrecision::Exact,
+        Precision::Neighbourhood => pb::LocationPrecision::Neighbourhood,
+        Precision::Locality => pb::LocationPrecision::Locality,
+        Precision::District => pb::LocationPrecision::District,
+        Precision::Admin1 => pb::LocationPrecision::Admin1,
+        Precision::Country => pb::LocationPrecision::Country,
+    }
+}
+
+fn verdict(verdict: Verdict) -> pb::Verdict {
+    match verdict {
+        Verdict::Confirmed => pb::Verdict::Confirmed,
+        Verdict::Credible => pb::Verdict::Credible,
+        Verdict::Fair => pb::Verdict::Fair,
+        Verdict::Weak => pb::Verdict::Weak,
+        Verdict::Contested => pb::Verdict::Contested,
+        Verdict::Open => pb::Verdict::Open,
+        Verdict::NotCredible => pb::Verdict::NotCredible,
+        Verdict::Discounted => pb::Verdict::Discounted,
+        Verdict::Duplicate => pb::Verdict::Duplicate,
+    }
+}
+
+pub fn incident(incident: &NewIncident) -> pb::Incident {
+    let d = &incident.details;
+    pb::Incident {
+        references: incident
+            .references()
+            .iter()
+            .map(|r| pb::IncidentReference {
+                source_id: r.source_id.to_string(),
+                external_ref: r.external_ref.clone(),
+            })
+            .collect(),
+        occurred_from: d.occurred.from().to_string(),
+        occurred_to: d.occurred.to().to_string(),
+        location: Some(pb::Location {
+            country: d.location.country.to_string(),
+            admin1: d.location.admin1.clone(),
+            locality: d.location.locality.clone(),
+            latitude: d.location.coordinates.map(|c| c.latitude()),
+            longitude: d.location.coordinates.map(|c| c.longitude()),
+            precision: precision(d.location.precision).into(),
+        }),
+        attributed_to: d.attributed_to.iter().map(ToString::to_string).collect(),
+        ..Default::default()
+    }
+}
+
+pub fn assessment(source: &SourceId, details: &AssessmentDetails) -> pb::Assessment {
+    pb::Assessment {
+        source_id: source.to_string(),
+        verdict: verdict(details.verdict()).into(),
+        source_label: details.source_label.clone(),
+        civilians_killed: details.killed.map(range),
+        civilians_injured: details.injured.map(range),
+        assessed_on: details.assessed_on().to_string(),
+        duplicate_of: details.duplicate_of().map(|id| id.to_string()),
+        citation: details.citation.as_ref().map(|c| c.as_str().to_owned()),
+        notes: details.notes.clone(),
+        ..Default::default()
+    }
+}
+
+pub fn source(source: &NewSource) -> pb::Source {
+    let d = &source.details;
+    pb::Source {
+        id: source.id.to_string(),
+        display_name: d.display_name.clone(),
+        kind: match d.kind {
+            SourceKind::Military => pb::SourceKind::Military,
+            SourceKind::Monitor => pb::SourceKind::Monitor,
+            SourceKind::Intergovernmental => pb::SourceKind::Intergovernmental,
+            SourceKind::Government => pb::SourceKind::Government,
+            SourceKind::Media => pb::SourceKind::Media,
+            SourceKind::Academic => pb::SourceKind::Academic,
+            SourceKind::Other => pb::SourceKind::Other,
+        }
+        .into(),
+        belligerent: d.belligerent.as_ref().map(ToString::to_string),
+        homepage: d.homepage.as_ref().map(|h| h.as_str().to_owned()),
+        methodology: d.methodology.clone(),
+        ..Default::default()
+    }
+}
