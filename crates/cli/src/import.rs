@@ -99,13 +99,14 @@ pub async fn import_rows(
 pub fn print_summary(summary: &pb::ImportAssessmentsResponse, rows: usize, started: Instant) {
     let seconds = started.elapsed().as_secs_f64();
     line(format!(
-        "{rows} rows in {seconds:.1} s ({:.0} rows/s), {} batches: {} created, {} unchanged, {} rejected; {} incidents created",
+        "{rows} rows in {seconds:.1} s ({:.0} rows/s), {} batches: {} created, {} unchanged, {} rejected; {} incidents created, {} rows with an incident alone",
         rows as f64 / seconds.max(f64::EPSILON),
         summary.batches,
         summary.created,
         summary.unchanged,
         summary.rejected,
-        summary.incidents_created
+        summary.incidents_created,
+        summary.incident_rows
     ));
     for r in &summary.rejections {
         let fields: Vec<String> = r
@@ -139,17 +140,28 @@ async fn import_airwars(
     let mut rows = Vec::new();
     for record in &data.records {
         let incident = to_proto::incident(&record.incident);
-        for (source, details) in [
+        let assessments: Vec<pb::Assessment> = [
             (&airwars_id, &record.airwars),
             (&coalition_id, &record.coalition),
-        ] {
-            if let Some(details) = details {
-                rows.push(pb::ImportRow {
-                    index: rows.len() as u64 + 1,
-                    assessment: Some(to_proto::assessment(source, details)),
-                    incident: Some(incident.clone()),
-                });
-            }
+        ]
+        .into_iter()
+        .filter_map(|(source, details)| details.as_ref().map(|d| to_proto::assessment(source, d)))
+        .collect();
+        if assessments.is_empty() {
+            // One incident per row, as DESIGN.md says, even when no one has assessed it.
+            rows.push(pb::ImportRow {
+                index: rows.len() as u64 + 1,
+                assessment: None,
+                incident: Some(incident),
+            });
+            continue;
+        }
+        for assessment in assessments {
+            rows.push(pb::ImportRow {
+                index: rows.len() as u64 + 1,
+                assessment: Some(assessment),
+                incident: Some(incident.clone()),
+            });
         }
     }
     let started = Instant::now();

@@ -10,7 +10,7 @@ use std::future::Future;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::assessment::{Assessment, NewAssessment, RecordedAssessment};
+use crate::assessment::{AssessedIncident, Assessment, NewAssessment, RecordedAssessment};
 use crate::country::CountryCode;
 use crate::dates::DateInterval;
 use crate::ids::{IncidentId, StatementId};
@@ -209,7 +209,41 @@ pub trait AssessmentRepository: Send + Sync + 'static {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportRow {
     pub index: u64,
-    pub assessment: NewAssessment,
+    pub content: ImportContent,
+}
+
+/// What a row imports: an assessment (with its incident), or an incident no source has assessed yet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportContent {
+    Assessment(NewAssessment),
+    /// Found by its references, created when new, never overwritten.
+    Incident(NewIncident),
+}
+
+/// The incident a row is about, however it names it.
+#[derive(Debug, Clone, Copy)]
+pub enum RowIncident<'a> {
+    Stored(IncidentId),
+    Inline(&'a NewIncident),
+}
+
+impl ImportRow {
+    pub fn incident(&self) -> RowIncident<'_> {
+        match &self.content {
+            ImportContent::Assessment(a) => match &a.incident {
+                AssessedIncident::Stored(id) => RowIncident::Stored(*id),
+                AssessedIncident::Inline(incident) => RowIncident::Inline(incident),
+            },
+            ImportContent::Incident(incident) => RowIncident::Inline(incident),
+        }
+    }
+
+    pub fn assessment(&self) -> Option<&NewAssessment> {
+        match &self.content {
+            ImportContent::Assessment(a) => Some(a),
+            ImportContent::Incident(_) => None,
+        }
+    }
 }
 
 /// What writing one batch of an import did.
@@ -218,6 +252,8 @@ pub struct ImportedBatch {
     pub created: u64,
     pub unchanged: u64,
     pub incidents_created: u64,
+    /// Rows that carried an incident alone, found or created.
+    pub incident_rows: u64,
     /// Rows refused, by index, in input order; the rest of the batch is written.
     pub rejected: Vec<(u64, RepositoryError)>,
 }

@@ -15,10 +15,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
-use civcas_domain::repository::{ImportRow, ImportedBatch, Resource};
+use civcas_domain::repository::{ImportRow, ImportedBatch, Resource, RowIncident};
 use civcas_domain::{
-    AssessedIncident, AssessmentDetails, IncidentId, IncidentReference, NewIncident,
-    RepositoryError, SourceId,
+    AssessmentDetails, IncidentId, IncidentReference, NewIncident, RepositoryError, SourceId,
 };
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Text};
@@ -94,8 +93,10 @@ async fn write_batch(
     // 1. Sources.
     let mut named: HashSet<&str> = HashSet::new();
     for row in rows {
-        named.insert(row.assessment.source_id.as_str());
-        if let AssessedIncident::Inline(incident) = &row.assessment.incident {
+        if let Some(assessment) = row.assessment() {
+            named.insert(assessment.source_id.as_str());
+        }
+        if let RowIncident::Inline(incident) = row.incident() {
             named.extend(incident.references().iter().map(|r| r.source_id.as_str()));
         }
     }
@@ -107,13 +108,13 @@ async fn write_batch(
         .into_iter()
         .collect();
     for (i, row) in rows.iter().enumerate() {
-        let source = &row.assessment.source_id;
-        if !known_sources.contains(source.as_str()) {
+        let assessing = row.assessment().map(|a| &a.source_id);
+        if let Some(source) = assessing.filter(|s| !known_sources.contains(s.as_str())) {
             rejected.insert(
                 i,
                 not_found(Resource::Source, source, "assessment.source_id"),
             );
-        } else if let AssessedIncident::Inline(incident) = &row.assessment.incident
+        } else if let RowIncident::Inline(incident) = row.incident()
             && let Some(unknown) = incident
                 .references()
                 .iter()
@@ -129,7 +130,7 @@ async fn write_batch(
     // Duplicate targets must exist before anything is written for their rows.
     let targets_of_duplicates: Vec<i64> = rows
         .iter()
-        .filter_map(|r| r.assessment.details.duplicate_of().map(|id| id.get()))
+        .filter_map(|r| r.assessment()?.details.duplicate_of().map(|id| id.get()))
         .collect();
     let existing_targets: HashSet<i64> = incidents::table
         .filter(incidents::id.eq_any(&targets_of_duplicates))
@@ -139,7 +140,7 @@ async fn write_batch(
         .into_iter()
         .collect();
     for (i, row) in rows.iter().enumerate() {
-        if let Some(target) = row.assessment.details.duplicate_of()
+        if let Some(target) = row.assessment().and_then(|a| a.details.duplicate_of())
             && !existing_targets.contains(&target.get())
         {
             rejected.entry(i).or_insert_with(|| {
@@ -153,9 +154,9 @@ async fn write_batch(
         .iter()
         .enumerate()
         .filter(|(i, _)| !rejected.contains_key(i))
-        .filter_map(|(_, row)| match &row.assessment.incident {
-            AssessedIncident::Inline(incident) => Some(incident.references().iter()),
-            AssessedIncident::Stored(_) => None,
+        .filter_map(|(_, row)| match row.incident() {
+            RowIncident::Inline(incident) => Some(incident.references().iter()),
+            RowIncident::Stored(_) => None,
         })
         .flatten()
         .collect();
@@ -179,12 +180,12 @@ async fn write_batch(
         if rejected.contains_key(&i) {
             continue;
         }
-        let incident = match &row.assessment.incident {
-            AssessedIncident::Stored(id) => {
+        let incident = match row.incident() {
+            RowIncident::Stored(id) => {
                 targets[i] = Some(Target::Stored(id.get()));
                 continue;
             }
-            AssessedIncident::Inline(incident) => incident,
+            RowIncident::Inline(incident) => incident,
         };
         let key = |r: &IncidentReference| (r.source_id.to_string(), r.external_ref.clone());
         let found: HashSet<Target> = incident
@@ -257,10 +258,9 @@ async fn write_batch(
                 i,
                 not_found(Resource::Incident, id, "assessment.incident_id"),
             );
-        } else if let Err(e) = row
-            .assessment
-            .details
-            .check_target(IncidentId::from_stored(incident))
+        } else if let Some(Err(e)) = row
+            .assessment()
+            .map(|a| a.details.check_target(IncidentId::from_stored(incident)))
         {
             rejected.insert(i, RepositoryError::Invalid(e.at("assessment")));
         }
@@ -307,11 +307,12 @@ async fn write_batch(
         .iter()
         .zip(&targets)
         .filter_map(|(row, target)| {
+            let assessment = row.assessment()?;
             target.map(|t| {
                 (
                     id_of(t),
-                    &row.assessment.source_id,
-                    row.assessment.details.assessed_on(),
+                    &assessment.source_id,
+                    assessment.details.assessed_on(),
                 )
             })
         })
@@ -350,11 +351,16 @@ async fn write_batch(
     let mut inserts = Vec::new();
     for (row, target) in rows.iter().zip(&targets) {
         let Some(target) = target else { continue };
+        let Some(assessment) = row.assessment() else {
+            // An incident alone: resolved or created above, nothing more to write.
+            batch.incident_rows += 1;
+            continue;
+        };
         let incident = id_of(*target);
-        let details = &row.assessment.details;
+        let details = &assessment.details;
         let key = (
             incident,
-            row.assessment.source_id.to_string(),
+            assessment.source_id.to_string(),
             details.assessed_on(),
         );
         if last.get(&key).is_some_and(|held| details.repeats(held)) {
@@ -363,7 +369,7 @@ async fn write_batch(
         }
         last.insert(key, details.clone());
         inserts.push(NewAssessmentRow::new(
-            &row.assessment.source_id,
+            &assessment.source_id,
             IncidentId::from_stored(incident),
             details,
         ));

@@ -27,7 +27,8 @@ fn row(
     }
 }
 
-/// A mixed import: 50 new incidents, a second source on one of them, a repeat, and four bad rows.
+/// A mixed import: 50 new incidents, a second source on one of them, a repeat, an incident alone,
+/// and five bad rows.
 fn rows() -> Vec<pb::ImportRow> {
     let mut rows: Vec<_> = (1..=50)
         .map(|n| {
@@ -60,6 +61,17 @@ fn rows() -> Vec<pb::ImportRow> {
     a.duplicate_of = Some("999999".into());
     rows.push(dangling);
     rows.push(row(56, "airwars", "CS1", pb::Verdict::Fair, (1, 3)));
+    // An incident no source has assessed yet, and a row with nothing in it.
+    rows.push(pb::ImportRow {
+        index: 57,
+        assessment: None,
+        incident: Some(incident("airwars", "CS-ALONE", "2017-06-11")),
+    });
+    rows.push(pb::ImportRow {
+        index: 58,
+        assessment: None,
+        incident: None,
+    });
     rows
 }
 
@@ -83,8 +95,11 @@ async fn an_import_keeps_good_rows_rejects_bad_ones_and_changes_nothing_when_run
 
     let first = import(&app, batches.clone()).await;
     // 50 airwars rows and the Coalition's row on CS1 are new; row 56 repeats row 1.
-    assert_eq!((first.created, first.unchanged, first.rejected), (51, 1, 4));
-    assert_eq!((first.incidents_created, first.batches), (50, 2));
+    assert_eq!((first.created, first.unchanged, first.rejected), (51, 1, 5));
+    assert_eq!(
+        (first.incidents_created, first.incident_rows, first.batches),
+        (51, 1, 2)
+    );
     let rejected: Vec<_> = first
         .rejections
         .iter()
@@ -92,7 +107,7 @@ async fn an_import_keeps_good_rows_rejects_bad_ones_and_changes_nothing_when_run
         .collect();
     assert_eq!(
         rejected.iter().map(|r| r.0).collect::<Vec<_>>(),
-        [52, 53, 54, 55],
+        [52, 53, 54, 55, 58],
         "{rejected:#?}"
     );
     let invalid = &first.rejections[1];
@@ -126,14 +141,31 @@ async fn an_import_keeps_good_rows_rejects_bad_ones_and_changes_nothing_when_run
     assert_eq!(stored.len(), 51);
 
     let again = import(&app, batches).await;
+    let counts = (
+        again.created,
+        again.unchanged,
+        again.rejected,
+        again.incidents_created,
+    );
+    assert_eq!(counts, (0, 52, 5, 0));
     assert_eq!(
-        (
-            again.created,
-            again.unchanged,
-            again.rejected,
-            again.incidents_created
-        ),
-        (0, 52, 4, 0)
+        again.incident_rows, 1,
+        "the lone incident is found again, not created"
+    );
+    let incidents = app
+        .incidents()
+        .list_incidents(pb::ListIncidentsRequest {
+            page_size: Some(1000),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .incidents;
+    assert_eq!(
+        incidents.len(),
+        51,
+        "50 assessed incidents and the lone one"
     );
     let stored_again = civcas_tests::every_page!(
         client.list_assessments,

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use civcas_domain::repository::{AssessmentFilter, AssessmentRepository, ImportRow};
+use civcas_domain::repository::{AssessmentFilter, AssessmentRepository, ImportContent, ImportRow};
 use civcas_domain::{AllValid, RepositoryError, Violations};
 use civcas_proto::v1 as pb;
 use civcas_proto::v1::assessment_service_server::AssessmentService;
@@ -107,10 +107,20 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
                 incident,
             } in batch.rows
             {
-                match convert::new_assessment(assessment, incident, today) {
-                    Ok(assessment) => rows.push(ImportRow { index, assessment }),
+                let content = match (assessment, incident) {
+                    (None, Some(incident)) => convert::new_incident("incident", incident, today)
+                        .map(ImportContent::Incident),
+                    (None, None) => Err(Violations::one(
+                        "assessment",
+                        "a row needs an assessment, an incident, or both",
+                    )),
+                    (assessment, incident) => convert::new_assessment(assessment, incident, today)
+                        .map(ImportContent::Assessment),
+                };
+                match content {
+                    Ok(content) => rows.push(ImportRow { index, content }),
                     Err(violations) => {
-                        rejected.push(rejection(index, &RepositoryError::Invalid(violations)))
+                        rejected.push(rejection(index, &RepositoryError::Invalid(violations)));
                     }
                 }
             }
@@ -129,6 +139,7 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
             summary.created += written.created;
             summary.unchanged += written.unchanged;
             summary.incidents_created += written.incidents_created;
+            summary.incident_rows += written.incident_rows;
             summary.batches += 1;
             summary.rejected += rejected.len() as u64;
             let room = LISTED_REJECTIONS.saturating_sub(summary.rejections.len());
