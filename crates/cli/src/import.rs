@@ -35,17 +35,22 @@ fn airwars_files(paths: &[PathBuf]) -> anyhow::Result<AirwarsFiles> {
     {
         return Ok(AirwarsFiles::in_dir(dir));
     }
-    let find = |name: &str| -> anyhow::Result<PathBuf> {
+    // By the stem of their names, so that renamed copies (`incidents-2024.csv`) are found too.
+    let find = |stem: &str| -> anyhow::Result<PathBuf> {
         paths
             .iter()
-            .find(|p| p.file_name().is_some_and(|f| f == name))
+            .find(|p| {
+                p.file_name()
+                    .and_then(|f| f.to_str())
+                    .is_some_and(|f| f.contains(stem) && f.ends_with(".csv"))
+            })
             .cloned()
-            .with_context(|| format!("no {name} among the files given"))
+            .with_context(|| format!("no CSV file named like *{stem}* among the files given"))
     };
     Ok(AirwarsFiles {
-        incidents: find("incidents.csv")?,
-        belligerent_assessments: find("belligerent_assessments.csv")?,
-        belligerent_statements: find("belligerent_statements.csv")?,
+        incidents: find("incidents")?,
+        belligerent_assessments: find("assessments")?,
+        belligerent_statements: find("statements")?,
     })
 }
 

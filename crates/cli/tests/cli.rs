@@ -118,3 +118,23 @@ async fn the_demo_loads_the_seed_article_once() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_airwars_reports_counts_and_a_second_run_changes_nothing() {
+    let app = spawn_app().await;
+    let endpoint = format!("http://{}", app.addr);
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../import/tests/fixtures/airwars");
+    tokio::task::spawn_blocking(move || {
+        let files = ["incidents.fixture.csv", "assessments.fixture.csv", "statements.fixture.csv"].map(|f| fixture.join(f));
+        let first = stdout(civcas(&endpoint).args(["import", "airwars"]).args(&files));
+        // 8 rows: 4 rejected (placeholder date, min above max, not UTF-8, truncated); CS1 and CS2
+        // carry two assessments each, CS6 one, CS5 none (its incident alone).
+        assert!(first.contains("read 8 incident rows: 4 rejected"), "{first}");
+        assert!(first.contains("5 created, 0 unchanged, 0 rejected; 4 incidents created, 1 rows with an incident alone"), "{first}");
+        let again = stdout(civcas(&endpoint).args(["import", "airwars"]).args(&files));
+        assert!(again.contains("0 created, 5 unchanged, 0 rejected; 0 incidents created"), "{again}");
+    })
+    .await
+    .unwrap();
+}
