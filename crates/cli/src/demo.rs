@@ -90,12 +90,7 @@ pub async fn run(connection: &Connection, out: &Output) -> anyhow::Result<()> {
     }
     register(
         connection,
-        pb::Source {
-            id: "un-unami".into(),
-            display_name: "UN Assistance Mission for Iraq".into(),
-            kind: pb::SourceKind::Intergovernmental.into(),
-            ..Default::default()
-        },
+        to_proto::source(&civcas_import::monthly::unami_source()),
     )
     .await?;
     use pb::{Measure::*, Qualifier::*};

@@ -27,6 +27,74 @@ pub enum ImportCommand {
         #[arg(long, default_value_t = 1000)]
         batch: usize,
     },
+    /// CJTF-OIR's monthly releases (one CSV): the cumulative "at least N" figures become one KILLED
+    /// revision chain; rows where the release's own arithmetic does not hold are reported.
+    CjtfOirMonthly {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// UNAMI's monthly figures for Iraq (one CSV): killed and injured, with and without police, and
+    /// Anbar's own figures when it reported them.
+    UnamiMonthly {
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+/// Records each statement (small files: one call each; a repeat answers UNCHANGED) and prints what
+/// reading found.
+async fn import_statements(
+    connection: &Connection,
+    source: &civcas_domain::NewSource,
+    data: &civcas_import::monthly::MonthlyData,
+    out: &Output,
+) -> anyhow::Result<()> {
+    register(connection, to_proto::source(source)).await?;
+    let mut created = 0;
+    let mut unchanged = 0;
+    let mut recorded = Vec::new();
+    for statement in &data.statements {
+        let response = connection
+            .statements()
+            .record_statement(pb::RecordStatementRequest {
+                statement: Some(to_proto::statement(statement)),
+                request_id: String::new(),
+            })
+            .await?
+            .into_inner();
+        if response.outcome() == pb::WriteOutcome::Created {
+            created += 1;
+        } else {
+            unchanged += 1;
+        }
+        recorded.extend(response.statement);
+    }
+    let listed = pb::ListStatementsResponse {
+        statements: recorded,
+        next_page_token: String::new(),
+    };
+    out.show(&listed, || {
+        line(format!(
+            "{} rows read, {} rejected: {created} statements created, {unchanged} unchanged",
+            data.rows,
+            data.rejected.len()
+        ));
+        for r in &data.rejected {
+            line(format!(
+                "  rejected line {} {}: {}",
+                r.line, r.key, r.reason
+            ));
+        }
+        for a in &data.arithmetic {
+            line(format!(
+                "  the release's arithmetic does not hold, line {} ({}): {}",
+                a.line, a.key, a.reason
+            ));
+        }
+        for note in &data.notes {
+            line(format!("  note: {note}"));
+        }
+    })
 }
 
 fn airwars_files(paths: &[PathBuf]) -> anyhow::Result<AirwarsFiles> {
@@ -200,6 +268,24 @@ pub async fn run(
     match command {
         ImportCommand::Airwars { paths, batch } => {
             import_airwars(connection, &paths, batch, out).await
+        }
+        ImportCommand::CjtfOirMonthly { file } => {
+            let data = civcas_import::monthly::read_cjtf_oir(&file)?;
+            let coalition = airwars::sources()
+                .into_iter()
+                .find(|s| s.id.as_str() == COALITION_SOURCE)
+                .context("the Coalition's definition")?;
+            import_statements(connection, &coalition, &data, out).await
+        }
+        ImportCommand::UnamiMonthly { file } => {
+            let data = civcas_import::monthly::read_unami(&file)?;
+            import_statements(
+                connection,
+                &civcas_import::monthly::unami_source(),
+                &data,
+                out,
+            )
+            .await
         }
     }
 }

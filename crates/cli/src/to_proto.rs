@@ -1,7 +1,9 @@
 //! Domain values, as the importers build them, into request messages.
 
+use civcas_domain::statement::Qualifier;
 use civcas_domain::{
-    AssessmentDetails, CountRange, NewIncident, NewSource, Precision, SourceId, SourceKind, Verdict,
+    AssessmentDetails, CountRange, Measure, NewIncident, NewSource, NewStatement, Precision,
+    SourceId, SourceKind, Verdict,
 };
 use civcas_proto::v1 as pb;
 
@@ -96,6 +98,41 @@ pub fn source(source: &NewSource) -> pb::Source {
         belligerent: d.belligerent.as_ref().map(ToString::to_string),
         homepage: d.homepage.as_ref().map(|h| h.as_str().to_owned()),
         methodology: d.methodology.clone(),
+        ..Default::default()
+    }
+}
+
+pub fn statement(statement: &NewStatement) -> pb::Statement {
+    let d = &statement.details;
+    pb::Statement {
+        source_id: statement.source_id.to_string(),
+        measure: match d.measure {
+            Measure::Killed => pb::Measure::Killed,
+            Measure::Injured => pb::Measure::Injured,
+            Measure::KilledOrInjured => pb::Measure::KilledOrInjured,
+        }
+        .into(),
+        count: Some(range(d.count())),
+        qualifier: match d.qualifier() {
+            Qualifier::Exact => pb::Qualifier::Exact,
+            Qualifier::AtLeast => pb::Qualifier::AtLeast,
+            Qualifier::MoreThan => pb::Qualifier::MoreThan,
+            Qualifier::Approximately => pb::Qualifier::Approximately,
+            Qualifier::AtMost => pb::Qualifier::AtMost,
+        }
+        .into(),
+        definition: d.definition.to_string(),
+        period_from: d.period.from().to_string(),
+        period_to: d.period.to().to_string(),
+        area: Some(pb::Area {
+            countries: d.area.countries().iter().map(ToString::to_string).collect(),
+            admin1: d.area.admin1.clone(),
+            locality: d.area.locality.clone(),
+        }),
+        attributed_to: d.attributed_to.to_string(),
+        published_on: d.published_on.to_string(),
+        citation: d.citation.as_ref().map(|c| c.as_str().to_owned()),
+        notes: d.notes.clone(),
         ..Default::default()
     }
 }

@@ -138,3 +138,50 @@ async fn import_airwars_reports_counts_and_a_second_run_changes_nothing() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monthly_imports_report_broken_arithmetic_and_run_again_unchanged() {
+    let app = spawn_app().await;
+    let endpoint = format!("http://{}", app.addr);
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../import/tests/fixtures/monthly");
+    tokio::task::spawn_blocking(move || {
+        let cjtf = fixtures.join("cjtf.fixture.csv");
+        let first = stdout(
+            civcas(&endpoint)
+                .args(["import", "cjtf-oir-monthly"])
+                .arg(&cjtf),
+        );
+        assert!(
+            first.contains("4 rows read, 1 rejected: 3 statements created, 0 unchanged"),
+            "{first}"
+        );
+        assert!(
+            first.contains("arithmetic does not hold")
+                && first.contains("= 14")
+                && first.contains("= 629"),
+            "{first}"
+        );
+        let again = stdout(
+            civcas(&endpoint)
+                .args(["import", "cjtf-oir-monthly"])
+                .arg(&cjtf),
+        );
+        assert!(
+            again.contains("0 statements created, 3 unchanged"),
+            "{again}"
+        );
+
+        let unami = stdout(
+            civcas(&endpoint)
+                .args(["import", "unami-monthly"])
+                .arg(fixtures.join("unami.fixture.csv")),
+        );
+        assert!(
+            unami.contains("3 rows read, 1 rejected: 10 statements created"),
+            "{unami}"
+        );
+    })
+    .await
+    .unwrap();
+}

@@ -6,6 +6,8 @@
 //! the values go.
 
 pub mod airwars;
+pub mod monthly;
+mod table;
 
 use std::path::PathBuf;
 
