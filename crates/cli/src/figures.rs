@@ -28,6 +28,20 @@ pub enum FiguresCommand {
         #[arg(long)]
         as_of: Option<String>,
     },
+    /// The reconciled killed ranges per calendar bucket. Buckets do not add up to the window: an
+    /// incident spanning two months is on the boundary of both.
+    Series {
+        #[command(flatten)]
+        window: Window,
+        #[arg(long, value_enum)]
+        granularity: GranularityArg,
+        #[arg(long = "country")]
+        countries: Vec<String>,
+        #[arg(long)]
+        attributed_to: Vec<String>,
+        #[arg(long = "source")]
+        sources: Vec<String>,
+    },
     /// One source's open, received, completed, reassessed and reopened reports over a window.
     Flow {
         #[command(flatten)]
@@ -36,6 +50,14 @@ pub enum FiguresCommand {
         #[arg(long)]
         source: String,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum GranularityArg {
+    Day,
+    Week,
+    Month,
+    Year,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +214,44 @@ pub async fn run(
                 if let Some(figures) = &response.figures {
                     print_figures(figures);
                 }
+            })
+        }
+        FiguresCommand::Series {
+            window,
+            granularity,
+            countries,
+            attributed_to,
+            sources,
+        } => {
+            let granularity = match granularity {
+                GranularityArg::Day => pb::Granularity::Day,
+                GranularityArg::Week => pb::Granularity::Week,
+                GranularityArg::Month => pb::Granularity::Month,
+                GranularityArg::Year => pb::Granularity::Year,
+            };
+            let response = client
+                .get_figure_series(pb::GetFigureSeriesRequest {
+                    from: window.from,
+                    to: window.to,
+                    filters: Some(pb::FigureFilters {
+                        countries,
+                        admin1: Vec::new(),
+                        attributed_to,
+                        sources,
+                    }),
+                    as_of: String::new(),
+                    granularity: granularity.into(),
+                })
+                .await?
+                .into_inner();
+            out.show(&response, || {
+                let mut t = table(&["from", "to", "ESTABLISHED", "LIKELY", "ALLEGED"]);
+                for bucket in &response.buckets {
+                    let mut row = vec![bucket.from.clone(), bucket.to.clone()];
+                    row.extend(bucket.tiers.iter().map(killed));
+                    t.add_row(row);
+                }
+                print_table(&t);
             })
         }
         FiguresCommand::Flow { window, source } => {

@@ -9,6 +9,7 @@ mod demo;
 mod figures;
 mod import;
 mod output;
+mod records;
 mod sources;
 mod to_proto;
 
@@ -50,6 +51,15 @@ enum Command {
     /// Register, show and list sources: the organisations that publish figures.
     #[command(subcommand)]
     Sources(sources::SourcesCommand),
+    /// Incidents: get, list, link.
+    #[command(subcommand)]
+    Incidents(records::IncidentsCommand),
+    /// Assessments, current or with their history.
+    #[command(subcommand)]
+    Assessments(records::AssessmentsCommand),
+    /// Statements and their revision chains.
+    #[command(subcommand)]
+    Statements(records::StatementsCommand),
     /// Reconciled figures and assessment flows.
     #[command(subcommand)]
     Figures(figures::FiguresCommand),
@@ -68,6 +78,9 @@ async fn main() -> ExitCode {
         let out = output::Output { json: cli.json };
         match cli.command {
             Command::Sources(command) => sources::run(command, &connection, &out).await,
+            Command::Incidents(command) => records::incidents(command, &connection, &out).await,
+            Command::Assessments(command) => records::assessments(command, &connection, &out).await,
+            Command::Statements(command) => records::statements(command, &connection, &out).await,
             Command::Figures(command) => figures::run(command, &connection, &out).await,
             Command::Import(command) => import::run(command, &connection, &out).await,
             Command::Demo => demo::run(&connection, &out).await,

@@ -185,3 +185,75 @@ async fn monthly_imports_report_broken_arithmetic_and_run_again_unchanged() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_and_series_after_the_demo() {
+    let app = spawn_app().await;
+    let endpoint = format!("http://{}", app.addr);
+    tokio::task::spawn_blocking(move || {
+        stdout(civcas(&endpoint).arg("demo"));
+        let statements: serde_json::Value =
+            serde_json::from_str(&stdout(civcas(&endpoint).args([
+                "--json",
+                "statements",
+                "list",
+                "--source",
+                "cjtf-oir",
+            ])))
+            .unwrap();
+        let latest = statements["statements"][1]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let revisions = stdout(civcas(&endpoint).args(["statements", "revisions", &latest]));
+        assert!(
+            revisions.contains("extension") && revisions.contains("+21"),
+            "{revisions}"
+        );
+
+        let incidents = stdout(civcas(&endpoint).args([
+            "incidents",
+            "list",
+            "--from",
+            "2017-06-01",
+            "--to",
+            "2017-06-30",
+        ]));
+        assert!(incidents.contains("cjtf-oir:N0"), "{incidents}");
+        let history = stdout(civcas(&endpoint).args([
+            "assessments",
+            "list",
+            "--source",
+            "cjtf-oir",
+            "--history",
+        ]));
+        assert!(
+            history.contains("superseded") && history.contains("credible"),
+            "{history}"
+        );
+
+        let series = stdout(civcas(&endpoint).args([
+            "figures",
+            "series",
+            "--from",
+            "2017-05-15",
+            "--to",
+            "2017-06-30",
+            "--granularity",
+            "month",
+        ]));
+        assert!(
+            series.contains("2017-05-15") && series.contains("2017-06-01"),
+            "{series}"
+        );
+        // June: the 7 credible reports, 3 deaths each.
+        assert!(
+            series
+                .lines()
+                .any(|l| l.contains("2017-06-01") && l.contains("21")),
+            "{series}"
+        );
+    })
+    .await
+    .unwrap();
+}
