@@ -339,3 +339,144 @@ fn watch_figures_sees_writes_made_through_another_replica() {
     assert!(a.terminate().success());
     assert!(b.wait().success(), "B exits cleanly after ending its watch");
 }
+
+/// SIGKILL mid-import: only whole batches are stored, and running the import again completes it
+/// without duplicates.
+#[test]
+fn an_import_killed_mid_way_leaves_whole_batches_and_a_rerun_completes_it() {
+    use civcas_domain::repository::{AssessmentFilter, AssessmentRepository};
+    use civcas_domain::{PageRequest, PageSize};
+    use civcas_persistence::{PgStore, PoolSettings};
+    use secrecy::ExposeSecret;
+
+    const BATCHES: u64 = 40;
+    const ROWS: u64 = 250;
+    let batch = |b: u64| pb::ImportAssessmentsRequest {
+        rows: (0..ROWS)
+            .map(|r| {
+                let n = b * ROWS + r;
+                pb::ImportRow {
+                    index: n,
+                    assessment: Some(civcas_tests::fixtures::assessment(
+                        "airwars",
+                        "",
+                        pb::Verdict::Weak,
+                        Some((1, Some(2))),
+                        "2024-01-01",
+                    )),
+                    incident: Some(civcas_tests::fixtures::incident(
+                        "airwars",
+                        &format!("KILL{n}"),
+                        "2017-06-10",
+                    )),
+                }
+            })
+            .collect(),
+    };
+    let binary = server_binary();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let settings = runtime.block_on(civcas_tests::fresh_database_settings());
+    let url = settings.database.url.unwrap();
+    let dir = workdir();
+    let mut server = start_replica(&binary, dir.path(), url.expose_secret());
+    let stored = |url: &secrecy::SecretString| {
+        runtime.block_on(async {
+            let store = PgStore::new(url, &PoolSettings::default()).unwrap();
+            let history = AssessmentFilter {
+                include_superseded: true,
+                ..AssessmentFilter::default()
+            };
+            let mut count = 0;
+            let mut after = None;
+            loop {
+                let page = store
+                    .list_assessments(
+                        history.clone(),
+                        PageRequest {
+                            size: PageSize::parse(Some(1000)).unwrap(),
+                            after,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                count += page.items.len() as u64;
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => return count,
+                }
+            }
+        })
+    };
+
+    runtime.block_on(async {
+        assert_eq!(register(server.addr).await, pb::WriteOutcome::Created);
+        let mut client =
+            civcas_proto::v1::assessment_service_client::AssessmentServiceClient::connect(format!(
+                "http://{}",
+                server.addr
+            ))
+            .await
+            .unwrap();
+        // Batches go out one at a time, slowly enough that SIGKILL lands in the middle.
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        let import = tokio::spawn(async move {
+            client
+                .import_assessments(tokio_stream::wrappers::ReceiverStream::new(receiver))
+                .await
+        });
+        for b in 0..BATCHES / 2 {
+            sender.send(batch(b)).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        kill(
+            Pid::from_raw(i32::try_from(server.child.id()).unwrap()),
+            Signal::SIGKILL,
+        )
+        .unwrap();
+        drop(sender);
+        assert!(
+            import.await.unwrap().is_err(),
+            "the killed server cannot have answered"
+        );
+    });
+    let _ = server.child.wait();
+
+    let after_kill = stored(&url);
+    eprintln!(
+        "after SIGKILL: {after_kill} assessments stored, {} batches",
+        after_kill / ROWS
+    );
+    assert_eq!(
+        after_kill % ROWS,
+        0,
+        "only whole batches: {after_kill} is not a multiple of {ROWS}"
+    );
+    assert!(after_kill < BATCHES * ROWS);
+
+    server = start_replica(&binary, dir.path(), url.expose_secret());
+    let summary = runtime.block_on(async {
+        let mut client =
+            civcas_proto::v1::assessment_service_client::AssessmentServiceClient::connect(format!(
+                "http://{}",
+                server.addr
+            ))
+            .await
+            .unwrap();
+        client
+            .import_assessments(tokio_stream::iter((0..BATCHES).map(batch)))
+            .await
+            .unwrap()
+            .into_inner()
+    });
+    assert_eq!(
+        summary.unchanged, after_kill,
+        "what was stored is found again"
+    );
+    assert_eq!(
+        summary.created,
+        BATCHES * ROWS - after_kill,
+        "the rest is written once"
+    );
+    assert_eq!(stored(&url), BATCHES * ROWS, "no duplicates");
+    assert!(server.terminate().success());
+}
