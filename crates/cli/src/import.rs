@@ -39,6 +39,19 @@ pub enum ImportCommand {
         /// The CSV file.
         file: PathBuf,
     },
+    /// UCDP's Georeferenced Event Dataset (GED) CSV: Iraq and Syria events with civilian deaths, as
+    /// UCDP's FAIR (individual) or WEAK (aggregated) assessments.
+    UcdpGed {
+        /// The CSV file.
+        file: PathBuf,
+        /// The date UCDP published the release (YYYY-MM-DD); by default the day after the file's
+        /// latest date_end.
+        #[arg(long)]
+        published_on: Option<chrono::NaiveDate>,
+        /// Rows per batch; each batch is written in one transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
 }
 
 /// Records each statement (small files: one call each; a repeat answers UNCHANGED) and prints what
@@ -256,6 +269,46 @@ async fn import_airwars(
     })
 }
 
+async fn import_ucdp(
+    connection: &Connection,
+    file: &Path,
+    published_on: Option<chrono::NaiveDate>,
+    batch: usize,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let data = civcas_import::ucdp::read(file, published_on)
+        .with_context(|| format!("reading {}", display(file)))?;
+    let source = civcas_import::ucdp::source();
+    register(connection, to_proto::source(&source)).await?;
+    let rows: Vec<pb::ImportRow> = data
+        .events
+        .iter()
+        .enumerate()
+        .map(|(n, event)| pb::ImportRow {
+            index: n as u64 + 1,
+            assessment: Some(to_proto::assessment(&source.id, &event.assessment)),
+            incident: Some(to_proto::incident(&event.incident)),
+        })
+        .collect();
+    let started = Instant::now();
+    let total = rows.len();
+    let response = import_rows(connection, rows, batch).await?;
+    out.show(&response, || {
+        line(format!(
+            "read {} event rows: {} rejected, {} skipped without civilian deaths; assessed on {}",
+            data.rows,
+            data.rejected.len(),
+            data.skipped_without_civilian_deaths,
+            data.published_on
+                .map_or_else(|| "-".to_owned(), |d| d.to_string())
+        ));
+        for r in &data.rejected {
+            line(format!("  line {} {}: {}", r.line, r.key, r.reason));
+        }
+        print_summary(&response, total, started);
+    })
+}
+
 fn display(path: &Path) -> String {
     path.display().to_string()
 }
@@ -277,6 +330,11 @@ pub async fn run(
                 .context("the Coalition's definition")?;
             import_statements(connection, &coalition, &data, out).await
         }
+        ImportCommand::UcdpGed {
+            file,
+            published_on,
+            batch,
+        } => import_ucdp(connection, &file, published_on, batch, out).await,
         ImportCommand::UnamiMonthly { file } => {
             let data = civcas_import::monthly::read_unami(&file)?;
             import_statements(

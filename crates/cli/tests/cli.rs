@@ -309,3 +309,20 @@ async fn the_real_files_import_in_full_through_the_cli() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ucdp_extract_imports_once() {
+    let app = spawn_app().await;
+    let endpoint = format!("http://{}", app.addr);
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../import/tests/fixtures/ucdp/ged.fixture.csv");
+    tokio::task::spawn_blocking(move || {
+        let first = stdout(civcas(&endpoint).args(["import", "ucdp-ged"]).arg(&file));
+        assert!(first.contains("read 6 event rows: 4 rejected, 1 skipped without civilian deaths; assessed on 2017-06-12"), "{first}");
+        assert!(first.contains("1 created, 0 unchanged, 0 rejected; 1 incidents created"), "{first}");
+        let again = stdout(civcas(&endpoint).args(["import", "ucdp-ged"]).arg(&file));
+        assert!(again.contains("0 created, 1 unchanged"), "{again}");
+    })
+    .await
+    .unwrap();
+}

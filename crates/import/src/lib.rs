@@ -8,6 +8,7 @@
 pub mod airwars;
 pub mod monthly;
 mod table;
+pub mod ucdp;
 
 use std::path::PathBuf;
 
