@@ -46,8 +46,62 @@ pub enum MeasureArg {
     KilledOrInjured,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum QualifierArg {
+    Exact,
+    AtLeast,
+    MoreThan,
+    Approximately,
+    AtMost,
+}
+
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per run: its size costs nothing"
+)]
 pub enum StatementsCommand {
+    /// Record an aggregate figure a source published, e.g. the Coalition's "at least 624 killed
+    /// since 8 August 2014": --source cjtf-oir --measure killed --min 624 --qualifier at-least
+    /// --from 2014-08-08 --to 2017-06-30 --country IQ --country SY --attributed-to coalition
+    /// --published-on 2017-08-04
+    Record {
+        #[arg(long)]
+        source: String,
+        #[arg(long, value_enum)]
+        measure: MeasureArg,
+        /// The figure, or its lower bound.
+        #[arg(long)]
+        min: u32,
+        /// The upper bound, when the source gives one.
+        #[arg(long)]
+        max: Option<u32>,
+        #[arg(long, value_enum)]
+        qualifier: QualifierArg,
+        /// The period's first day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// The period's last day, YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+        /// Countries the figure covers (ISO codes); repeat for several.
+        #[arg(long = "country", required = true)]
+        countries: Vec<String>,
+        #[arg(long)]
+        admin1: Option<String>,
+        #[arg(long)]
+        locality: Option<String>,
+        /// A belligerent slug, or `all`.
+        #[arg(long)]
+        attributed_to: String,
+        /// Who is counted; `civilians` by default.
+        #[arg(long, default_value = "civilians")]
+        definition: String,
+        #[arg(long)]
+        published_on: String,
+        #[arg(long)]
+        citation: Option<String>,
+    },
     /// List statements.
     List {
         #[arg(long)]
@@ -57,6 +111,14 @@ pub enum StatementsCommand {
     },
     /// A statement's revision chain, oldest first, with each step's delta.
     Revisions { id: String },
+}
+
+fn measure_of(measure: MeasureArg) -> pb::Measure {
+    match measure {
+        MeasureArg::Killed => pb::Measure::Killed,
+        MeasureArg::Injured => pb::Measure::Injured,
+        MeasureArg::KilledOrInjured => pb::Measure::KilledOrInjured,
+    }
 }
 
 fn print_incidents(incidents: &[pb::Incident]) {
@@ -281,11 +343,7 @@ pub async fn statements(
     let mut client = connection.statements();
     match command {
         StatementsCommand::List { source, measure } => {
-            let measure = measure.map_or(pb::Measure::Unspecified, |m| match m {
-                MeasureArg::Killed => pb::Measure::Killed,
-                MeasureArg::Injured => pb::Measure::Injured,
-                MeasureArg::KilledOrInjured => pb::Measure::KilledOrInjured,
-            });
+            let measure = measure.map_or(pb::Measure::Unspecified, measure_of);
             let mut request = pb::ListStatementsRequest {
                 source_id: source.unwrap_or_default(),
                 measure: measure.into(),
@@ -306,6 +364,65 @@ pub async fn statements(
                 next_page_token: String::new(),
             };
             out.show(&response, || print_statements(&response.statements, None))
+        }
+        StatementsCommand::Record {
+            source,
+            measure,
+            min,
+            max,
+            qualifier,
+            from,
+            to,
+            countries,
+            admin1,
+            locality,
+            attributed_to,
+            definition,
+            published_on,
+            citation,
+        } => {
+            let statement = pb::Statement {
+                source_id: source,
+                measure: measure_of(measure).into(),
+                count: Some(pb::CountRange { min, max }),
+                qualifier: match qualifier {
+                    QualifierArg::Exact => pb::Qualifier::Exact,
+                    QualifierArg::AtLeast => pb::Qualifier::AtLeast,
+                    QualifierArg::MoreThan => pb::Qualifier::MoreThan,
+                    QualifierArg::Approximately => pb::Qualifier::Approximately,
+                    QualifierArg::AtMost => pb::Qualifier::AtMost,
+                }
+                .into(),
+                definition,
+                period_from: from,
+                period_to: to,
+                area: Some(pb::Area {
+                    countries,
+                    admin1,
+                    locality,
+                }),
+                attributed_to,
+                published_on,
+                citation,
+                ..Default::default()
+            };
+            let response = client
+                .record_statement(pb::RecordStatementRequest {
+                    statement: Some(statement),
+                    request_id: String::new(),
+                })
+                .await?
+                .into_inner();
+            out.show(&response, || {
+                crate::output::line(
+                    response
+                        .outcome()
+                        .as_str_name()
+                        .trim_start_matches("WRITE_OUTCOME_")
+                        .to_lowercase(),
+                );
+                print_statements(response.statement.as_slice(), None);
+            })
         }
         StatementsCommand::Revisions { id } => {
             let response = client
