@@ -153,7 +153,7 @@ async fn monthly_imports_report_broken_arithmetic_and_run_again_unchanged() {
                 .arg(&cjtf),
         );
         assert!(
-            first.contains("4 rows read, 1 rejected: 3 statements created, 0 unchanged"),
+            first.contains("6 rows read, 3 rejected: 3 statements created, 0 unchanged"),
             "{first}"
         );
         assert!(
@@ -178,7 +178,7 @@ async fn monthly_imports_report_broken_arithmetic_and_run_again_unchanged() {
                 .arg(fixtures.join("unami.fixture.csv")),
         );
         assert!(
-            unami.contains("3 rows read, 1 rejected: 10 statements created"),
+            unami.contains("6 rows read, 4 rejected: 10 statements created"),
             "{unami}"
         );
     })
@@ -318,7 +318,7 @@ async fn a_ucdp_extract_imports_once() {
         .join("../import/tests/fixtures/ucdp/ged.fixture.csv");
     tokio::task::spawn_blocking(move || {
         let first = stdout(civcas(&endpoint).args(["import", "ucdp-ged"]).arg(&file));
-        assert!(first.contains("read 6 event rows: 4 rejected, 1 skipped without civilian deaths; assessed on 2017-06-12"), "{first}");
+        assert!(first.contains("read 8 event rows: 6 rejected, 1 skipped without civilian deaths; assessed on 2017-06-12"), "{first}");
         assert!(first.contains("1 created, 0 unchanged, 0 rejected; 1 incidents created"), "{first}");
         let again = stdout(civcas(&endpoint).args(["import", "ucdp-ged"]).arg(&file));
         assert!(again.contains("0 created, 1 unchanged"), "{again}");

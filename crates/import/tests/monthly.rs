@@ -30,10 +30,13 @@ fn shared(file: &str) -> Option<PathBuf> {
 #[test]
 fn cjtf_oir_cumulative_figures_form_one_chain_and_broken_arithmetic_is_reported() {
     let data = monthly::read_cjtf_oir(&fixture("cjtf.fixture.csv")).unwrap();
-    assert_eq!(data.rows, 4);
-    // The truncated 2017-08 line.
-    assert_eq!(data.rejected.len(), 1);
-    assert_eq!(data.rejected[0].line, 5);
+    assert_eq!(data.rows, 6);
+    // The truncated 2017-08 line, the month 2017-13, and a line that is not UTF-8.
+    let rejected: Vec<u64> = data.rejected.iter().map(|r| r.line).collect();
+    assert_eq!(rejected, [5, 6, 7], "{:#?}", data.rejected);
+    assert!(
+        data.rejected[1].reason.contains("2017-13") && data.rejected[2].reason.contains("UTF-8")
+    );
     let mins: Vec<u32> = data
         .statements
         .iter()
@@ -64,8 +67,10 @@ fn cjtf_oir_cumulative_figures_form_one_chain_and_broken_arithmetic_is_reported(
 #[test]
 fn unami_keeps_killed_and_injured_apart_and_missing_months_missing() {
     let data = monthly::read_unami(&fixture("unami.fixture.csv")).unwrap();
-    assert_eq!(data.rows, 3);
-    assert_eq!(data.rejected.len(), 1, "September's 'lots' is not a number");
+    assert_eq!(data.rows, 6);
+    // September's 'lots', the month 2017-13, a line not UTF-8, a truncated line.
+    let rejected: Vec<u64> = data.rejected.iter().map(|r| r.line).collect();
+    assert_eq!(rejected, [4, 5, 6, 7], "{:#?}", data.rejected);
     // June: 6 figures; August: 4, Anbar not obtained: no Anbar statement, never a zero.
     let per_month: Vec<(String, usize)> = ["2017-06", "2017-08"]
         .iter()

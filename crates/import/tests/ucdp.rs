@@ -12,7 +12,7 @@ fn fixture() -> PathBuf {
 #[test]
 fn events_map_as_the_design_says_and_broken_rows_are_rejected() {
     let data = ucdp::read(&fixture(), None).unwrap();
-    assert_eq!(data.rows, 6);
+    assert_eq!(data.rows, 8);
     // 102: killed max 0 + 0 + max(0, 2 − 2) = 0: skipped, counted.
     assert_eq!(data.skipped_without_civilian_deaths, 1);
     let rejected: Vec<(&str, &str)> = data
@@ -20,7 +20,17 @@ fn events_map_as_the_design_says_and_broken_rows_are_rejected() {
         .iter()
         .map(|r| (r.key.as_str(), r.reason.as_str()))
         .collect();
-    assert_eq!(rejected.len(), 4, "{rejected:#?}");
+    assert_eq!(rejected.len(), 6, "{rejected:#?}");
+    assert!(
+        rejected
+            .iter()
+            .any(|(k, r)| *k == "107" && r.contains("event_clarity")),
+        "{rejected:#?}"
+    );
+    assert!(
+        rejected.iter().any(|(_, r)| r.contains("UTF-8")),
+        "{rejected:#?}"
+    );
     assert!(
         rejected
             .iter()
