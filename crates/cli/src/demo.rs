@@ -220,7 +220,7 @@ pub async fn run(connection: &Connection, out: &Output) -> anyhow::Result<()> {
     // One batch per step, so that each step's assessments follow the one before.
     let response = import_rows(connection, rows, total).await?;
     out.show(&response, || {
-        print_summary(&response, total, started);
+        print_summary(&response, total, started, &|_| None);
         line("Loaded the seed article. Try:");
         line("  civcas figures flow --source cjtf-oir --from 2017-06-01 --to 2017-06-30");
         line("  civcas figures reconcile --from 2017-06-01 --to 2017-06-30");

@@ -182,7 +182,13 @@ pub async fn import_rows(
     Ok(response)
 }
 
-pub fn print_summary(summary: &pb::ImportAssessmentsResponse, rows: usize, started: Instant) {
+/// Prints an import's summary; `origin` names where a row came from (a code, an id) when known.
+pub fn print_summary(
+    summary: &pb::ImportAssessmentsResponse,
+    rows: usize,
+    started: Instant,
+    origin: &dyn Fn(u64) -> Option<String>,
+) {
     let seconds = started.elapsed().as_secs_f64();
     line(format!(
         "{rows} rows in {seconds:.1} s ({:.0} rows/s), {} batches: {} created, {} unchanged, {} rejected; {} incidents created, {} rows with an incident alone",
@@ -200,8 +206,9 @@ pub fn print_summary(summary: &pb::ImportAssessmentsResponse, rows: usize, start
             .iter()
             .map(|v| format!("{}: {}", v.field, v.description))
             .collect();
+        let from = origin(r.index).map_or_else(String::new, |o| format!(" ({o})"));
         line(format!(
-            "  rejected row {}: {} {}",
+            "  rejected row {}{from}: {} {}",
             r.index,
             r.reason,
             fields.join("; ")
@@ -224,6 +231,8 @@ async fn import_airwars(
     let airwars_id = SourceId::parse(AIRWARS)?;
     let coalition_id = SourceId::parse(COALITION_SOURCE)?;
     let mut rows = Vec::new();
+    // The export code behind each row, to name a rejected row by it.
+    let mut codes: Vec<&str> = Vec::new();
     for record in &data.records {
         let incident = to_proto::incident(&record.incident);
         let assessments: Vec<pb::Assessment> = [
@@ -235,6 +244,7 @@ async fn import_airwars(
         .collect();
         if assessments.is_empty() {
             // One incident per row, as DESIGN.md says, even when no one has assessed it.
+            codes.push(&record.code);
             rows.push(pb::ImportRow {
                 index: rows.len() as u64 + 1,
                 assessment: None,
@@ -243,6 +253,7 @@ async fn import_airwars(
             continue;
         }
         for assessment in assessments {
+            codes.push(&record.code);
             rows.push(pb::ImportRow {
                 index: rows.len() as u64 + 1,
                 assessment: Some(assessment),
@@ -265,7 +276,9 @@ async fn import_airwars(
         for r in &s.rejected {
             line(format!("  line {} {}: {}", r.line, r.key, r.reason));
         }
-        print_summary(&response, total, started);
+        print_summary(&response, total, started, &|index| {
+            codes.get(usize::try_from(index).ok()?.checked_sub(1)?).map(|c| (*c).to_owned())
+        });
     })
 }
 
@@ -305,7 +318,12 @@ async fn import_ucdp(
         for r in &data.rejected {
             line(format!("  line {} {}: {}", r.line, r.key, r.reason));
         }
-        print_summary(&response, total, started);
+        print_summary(&response, total, started, &|index| {
+            let event = data
+                .events
+                .get(usize::try_from(index).ok()?.checked_sub(1)?)?;
+            Some(format!("ucdp {}", event.id))
+        });
     })
 }
 

@@ -1,7 +1,8 @@
 //! UCDP's Georeferenced Event Dataset (GED) CSV, mapped as DESIGN.md section 5 says:
-//! - an event is an incident referenced `(ucdp, id)`, from `date_start` to `date_end`; `date_prec` 4
-//!   (month) widens the dates to whole months and 5 (year or more) to whole years, so that an
-//!   imprecise date is never read as an exact one;
+//! - an event is an incident referenced `(ucdp, id)`, from `date_start` to `date_end`, as given: in
+//!   GED those two dates are already the earliest and latest the event can have happened, the window
+//!   `date_prec` grades, so honouring `date_prec` means keeping the window rather than one day;
+//! - a repeated `id` keeps its last row, counted;
 //! - the country from its name (Iraq → IQ, Syria → SY; any other is rejected with the reason);
 //! - `attributed_to` holds slugs of `side_a` and `side_b`;
 //! - precision from `where_prec`: 1 exact, 2 locality, 3 district, 4 and 5 admin1, 6 and 7 country;
@@ -10,11 +11,12 @@
 //!   judgement of credibility);
 //! - killed = `{deaths_civilians, deaths_civilians + deaths_unknown + max(0, high − best)}`; events whose
 //!   killed max is 0 are skipped and counted;
-//! - `assessed_on` is the given publication date, by default the day after the latest `date_end`.
+//! - `assessed_on` is the given publication date, by default the day after the latest `date_end` of any
+//!   dated row of the file (kept, skipped or rejected alike).
 
 use std::path::Path;
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{Days, NaiveDate};
 use civcas_domain::text::limits;
 use civcas_domain::{
     AssessmentDetails, AssessmentFields, Coordinates, CountRange, CountryCode, DateInterval,
@@ -57,6 +59,8 @@ pub struct UcdpData {
     pub rejected: Vec<Rejection>,
     /// Events whose killed max is 0, skipped as the design says.
     pub skipped_without_civilian_deaths: u64,
+    /// Rows whose id a later row repeats: the later one is kept.
+    pub replaced_repeated_ids: u64,
     pub published_on: Option<NaiveDate>,
 }
 
@@ -96,24 +100,6 @@ fn country(name: &str) -> Option<CountryCode> {
         _ => return None,
     };
     CountryCode::parse(code).ok()
-}
-
-/// The event's dates, widened to whole months or years when `date_prec` says that is all that is known.
-fn dates(start: NaiveDate, end: NaiveDate, date_prec: &str) -> Option<DateInterval> {
-    let (from, to) = match date_prec.trim() {
-        "4" => (
-            start.with_day(1)?,
-            end.with_day(1)?
-                .checked_add_months(chrono::Months::new(1))?
-                .pred_opt()?,
-        ),
-        "5" => (
-            NaiveDate::from_ymd_opt(start.year(), 1, 1)?,
-            NaiveDate::from_ymd_opt(end.year(), 12, 31)?,
-        ),
-        _ => (start, end),
-    };
-    DateInterval::new(from, to).ok()
 }
 
 fn date(raw: &str) -> Option<NaiveDate> {
@@ -156,7 +142,8 @@ pub fn read(path: &Path, published_on: Option<NaiveDate>) -> Result<UcdpData, Im
     }
     let rows = table.rows()?;
     let mut data = UcdpData::default();
-    let mut parsed = Vec::new();
+    let mut parsed: Vec<(String, NewIncident, Verdict, CountRange)> = Vec::new();
+    let mut latest_end: Option<NaiveDate> = None;
     for (line, row) in rows {
         data.rows += 1;
         let fields = match row {
@@ -191,7 +178,8 @@ pub fn read(path: &Path, published_on: Option<NaiveDate>) -> Result<UcdpData, Im
             );
             continue;
         };
-        let Some(occurred) = dates(start, end, &field("date_prec")) else {
+        latest_end = latest_end.max(Some(end));
+        let Ok(occurred) = DateInterval::new(start, end) else {
             reject(
                 &mut data,
                 format!("date_end {end} is before date_start {start}"),
@@ -282,20 +270,20 @@ pub fn read(path: &Path, published_on: Option<NaiveDate>) -> Result<UcdpData, Im
             reject(&mut data, "has no reference".to_owned());
             continue;
         };
-        parsed.push((id, incident, verdict, killed, end));
+        // A repeated id keeps its last row.
+        if let Some(held) = parsed.iter().position(|p| p.0 == id) {
+            parsed.remove(held);
+            data.replaced_repeated_ids += 1;
+        }
+        parsed.push((id, incident, verdict, killed));
     }
-    let published_on = published_on.or_else(|| {
-        parsed
-            .iter()
-            .map(|p| p.4)
-            .max()
-            .and_then(|latest| latest.checked_add_days(Days::new(1)))
-    });
+    let published_on = published_on
+        .or_else(|| latest_end.and_then(|latest| latest.checked_add_days(Days::new(1))));
     data.published_on = published_on;
     let Some(published_on) = published_on else {
         return Ok(data);
     };
-    for (id, incident, verdict, killed, _) in parsed {
+    for (id, incident, verdict, killed) in parsed {
         let assessment = AssessmentDetails::new(AssessmentFields {
             verdict,
             source_label: format!(
@@ -333,19 +321,5 @@ mod tests {
         assert_eq!(slug("IS").as_deref(), Some("is"));
         assert_eq!(slug("Civilians").as_deref(), Some("civilians"));
         assert_eq!(slug("  --  "), None);
-    }
-
-    #[test]
-    fn imprecise_dates_widen() {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        let month = dates(d("2017-06-10"), d("2017-06-10"), "4").unwrap();
-        assert_eq!(
-            (month.from(), month.to()),
-            (d("2017-06-01"), d("2017-06-30"))
-        );
-        let year = dates(d("2017-06-10"), d("2017-06-12"), "5").unwrap();
-        assert_eq!((year.from(), year.to()), (d("2017-01-01"), d("2017-12-31")));
-        let exact = dates(d("2017-06-10"), d("2017-06-12"), "1").unwrap();
-        assert_eq!(exact.days(), 3);
     }
 }

@@ -174,7 +174,8 @@ async fn write_batch(
         .map(|k| ((k.source_id, k.external_ref), Target::Stored(k.incident_id)))
         .collect();
     let mut new_incidents: Vec<&NewIncident> = Vec::new();
-    let mut new_references: Vec<(Target, &IncidentReference)> = Vec::new();
+    // Each new reference with the row that brought it: a row refused later adds none.
+    let mut new_references: Vec<(usize, Target, &IncidentReference)> = Vec::new();
     let mut targets: Vec<Option<Target>> = vec![None; rows.len()];
     for (i, row) in rows.iter().enumerate() {
         if rejected.contains_key(&i) {
@@ -212,7 +213,7 @@ async fn write_batch(
         };
         for reference in incident.references() {
             if owner.insert(key(reference), target).is_none() {
-                new_references.push((target, reference));
+                new_references.push((i, target, reference));
             }
         }
         targets[i] = Some(target);
@@ -286,7 +287,8 @@ async fn write_batch(
     }
     let reference_rows: Vec<_> = new_references
         .iter()
-        .map(|(target, r)| {
+        .filter(|(row, _, _)| !rejected.contains_key(row))
+        .map(|(_, target, r)| {
             (
                 incident_references::source_id.eq(r.source_id.as_str()),
                 incident_references::external_ref.eq(r.external_ref.as_str()),
@@ -300,6 +302,33 @@ async fn write_batch(
             .values(chunk)
             .execute(conn)
             .await?;
+    }
+
+    // A batch states each (incident, source, day) once: an earlier row for the same key is refused,
+    // so that running the import again finds every written row repeated, never a sequence to
+    // write again.
+    let mut last_row_of: HashMap<(i64, &str, NaiveDate), usize> = HashMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        if let (Some(target), Some(assessment)) = (targets[i], row.assessment()) {
+            let key = (
+                id_of(target),
+                assessment.source_id.as_str(),
+                assessment.details.assessed_on(),
+            );
+            if let Some(earlier) = last_row_of.insert(key, i) {
+                targets[earlier] = None;
+                rejected.insert(
+                    earlier,
+                    RepositoryError::FailedPrecondition {
+                        reason: "SUPERSEDED_IN_BATCH",
+                        message: format!(
+                            "row {} of this batch assesses the same incident, by the same source, on the same day",
+                            rows[i].index
+                        ),
+                    },
+                );
+            }
+        }
     }
 
     // 4. What is in effect at the end of each (incident, source, day) touched.

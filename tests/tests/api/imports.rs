@@ -203,3 +203,67 @@ async fn a_batch_larger_than_one_statement_is_written_in_one_transaction() {
         5000.0 / elapsed.as_secs_f64()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_states_each_incident_source_and_day_once_so_a_rerun_changes_nothing() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    // Two different verdicts for one incident, source and day in one batch.
+    let batch = vec![
+        row(1, "airwars", "CS1", pb::Verdict::Fair, (1, 3)),
+        row(2, "airwars", "CS1", pb::Verdict::Weak, (1, 3)),
+    ];
+    let first = import(&app, vec![batch.clone()]).await;
+    assert_eq!((first.created, first.rejected), (1, 1));
+    assert_eq!(
+        first.rejections[0].index, 1,
+        "the earlier row is superseded by the later one"
+    );
+    assert!(
+        first.rejections[0].reason.contains("same incident"),
+        "{:?}",
+        first.rejections
+    );
+    let again = import(&app, vec![batch]).await;
+    assert_eq!(
+        (again.created, again.unchanged, again.rejected),
+        (0, 1, 1),
+        "a re-run writes nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_row_writes_none_of_its_references() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let stored =
+        civcas_tests::fixtures::record_incident(&app, incident("airwars", "CS1", "2017-06-10"))
+            .await;
+    // CS1 is stored; NEW9 is new. The row names its own incident as the one it duplicates: refused.
+    let mut refused = row(1, "cjtf-oir", "CS1", pb::Verdict::Duplicate, (0, 0));
+    refused
+        .incident
+        .as_mut()
+        .unwrap()
+        .references
+        .push(pb::IncidentReference {
+            source_id: "airwars".into(),
+            external_ref: "NEW9".into(),
+        });
+    let a = refused.assessment.as_mut().unwrap();
+    a.civilians_killed = None;
+    a.duplicate_of = Some(stored.id.clone());
+    let result = import(&app, vec![vec![refused]]).await;
+    assert_eq!(result.rejected, 1);
+    assert_eq!(
+        result.rejections[0].field_violations[0].field,
+        "assessment.duplicate_of"
+    );
+    // NEW9 was not attached to CS1's incident: it still names nothing, so it makes a new incident.
+    let fresh = import(
+        &app,
+        vec![vec![row(2, "airwars", "NEW9", pb::Verdict::Weak, (1, 1))]],
+    )
+    .await;
+    assert_eq!(fresh.incidents_created, 1);
+}

@@ -17,9 +17,18 @@ const MAX_BATCH_ROWS: usize = 10_000;
 const LISTED_REJECTIONS: usize = 100;
 
 fn rejection(index: u64, error: &RepositoryError) -> pb::ImportRejection {
+    let not_found;
     let (reason, violations) = match error {
         RepositoryError::Invalid(violations) => {
             ("invalid row".to_owned(), violations.iter().collect())
+        }
+        // The field is known: name it, as INVALID_ARGUMENT would.
+        RepositoryError::NotFound { field, .. } => {
+            not_found = civcas_domain::FieldViolation {
+                field: field.clone(),
+                description: error.to_string(),
+            };
+            (error.to_string(), vec![&not_found])
         }
         other => (other.to_string(), Vec::new()),
     };
