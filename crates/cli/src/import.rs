@@ -82,11 +82,16 @@ async fn import_statements(
         }
         recorded.extend(response.statement);
     }
-    let listed = pb::ListStatementsResponse {
-        statements: recorded,
-        next_page_token: String::new(),
-    };
-    out.show(&listed, || {
+    let report = serde_json::json!({
+        "rows": data.rows,
+        "rejected": rejections_json(&data.rejected),
+        "arithmetic": rejections_json(&data.arithmetic),
+        "notes": data.notes,
+        "created": created,
+        "unchanged": unchanged,
+        "statements": recorded,
+    });
+    out.show(&report, || {
         line(format!(
             "{} rows read, {} rejected: {created} statements created, {unchanged} unchanged",
             data.rows,
@@ -133,6 +138,15 @@ fn airwars_files(paths: &[PathBuf]) -> anyhow::Result<AirwarsFiles> {
         belligerent_assessments: find("assessments")?,
         belligerent_statements: find("statements")?,
     })
+}
+
+/// What reading found, as JSON beside the server's answer: nothing the text output reports is hidden
+/// from `--json`.
+fn rejections_json(rejected: &[civcas_import::Rejection]) -> serde_json::Value {
+    rejected
+        .iter()
+        .map(|r| serde_json::json!({"line": r.line, "key": r.key, "reason": r.reason}))
+        .collect()
 }
 
 /// Registers a source unless it exists with the same attributes (registering is idempotent).
@@ -264,7 +278,21 @@ async fn import_airwars(
     let started = Instant::now();
     let total = rows.len();
     let response = import_rows(connection, rows, batch).await?;
-    out.show(&response, || {
+    let s = &data.summary;
+    let report = serde_json::json!({
+        "rows": s.rows,
+        "rejected": rejections_json(&s.rejected),
+        "replaced_duplicate_codes": s.replaced_duplicate_codes,
+        "skipped_aliases": s.skipped_aliases,
+        "without_grading": s.without_grading,
+        "unknown_gradings": s.unknown_gradings,
+        "unknown_coalition_assessments": s.unknown_coalition_assessments,
+        "coalition_date_fallbacks": s.coalition_date_fallbacks,
+        "invalid_coordinates": s.invalid_coordinates,
+        "unknown_admin1": s.unknown_admin1,
+        "import": response,
+    });
+    out.show(&report, || {
         let s = &data.summary;
         line(format!(
             "read {} incident rows: {} rejected, {} replaced by a later row of the same code, {} without grading",
@@ -306,7 +334,15 @@ async fn import_ucdp(
     let started = Instant::now();
     let total = rows.len();
     let response = import_rows(connection, rows, batch).await?;
-    out.show(&response, || {
+    let report = serde_json::json!({
+        "rows": data.rows,
+        "rejected": rejections_json(&data.rejected),
+        "skipped_without_civilian_deaths": data.skipped_without_civilian_deaths,
+        "replaced_repeated_ids": data.replaced_repeated_ids,
+        "published_on": data.published_on.map(|d| d.to_string()),
+        "import": response,
+    });
+    out.show(&report, || {
         line(format!(
             "read {} event rows: {} rejected, {} skipped without civilian deaths; assessed on {}",
             data.rows,

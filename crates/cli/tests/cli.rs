@@ -162,6 +162,19 @@ async fn monthly_imports_report_broken_arithmetic_and_run_again_unchanged() {
                 && first.contains("= 629"),
             "{first}"
         );
+        // --json hides nothing the text reports.
+        let json: serde_json::Value = serde_json::from_str(&stdout(
+            civcas(&endpoint)
+                .args(["--json", "import", "cjtf-oir-monthly"])
+                .arg(&cjtf),
+        ))
+        .unwrap();
+        assert_eq!(
+            json["arithmetic"].as_array().map(Vec::len),
+            Some(2),
+            "{json}"
+        );
+        assert_eq!(json["rejected"].as_array().map(Vec::len), Some(3), "{json}");
         let again = stdout(
             civcas(&endpoint)
                 .args(["import", "cjtf-oir-monthly"])
@@ -301,6 +314,18 @@ async fn the_real_files_import_in_full_through_the_cli() {
             verdicts,
             [("VERDICT_CREDIBLE".to_owned(), 195), ("VERDICT_OPEN".to_owned(), 68), ("VERDICT_NOT_CREDIBLE".to_owned(), 1556)]
         );
+        // And the 6 DUPLICATE assessments, which are links rather than verdicts on an incident.
+        let listed: serde_json::Value = serde_json::from_str(&stdout(
+            civcas(&endpoint).args(["--json", "assessments", "list", "--source", "cjtf-oir"]),
+        ))
+        .unwrap();
+        let duplicates = listed["assessments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["verdict"] == "VERDICT_DUPLICATE")
+            .count();
+        assert_eq!(duplicates, 6);
         let cjtf = stdout(civcas(&endpoint).args(["import", "cjtf-oir-monthly"]).arg(data.join("cjtf-oir-monthly/cjtf_oir_monthly_reports.csv")));
         assert!(cjtf.contains("9 rows read, 0 rejected: 5 statements created"), "{cjtf}");
         let unami = stdout(civcas(&endpoint).args(["import", "unami-monthly"]).arg(data.join("unami-monthly/unami_monthly_iraq.csv")));
