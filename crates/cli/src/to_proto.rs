@@ -1,43 +1,7 @@
 //! Domain values, as the importers build them, into request messages.
 
-use civcas_domain::statement::Qualifier;
-use civcas_domain::{
-    AssessmentDetails, CountRange, Measure, NewIncident, NewSource, NewStatement, Precision,
-    SourceId, SourceKind, Verdict,
-};
+use civcas_domain::{AssessmentDetails, NewIncident, NewSource, NewStatement, SourceId};
 use civcas_proto::v1 as pb;
-
-fn range(range: CountRange) -> pb::CountRange {
-    pb::CountRange {
-        min: range.min(),
-        max: range.max(),
-    }
-}
-
-fn precision(precision: Precision) -> pb::LocationPrecision {
-    match precision {
-        Precision::Exact => pb::LocationPrecision::Exact,
-        Precision::Neighbourhood => pb::LocationPrecision::Neighbourhood,
-        Precision::Locality => pb::LocationPrecision::Locality,
-        Precision::District => pb::LocationPrecision::District,
-        Precision::Admin1 => pb::LocationPrecision::Admin1,
-        Precision::Country => pb::LocationPrecision::Country,
-    }
-}
-
-fn verdict(verdict: Verdict) -> pb::Verdict {
-    match verdict {
-        Verdict::Confirmed => pb::Verdict::Confirmed,
-        Verdict::Credible => pb::Verdict::Credible,
-        Verdict::Fair => pb::Verdict::Fair,
-        Verdict::Weak => pb::Verdict::Weak,
-        Verdict::Contested => pb::Verdict::Contested,
-        Verdict::Open => pb::Verdict::Open,
-        Verdict::NotCredible => pb::Verdict::NotCredible,
-        Verdict::Discounted => pb::Verdict::Discounted,
-        Verdict::Duplicate => pb::Verdict::Duplicate,
-    }
-}
 
 pub fn incident(incident: &NewIncident) -> pb::Incident {
     let d = &incident.details;
@@ -58,7 +22,7 @@ pub fn incident(incident: &NewIncident) -> pb::Incident {
             locality: d.location.locality.clone(),
             latitude: d.location.coordinates.map(|c| c.latitude()),
             longitude: d.location.coordinates.map(|c| c.longitude()),
-            precision: precision(d.location.precision).into(),
+            precision: pb::LocationPrecision::from(d.location.precision).into(),
         }),
         attributed_to: d.attributed_to.iter().map(ToString::to_string).collect(),
         ..Default::default()
@@ -68,10 +32,10 @@ pub fn incident(incident: &NewIncident) -> pb::Incident {
 pub fn assessment(source: &SourceId, details: &AssessmentDetails) -> pb::Assessment {
     pb::Assessment {
         source_id: source.to_string(),
-        verdict: verdict(details.verdict()).into(),
+        verdict: pb::Verdict::from(details.verdict()).into(),
         source_label: details.source_label.clone(),
-        civilians_killed: details.killed.map(range),
-        civilians_injured: details.injured.map(range),
+        civilians_killed: details.killed.map(pb::CountRange::from),
+        civilians_injured: details.injured.map(pb::CountRange::from),
         assessed_on: details.assessed_on().to_string(),
         duplicate_of: details.duplicate_of().map(|id| id.to_string()),
         citation: details.citation.as_ref().map(|c| c.as_str().to_owned()),
@@ -85,16 +49,7 @@ pub fn source(source: &NewSource) -> pb::Source {
     pb::Source {
         id: source.id.to_string(),
         display_name: d.display_name.clone(),
-        kind: match d.kind {
-            SourceKind::Military => pb::SourceKind::Military,
-            SourceKind::Monitor => pb::SourceKind::Monitor,
-            SourceKind::Intergovernmental => pb::SourceKind::Intergovernmental,
-            SourceKind::Government => pb::SourceKind::Government,
-            SourceKind::Media => pb::SourceKind::Media,
-            SourceKind::Academic => pb::SourceKind::Academic,
-            SourceKind::Other => pb::SourceKind::Other,
-        }
-        .into(),
+        kind: pb::SourceKind::from(d.kind).into(),
         belligerent: d.belligerent.as_ref().map(ToString::to_string),
         homepage: d.homepage.as_ref().map(|h| h.as_str().to_owned()),
         methodology: d.methodology.clone(),
@@ -106,21 +61,9 @@ pub fn statement(statement: &NewStatement) -> pb::Statement {
     let d = &statement.details;
     pb::Statement {
         source_id: statement.source_id.to_string(),
-        measure: match d.measure {
-            Measure::Killed => pb::Measure::Killed,
-            Measure::Injured => pb::Measure::Injured,
-            Measure::KilledOrInjured => pb::Measure::KilledOrInjured,
-        }
-        .into(),
-        count: Some(range(d.count())),
-        qualifier: match d.qualifier() {
-            Qualifier::Exact => pb::Qualifier::Exact,
-            Qualifier::AtLeast => pb::Qualifier::AtLeast,
-            Qualifier::MoreThan => pb::Qualifier::MoreThan,
-            Qualifier::Approximately => pb::Qualifier::Approximately,
-            Qualifier::AtMost => pb::Qualifier::AtMost,
-        }
-        .into(),
+        measure: pb::Measure::from(d.measure).into(),
+        count: Some(d.count().into()),
+        qualifier: pb::Qualifier::from(d.qualifier()).into(),
         definition: d.definition.to_string(),
         period_from: d.period.from().to_string(),
         period_to: d.period.to().to_string(),

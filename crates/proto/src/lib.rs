@@ -16,6 +16,9 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/civcas.v1.serde.rs"));
 }
 
+#[cfg(feature = "domain")]
+mod domain;
+
 /// The well-known types (`Timestamp`, `FieldMask`) the messages use, with proto3 JSON
 /// serialisation.
 pub use pbjson_types as well_known;

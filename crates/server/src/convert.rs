@@ -21,12 +21,12 @@ use civcas_domain::{
     IncidentId, IncidentLink, IncidentReference, Location, Measure, NewAssessment, NewIncident,
     NewSource, NewStatement, Precision, Qualifier, Revision, RevisionKind, Slug, Source,
     SourceChange, SourceDetails, SourceId, SourceKind, Statement, StatementDetails,
-    StatementFields, Tier, Verdict, Violations, WriteOutcome,
+    StatementFields, Verdict, Violations, WriteOutcome,
 };
 use civcas_proto::v1 as pb;
 
-/// Domain values into proto messages. A trait of this crate, since neither side's crate can hold the
-/// conversion (the orphan rule).
+/// Stored records into proto messages. The value conversions they use (enums, ranges) are `From`
+/// implementations in civcas-proto, shared with the CLI; the records are only ever sent by the server.
 pub trait IntoProto<T> {
     fn into_proto(self) -> T;
 }
@@ -119,13 +119,6 @@ fn count_range(field: &str, raw: Option<pb::CountRange>) -> Result<Option<CountR
         .at(field)
 }
 
-fn count_range_to_pb(range: CountRange) -> pb::CountRange {
-    pb::CountRange {
-        min: range.min(),
-        max: range.max(),
-    }
-}
-
 pub fn outcome(outcome: WriteOutcome) -> i32 {
     match outcome {
         WriteOutcome::Created => pb::WriteOutcome::Created,
@@ -149,18 +142,6 @@ fn source_kind(kind: pb::SourceKind) -> Option<SourceKind> {
         pb::SourceKind::Academic => SourceKind::Academic,
         pb::SourceKind::Other => SourceKind::Other,
     })
-}
-
-fn source_kind_to_pb(kind: SourceKind) -> pb::SourceKind {
-    match kind {
-        SourceKind::Military => pb::SourceKind::Military,
-        SourceKind::Monitor => pb::SourceKind::Monitor,
-        SourceKind::Intergovernmental => pb::SourceKind::Intergovernmental,
-        SourceKind::Government => pb::SourceKind::Government,
-        SourceKind::Media => pb::SourceKind::Media,
-        SourceKind::Academic => pb::SourceKind::Academic,
-        SourceKind::Other => pb::SourceKind::Other,
-    }
 }
 
 fn display_name(field: &str, raw: &str) -> Result<String, Violations> {
@@ -263,7 +244,7 @@ impl IntoProto<pb::Source> for Source {
         pb::Source {
             id: id.to_string(),
             display_name: details.display_name,
-            kind: source_kind_to_pb(details.kind).into(),
+            kind: pb::SourceKind::from(details.kind).into(),
             belligerent: details.belligerent.map(|b| b.to_string()),
             homepage: details.homepage.map(|h| h.as_str().to_owned()),
             methodology: details.methodology,
@@ -286,17 +267,6 @@ fn precision(precision: pb::LocationPrecision) -> Option<Precision> {
         pb::LocationPrecision::Admin1 => Precision::Admin1,
         pb::LocationPrecision::Country => Precision::Country,
     })
-}
-
-fn precision_to_pb(precision: Precision) -> pb::LocationPrecision {
-    match precision {
-        Precision::Exact => pb::LocationPrecision::Exact,
-        Precision::Neighbourhood => pb::LocationPrecision::Neighbourhood,
-        Precision::Locality => pb::LocationPrecision::Locality,
-        Precision::District => pb::LocationPrecision::District,
-        Precision::Admin1 => pb::LocationPrecision::Admin1,
-        Precision::Country => pb::LocationPrecision::Country,
-    }
 }
 
 fn location(prefix: &str, raw: Option<pb::Location>) -> Result<Location, Violations> {
@@ -426,7 +396,7 @@ impl IntoProto<pb::Incident> for Incident {
                 locality: location.locality,
                 latitude: location.coordinates.map(|c| c.latitude()),
                 longitude: location.coordinates.map(|c| c.longitude()),
-                precision: precision_to_pb(location.precision).into(),
+                precision: pb::LocationPrecision::from(location.precision).into(),
             }),
             attributed_to: attributed_to.into_iter().map(|s| s.to_string()).collect(),
             linked_incident_ids: linked.into_iter().map(|id| id.to_string()).collect(),
@@ -462,30 +432,6 @@ fn verdict(verdict: pb::Verdict) -> Option<Verdict> {
         pb::Verdict::Discounted => Verdict::Discounted,
         pb::Verdict::Duplicate => Verdict::Duplicate,
     })
-}
-
-fn verdict_to_pb(verdict: Verdict) -> pb::Verdict {
-    match verdict {
-        Verdict::Confirmed => pb::Verdict::Confirmed,
-        Verdict::Credible => pb::Verdict::Credible,
-        Verdict::Fair => pb::Verdict::Fair,
-        Verdict::Weak => pb::Verdict::Weak,
-        Verdict::Contested => pb::Verdict::Contested,
-        Verdict::Open => pb::Verdict::Open,
-        Verdict::NotCredible => pb::Verdict::NotCredible,
-        Verdict::Discounted => pb::Verdict::Discounted,
-        Verdict::Duplicate => pb::Verdict::Duplicate,
-    }
-}
-
-fn tier_to_pb(tier: Option<Tier>) -> pb::Tier {
-    match tier {
-        None => pb::Tier::Unspecified,
-        Some(Tier::Established) => pb::Tier::Established,
-        Some(Tier::Likely) => pb::Tier::Likely,
-        Some(Tier::Alleged) => pb::Tier::Alleged,
-        Some(Tier::Rejected) => pb::Tier::Rejected,
-    }
 }
 
 /// The assessment of a RecordAssessmentRequest, with its incident named by id or given inline.
@@ -584,10 +530,10 @@ impl IntoProto<pb::Assessment> for Assessment {
             id: id.to_string(),
             source_id: source_id.to_string(),
             incident_id: incident_id.to_string(),
-            verdict: verdict_to_pb(details.verdict()).into(),
-            tier: tier_to_pb(details.verdict().tier()).into(),
-            civilians_killed: details.killed.map(count_range_to_pb),
-            civilians_injured: details.injured.map(count_range_to_pb),
+            verdict: pb::Verdict::from(details.verdict()).into(),
+            tier: pb::Tier::from(details.verdict().tier()).into(),
+            civilians_killed: details.killed.map(pb::CountRange::from),
+            civilians_injured: details.injured.map(pb::CountRange::from),
             assessed_on: details.assessed_on().to_string(),
             duplicate_of: details.duplicate_of().map(|id| id.to_string()),
             citation: details.citation.map(|c| c.as_str().to_owned()),
@@ -611,14 +557,6 @@ pub fn measure(measure: pb::Measure) -> Option<Measure> {
     })
 }
 
-fn measure_to_pb(measure: Measure) -> pb::Measure {
-    match measure {
-        Measure::Killed => pb::Measure::Killed,
-        Measure::Injured => pb::Measure::Injured,
-        Measure::KilledOrInjured => pb::Measure::KilledOrInjured,
-    }
-}
-
 fn qualifier(qualifier: pb::Qualifier) -> Option<Qualifier> {
     Some(match qualifier {
         pb::Qualifier::Unspecified => return None,
@@ -628,16 +566,6 @@ fn qualifier(qualifier: pb::Qualifier) -> Option<Qualifier> {
         pb::Qualifier::Approximately => Qualifier::Approximately,
         pb::Qualifier::AtMost => Qualifier::AtMost,
     })
-}
-
-fn qualifier_to_pb(qualifier: Qualifier) -> pb::Qualifier {
-    match qualifier {
-        Qualifier::Exact => pb::Qualifier::Exact,
-        Qualifier::AtLeast => pb::Qualifier::AtLeast,
-        Qualifier::MoreThan => pb::Qualifier::MoreThan,
-        Qualifier::Approximately => pb::Qualifier::Approximately,
-        Qualifier::AtMost => pb::Qualifier::AtMost,
-    }
 }
 
 fn area(raw: Option<pb::Area>) -> Result<Area, Violations> {
@@ -757,9 +685,9 @@ impl IntoProto<pb::Statement> for Statement {
         pb::Statement {
             id: id.to_string(),
             source_id: source_id.to_string(),
-            measure: measure_to_pb(details.measure).into(),
-            count: Some(count_range_to_pb(details.count())),
-            qualifier: qualifier_to_pb(details.qualifier()).into(),
+            measure: pb::Measure::from(details.measure).into(),
+            count: Some(pb::CountRange::from(details.count())),
+            qualifier: pb::Qualifier::from(details.qualifier()).into(),
             definition: details.definition.to_string(),
             period_from: details.period.from().to_string(),
             period_to: details.period.to().to_string(),
@@ -881,7 +809,7 @@ fn split_to_pb(split: Split) -> pb::PositionCounts {
 
 fn tier_figures_to_pb(figures: TierFigures) -> pb::TierFigures {
     pb::TierFigures {
-        tier: tier_to_pb(Some(figures.tier)).into(),
+        tier: pb::Tier::from(Some(figures.tier)).into(),
         counted: Some(split_to_pb(figures.counted)),
         killed: Some(range_sum_to_pb(figures.killed)),
         injured: Some(range_sum_to_pb(figures.injured)),
@@ -892,7 +820,7 @@ fn verdict_totals(counts: BTreeMap<Verdict, u64>) -> Vec<pb::VerdictTotal> {
     counts
         .into_iter()
         .map(|(verdict, count)| pb::VerdictTotal {
-            verdict: verdict_to_pb(verdict).into(),
+            verdict: pb::Verdict::from(verdict).into(),
             count,
         })
         .collect()
@@ -919,7 +847,7 @@ pub fn figures_to_pb(window: DateInterval, figures: ReconciledFigures) -> pb::Re
                     .verdicts
                     .into_iter()
                     .map(|(verdict, count)| pb::VerdictCount {
-                        verdict: verdict_to_pb(verdict).into(),
+                        verdict: pb::Verdict::from(verdict).into(),
                         count: Some(split_to_pb(count)),
                     })
                     .collect(),
