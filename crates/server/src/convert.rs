@@ -904,3 +904,50 @@ pub fn flow_to_pb(flow: AssessmentFlow) -> pb::GetAssessmentFlowResponse {
         open_at_end,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The outgoing maps live in civcas-proto and the incoming ones here; a variant added to one
+    /// side only, or wired to the wrong message value, breaks the round trip.
+    #[test]
+    fn every_enum_value_survives_the_round_trip() {
+        for kind in SourceKind::ALL {
+            assert_eq!(source_kind(kind.into()), Some(kind));
+        }
+        for level in Precision::ALL {
+            assert_eq!(precision(level.into()), Some(level));
+        }
+        for given in Verdict::ALL {
+            assert_eq!(verdict(given.into()), Some(given));
+        }
+        for given in Measure::ALL {
+            assert_eq!(measure(given.into()), Some(given));
+        }
+        for given in Qualifier::ALL {
+            assert_eq!(qualifier(given.into()), Some(given));
+        }
+    }
+
+    #[test]
+    fn unspecified_values_are_refused() {
+        assert_eq!(source_kind(pb::SourceKind::Unspecified), None);
+        assert_eq!(precision(pb::LocationPrecision::Unspecified), None);
+        assert_eq!(verdict(pb::Verdict::Unspecified), None);
+        assert_eq!(measure(pb::Measure::Unspecified), None);
+        assert_eq!(qualifier(pb::Qualifier::Unspecified), None);
+    }
+
+    #[test]
+    fn only_a_duplicate_has_no_tier() {
+        for given in Verdict::ALL {
+            let tier = pb::Tier::from(given.tier());
+            assert_eq!(
+                tier == pb::Tier::Unspecified,
+                given == Verdict::Duplicate,
+                "{given:?} is {tier:?}"
+            );
+        }
+    }
+}
