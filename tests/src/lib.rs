@@ -113,6 +113,9 @@ pub async fn fresh_database_settings() -> Settings {
     settings.server.port = 0;
     settings.server.shutdown_grace_secs = 2;
     settings.database.health_check_interval_ms = 100;
+    // Said explicitly, as the server requires: tests that check access control turn it back on.
+    settings.auth.mode = civcas_server::settings::AuthMode::Disabled;
+    settings.metrics.port = 0;
     if std::env::var_os("TEST_LOG").is_some() {
         civcas_server::telemetry::init_subscriber(&settings.log, std::io::stderr);
     }

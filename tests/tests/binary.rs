@@ -66,6 +66,8 @@ fn embedded_env(cmd: &mut Command, workdir: &Path, port: u16) {
         .env_remove("CIVCAS__DATABASE__URL")
         .env("CIVCAS_CONFIG_DIR", workdir.join("no-config"))
         .env("CIVCAS__SERVER__PORT", port.to_string())
+        .env("CIVCAS__AUTH__MODE", "disabled")
+        .env("CIVCAS__METRICS__PORT", "0")
         .env("CIVCAS__LOG__FORMAT", "json")
         .env("CIVCAS__DATABASE__DATA_DIR", workdir.join(".data"));
 }

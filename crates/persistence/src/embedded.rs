@@ -159,6 +159,8 @@ pub fn find_bin_dir(configured: Option<&Path>) -> Result<PathBuf, ClusterError> 
 #[derive(Debug)]
 pub struct LocalCluster {
     postgres: Option<Child>,
+    bin_dir: PathBuf,
+    run_as: Option<RunAs>,
     socket_dir: tempfile::TempDir,
     data_dir: PathBuf,
     /// The cluster itself: `data_dir/postgres`, unless that is unreachable (see [`reachable_pgdata`]).
@@ -217,18 +219,43 @@ impl LocalCluster {
         if let Some(user) = &run_as {
             user.chown(socket_dir.path())?;
         }
-        let log_path = data_dir.join("postgres.log");
+        let mut cluster = Self {
+            postgres: None,
+            bin_dir,
+            run_as,
+            socket_dir,
+            data_dir,
+            pgdata,
+            _temporary: temporary,
+        };
+        cluster.spawn_postgres()?;
+        cluster.wait_until_ready().await?;
+        tracing::info!(
+            data_dir = %cluster.data_dir.display(),
+            socket_dir = %cluster.socket_dir.path().display(),
+            "managed PostgreSQL is ready"
+        );
+        Ok(cluster)
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.data_dir.join("postgres.log")
+    }
+
+    /// Starts the postmaster as a child, logging to `postgres.log` in the data folder.
+    fn spawn_postgres(&mut self) -> Result<(), ClusterError> {
+        let log_path = self.log_path();
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_path)
             .map_err(io_error(&log_path))?;
         let stderr = log.try_clone().map_err(io_error(&log_path))?;
-        let postgres = command(run_as.as_ref(), &bin_dir.join("postgres"))
+        let postgres = command(self.run_as.as_ref(), &self.bin_dir.join("postgres"))
             .arg("-D")
-            .arg(&pgdata)
+            .arg(&self.pgdata)
             .arg("-k")
-            .arg(socket_dir.path())
+            .arg(self.socket_dir.path())
             .args(["-p", &PORT.to_string(), "-c", "listen_addresses="])
             .args([
                 "-c",
@@ -245,23 +272,34 @@ impl LocalCluster {
                 what: "starting postgres".to_owned(),
                 detail: e.to_string(),
             })?;
-        let mut cluster = Self {
-            postgres: Some(postgres),
-            socket_dir,
-            data_dir,
-            pgdata,
-            _temporary: temporary,
-        };
-        cluster.wait_until_ready(&log_path).await?;
-        tracing::info!(
-            data_dir = %cluster.data_dir.display(),
-            socket_dir = %cluster.socket_dir.path().display(),
-            "managed PostgreSQL is ready"
-        );
-        Ok(cluster)
+        self.postgres = Some(postgres);
+        Ok(())
     }
 
-    async fn wait_until_ready(&mut self, log_path: &Path) -> Result<(), ClusterError> {
+    /// Stops the server the way `pg_ctl stop -m immediate` does (SIGQUIT: no checkpoint, sessions cut
+    /// off, crash recovery at the next start) and waits for it. For fault-injection tests.
+    pub async fn crash(&mut self) -> Result<(), ClusterError> {
+        let Some(mut child) = self.postgres.take() else {
+            return Ok(());
+        };
+        signal(&child, Signal::SIGQUIT);
+        child.wait().await.map_err(|e| ClusterError::Command {
+            what: "waiting for postgres".to_owned(),
+            detail: e.to_string(),
+        })?;
+        Ok(())
+    }
+
+    /// Starts the server again on the same data and socket, after [`LocalCluster::crash`].
+    pub async fn restart(&mut self) -> Result<(), ClusterError> {
+        if self.postgres.is_none() {
+            self.spawn_postgres()?;
+        }
+        self.wait_until_ready().await
+    }
+
+    async fn wait_until_ready(&mut self) -> Result<(), ClusterError> {
+        let log_path = self.log_path();
         let deadline = Instant::now() + READY_TIMEOUT;
         let url = self.url("postgres");
         loop {

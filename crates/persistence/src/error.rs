@@ -58,14 +58,14 @@ pub(crate) fn classify(error: DieselError) -> RepositoryError {
         )
         | DieselError::BrokenTransactionManager => true,
         // The driver reports these with no kind of their own, only PostgreSQL's message: a statement
-        // cancelled by its timeout (57014), a server shutting down or failing over (57P01–57P03), and
-        // a full server (53300).
+        // cancelled by its timeout or by civcas for an abandoned call (57014), a server shutting
+        // down, crashing or failing over (57P01–57P03), and a full server (53300).
         DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
             const TRANSIENT: [&str; 5] = [
                 "canceling statement due to statement timeout",
-                "terminating connection due to administrator command",
-                "the database system is shutting down",
-                "the database system is starting up",
+                "canceling statement due to user request",
+                "terminating connection",
+                "the database system is",
                 "sorry, too many clients already",
             ];
             TRANSIENT.iter().any(|m| info.message().starts_with(m))

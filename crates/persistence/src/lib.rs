@@ -45,7 +45,9 @@ macro_rules! idempotent_write {
 }
 
 mod assessments;
+pub mod call;
 pub mod changes;
+mod connection;
 pub mod embedded;
 mod error;
 mod figures;
@@ -64,12 +66,14 @@ use std::time::Duration;
 use civcas_domain::{RepositoryError, RepositoryResult};
 use diesel::ConnectionError;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::call::Call;
+use crate::connection::PooledConnection;
 use crate::error::StoreError;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -104,6 +108,15 @@ impl Default for PoolSettings {
             application_name: "civcas".to_owned(),
         }
     }
+}
+
+/// How many connections the pool holds, and how many calls wait for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub max_size: usize,
+    pub size: usize,
+    pub available: usize,
+    pub waiting: usize,
 }
 
 /// The PostgreSQL implementation of the domain's repositories. Cheap to clone: it is a pool handle.
@@ -213,11 +226,34 @@ impl PgStore {
             .map_err(error::classify)
     }
 
-    async fn conn(&self) -> RepositoryResult<Object<AsyncPgConnection>> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| RepositoryError::Unavailable(format!("no database connection: {e}")))
+    /// What the pool holds now: for metrics.
+    pub fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus {
+            max_size: status.max_size,
+            size: status.size,
+            available: status.available,
+            waiting: status.waiting,
+        }
+    }
+
+    /// A connection from the pool. Within a [`Call`], waiting for it (and opening it) ends before the
+    /// call's deadline, so that the caller hears UNAVAILABLE rather than its own timeout.
+    async fn conn(&self) -> RepositoryResult<PooledConnection> {
+        let call = Call::current();
+        let mut timeouts = self.pool.timeouts();
+        if let Some(deadline) = call.as_ref().and_then(Call::deadline) {
+            // Give up a tenth early, so that the caller hears why, before its own timer fires.
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now()) * 9 / 10;
+            let within = |limit: Option<Duration>| Some(limit.map_or(left, |l| l.min(left)));
+            timeouts.wait = within(timeouts.wait);
+            timeouts.create = within(timeouts.create);
+        }
+        let object =
+            self.pool.timeout_get(&timeouts).await.map_err(|e| {
+                RepositoryError::Unavailable(format!("no database connection: {e}"))
+            })?;
+        Ok(PooledConnection::new(object, call))
     }
 
     /// Runs a write transaction, and runs it again from the start when it lost a race with a

@@ -50,6 +50,69 @@ pub fn shutting_down() -> Status {
     )
 }
 
+/// UNAUTHENTICATED: no bearer token, or one this server does not accept.
+pub fn unauthenticated(reason: &str, message: &str) -> Status {
+    status(Code::Unauthenticated, message, reason, HashMap::new())
+}
+
+/// PERMISSION_DENIED: the token is known, but its role is below what the method needs.
+pub fn permission_denied(method: &impl std::fmt::Display, required: &str, held: &str) -> Status {
+    status(
+        Code::PermissionDenied,
+        format!("{method} needs the {required} role; this token has {held}"),
+        "ROLE_INSUFFICIENT",
+        HashMap::from([
+            ("required_role".to_owned(), required.to_owned()),
+            ("role".to_owned(), held.to_owned()),
+        ]),
+    )
+}
+
+/// RESOURCE_EXHAUSTED for a call refused because the server runs and queues all the calls it may.
+pub fn overloaded(limits: crate::middleware::gate::Concurrency) -> Status {
+    status(
+        Code::ResourceExhausted,
+        format!(
+            "the server is running {} calls and queueing {} more, its limits; retry with backoff, or call another replica",
+            limits.max_concurrent_calls, limits.max_queued_calls
+        ),
+        "OVERLOADED",
+        HashMap::from([
+            (
+                "max_concurrent_calls".to_owned(),
+                limits.max_concurrent_calls.to_string(),
+            ),
+            (
+                "max_queued_calls".to_owned(),
+                limits.max_queued_calls.to_string(),
+            ),
+        ]),
+    )
+}
+
+/// DEADLINE_EXCEEDED for a call that ran past the client's deadline or the server's request timeout.
+pub fn deadline_exceeded(timeout: std::time::Duration) -> Status {
+    status(
+        Code::DeadlineExceeded,
+        format!(
+            "the call did not finish within its deadline ({} ms); its database work was cancelled",
+            timeout.as_millis()
+        ),
+        "DEADLINE_EXCEEDED",
+        HashMap::from([("timeout_ms".to_owned(), timeout.as_millis().to_string())]),
+    )
+}
+
+/// INTERNAL for a handler that panicked: the panic is logged, never sent.
+pub fn panicked() -> Status {
+    status(
+        Code::Internal,
+        "internal error; it has been logged",
+        "INTERNAL",
+        HashMap::new(),
+    )
+}
+
 /// Maps every repository error to its status.
 pub fn from_repository(error: RepositoryError) -> Status {
     match error {

@@ -5,8 +5,12 @@
 //! passed to a repository, and the result converted back. Errors become gRPC statuses in one place,
 //! [`errors`].
 
+pub mod auth;
 pub mod convert;
 pub mod errors;
+pub mod methods;
+pub mod metrics;
+pub mod middleware;
 pub mod requests;
 pub mod services;
 pub mod settings;
@@ -26,11 +30,15 @@ use civcas_proto::v1::incident_service_server::{self, IncidentServiceServer};
 use civcas_proto::v1::source_service_server::{self, SourceServiceServer};
 use civcas_proto::v1::statement_service_server::{self, StatementServiceServer};
 use tokio::net::TcpListener;
-use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::auth::Authenticator;
+use crate::metrics::Metrics;
+use crate::middleware::gate::{GateLayer, GatePolicy};
+use crate::middleware::observe::ObserveLayer;
 use crate::services::{AssessmentApi, FigureApi, IncidentApi, SourceApi, StatementApi};
 use crate::settings::Settings;
 
@@ -44,10 +52,13 @@ const HEALTH_SERVICES: [&str; 6] = [
     figure_service_server::SERVICE_NAME,
 ];
 
-/// A server ready to run: its listener is bound, its database migrated.
+/// A server ready to run: its listeners are bound, its database migrated, its configuration checked.
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    tls: Option<ServerTlsConfig>,
+    auth: Authenticator,
     store: Arc<PgStore>,
     cluster: Option<LocalCluster>,
     settings: Settings,
@@ -57,6 +68,18 @@ impl Application {
     /// Connects to the configured database, or starts the managed cluster when none is configured;
     /// applies migrations; and binds the listener, so that the address is known before serving.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // Configuration mistakes surface before anything starts.
+        let auth = Authenticator::from_settings(&settings.auth)?;
+        let tls = match &settings.tls {
+            Some(tls) => {
+                let read = |path: &std::path::Path| {
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+                };
+                let identity = Identity::from_pem(read(&tls.cert_path)?, read(&tls.key_path)?);
+                Some(ServerTlsConfig::new().identity(identity))
+            }
+            None => None,
+        };
         let database = &settings.database;
         let (url, cluster) = match &database.url {
             Some(url) => (url.clone(), None),
@@ -81,8 +104,22 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
+        let metrics_listener = if settings.metrics.enabled {
+            let addr = settings
+                .metrics_addr()
+                .context("metrics.host and metrics.port")?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the metrics port {addr}"))?;
+            Some(listener)
+        } else {
+            None
+        };
         Ok(Self {
             listener,
+            metrics_listener,
+            tls,
+            auth,
             store,
             cluster,
             settings,
@@ -93,6 +130,13 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// Where `GET /metrics` answers, when metrics are enabled.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+    }
+
     /// Serves until `shutdown` completes. Then health turns NOT_SERVING, new connections are refused,
     /// calls in flight get `server.shutdown_grace_secs` to finish, and the managed cluster is stopped.
     pub async fn run_until(
@@ -101,16 +145,46 @@ impl Application {
     ) -> anyhow::Result<()> {
         let Self {
             listener,
+            metrics_listener,
+            tls,
+            auth,
             store,
             cluster,
             settings,
         } = self;
+        if auth.is_disabled() {
+            tracing::warn!(
+                "auth.mode is \"disabled\": anyone who can reach this port may read and write; \
+                 never run like this outside a developer's machine"
+            );
+        } else {
+            tracing::info!(tokens = auth.token_count(), "bearer tokens required");
+        }
         let (reporter, health_service) = tonic_health::server::health_reporter();
         set_health(&reporter, ServingStatus::NotServing).await;
         let monitor = tokio::spawn(monitor_database(
             Arc::clone(&store),
             reporter.clone(),
             Duration::from_millis(settings.database.health_check_interval_ms),
+        ));
+
+        let metrics = Arc::new(Metrics::new());
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics_server = metrics_listener.map(|listener| {
+            tracing::info!(addr = ?listener.local_addr().ok(), "metrics at /metrics");
+            tokio::spawn(metrics::serve(
+                listener,
+                Arc::clone(&metrics),
+                Arc::clone(&store),
+                async move {
+                    let _ = metrics_stopped.await;
+                },
+            ))
+        });
+        let gate = Arc::new(GatePolicy::new(
+            auth,
+            settings.server.concurrency(),
+            settings.server.request_timeout(),
         ));
 
         let reflection = || {
@@ -125,9 +199,11 @@ impl Application {
         let stop_feed = change_feed.abort_handle();
         let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel();
         let shutdown_reporter = reporter.clone();
+        let draining = Arc::clone(&gate);
         let on_shutdown = async move {
             shutdown.await;
             tracing::info!("shutting down: refusing new calls, finishing calls in flight");
+            draining.start_draining();
             set_health(&shutdown_reporter, ServingStatus::NotServing).await;
             // Closing the change feed ends every WatchFigures stream.
             stop_feed.abort();
@@ -136,26 +212,50 @@ impl Application {
         // serve_with_incoming ignores Server::tcp_nodelay: without this, streaming calls stall ~40 ms.
         let addr = listener.local_addr()?;
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        tracing::info!(%addr, "civcas serving");
-        let server = Server::builder()
-            .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
+        tracing::info!(%addr, tls = tls.is_some(), "civcas serving");
+        let mut builder = Server::builder();
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls).context("TLS configuration")?;
+        }
+        let layers = tower::ServiceBuilder::new()
+            .layer(ObserveLayer::new(Arc::clone(&metrics)))
+            .layer(GateLayer::new(gate))
+            .into_inner();
+        let max_message = settings.server.max_message_bytes;
+        let server = builder
+            .trace_fn(telemetry::rpc_span)
+            .layer(layers)
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(SourceServiceServer::new(SourceApi::new(Arc::clone(&store))))
-            .add_service(IncidentServiceServer::new(IncidentApi::new(Arc::clone(
-                &store,
-            ))))
-            .add_service(AssessmentServiceServer::new(AssessmentApi::new(
-                Arc::clone(&store),
-            )))
-            .add_service(StatementServiceServer::new(StatementApi::new(Arc::clone(
-                &store,
-            ))))
-            .add_service(FigureServiceServer::new(FigureApi::new(
-                Arc::clone(&store),
-                changes,
-            )))
+            .add_service(
+                SourceServiceServer::new(SourceApi::new(Arc::clone(&store)))
+                    .max_decoding_message_size(max_message)
+                    .max_encoding_message_size(max_message),
+            )
+            .add_service(
+                IncidentServiceServer::new(IncidentApi::new(Arc::clone(&store)))
+                    .max_decoding_message_size(max_message)
+                    .max_encoding_message_size(max_message),
+            )
+            .add_service(
+                AssessmentServiceServer::new(AssessmentApi::new(
+                    Arc::clone(&store),
+                    Arc::clone(&metrics),
+                ))
+                .max_decoding_message_size(max_message)
+                .max_encoding_message_size(max_message),
+            )
+            .add_service(
+                StatementServiceServer::new(StatementApi::new(Arc::clone(&store)))
+                    .max_decoding_message_size(max_message)
+                    .max_encoding_message_size(max_message),
+            )
+            .add_service(
+                FigureServiceServer::new(FigureApi::new(Arc::clone(&store), changes))
+                    .max_decoding_message_size(max_message)
+                    .max_encoding_message_size(max_message),
+            )
             .serve_with_incoming_shutdown(incoming, on_shutdown);
 
         let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
@@ -175,6 +275,10 @@ impl Application {
 
         monitor.abort();
         change_feed.abort();
+        let _ = stop_metrics.send(());
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
+        }
         drop(store);
         if let Some(cluster) = cluster {
             cluster

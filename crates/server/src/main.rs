@@ -12,6 +12,7 @@ civcas-server: keeps civilian-casualty figures from many sources and reconciles 
 USAGE:
     civcas-server [serve]      serve the API (the default)
     civcas-server healthcheck  exit 0 when the local server's health is SERVING, 1 otherwise
+    civcas-server hash-token   read a bearer token on stdin; print the SHA-256 that auth.tokens wants
 
 Configuration: config/base.toml, config/$CIVCAS_ENV.toml, CIVCAS__SECTION__KEY variables and
 DATABASE_URL; with no database URL, civcas runs its own PostgreSQL in .data/. See README.md.";
@@ -22,6 +23,9 @@ async fn main() -> ExitCode {
     if matches!(command.as_deref(), Some("-h" | "--help" | "help")) {
         let _ = writeln!(std::io::stdout(), "{USAGE}");
         return ExitCode::SUCCESS;
+    }
+    if command.as_deref() == Some("hash-token") {
+        return hash_token();
     }
     let settings = match Settings::load() {
         Ok(settings) => settings,
@@ -80,4 +84,26 @@ async fn healthcheck(settings: &Settings) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Tokens are read from stdin, not arguments, so they stay out of shell history and `ps`.
+fn hash_token() -> ExitCode {
+    let mut token = String::new();
+    if let Err(error) = std::io::stdin().read_line(&mut token) {
+        let _ = writeln!(std::io::stderr(), "cannot read the token: {error}");
+        return ExitCode::FAILURE;
+    }
+    if token.trim().is_empty() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "give the token on stdin, e.g. `head -c 32 /dev/urandom | base64 | tee token | civcas-server hash-token`"
+        );
+        return ExitCode::from(2);
+    }
+    let _ = writeln!(
+        std::io::stdout(),
+        "{}",
+        civcas_server::auth::hash_token(&token)
+    );
+    ExitCode::SUCCESS
 }

@@ -17,6 +17,19 @@ const DEFAULTS: &str = r#"
 host = "127.0.0.1"
 port = 50051
 shutdown_grace_secs = 10
+request_timeout_ms = 30000
+max_concurrent_calls = 64
+max_queued_calls = 256
+max_message_bytes = 16777216
+
+[auth]
+mode = "required"
+tokens = []
+
+[metrics]
+enabled = true
+host = "127.0.0.1"
+port = 9464
 
 [database]
 data_dir = ".data"
@@ -37,6 +50,10 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub log: LogSettings,
+    pub auth: AuthSettings,
+    pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub tls: Option<TlsSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -45,6 +62,56 @@ pub struct ServerSettings {
     pub port: u16,
     /// How long calls in flight may take to finish after SIGTERM or SIGINT.
     pub shutdown_grace_secs: u64,
+    /// The longest a call may run, unless the client's own deadline (`grpc-timeout`) is shorter.
+    /// ImportAssessments is bounded only by the client's deadline, since a large import takes minutes.
+    pub request_timeout_ms: u64,
+    /// Calls handled at once.
+    pub max_concurrent_calls: usize,
+    /// Calls that may wait for a turn (within their deadline); one more is refused at once with
+    /// RESOURCE_EXHAUSTED.
+    pub max_queued_calls: usize,
+    /// The largest message the server decodes or sends.
+    pub max_message_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Every call but health and reflection needs a bearer token with a sufficient role.
+    Required,
+    /// No checks at all; the server warns at start. For a developer's machine only.
+    Disabled,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub mode: AuthMode,
+    pub tokens: Vec<TokenSettings>,
+}
+
+/// One accepted bearer token, stored as its SHA-256 (`civcas-server hash-token` prints it).
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenSettings {
+    /// Who holds the token, for the logs.
+    pub name: String,
+    pub role: crate::auth::Role,
+    /// The token's SHA-256, in hex.
+    pub sha256: String,
+}
+
+/// Prometheus metrics, served over HTTP on a port of their own.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    pub enabled: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+/// TLS for the gRPC listener: both files in PEM.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TlsSettings {
+    pub cert_path: PathBuf,
+    pub key_path: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -115,12 +182,32 @@ impl Settings {
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, std::net::AddrParseError> {
-        let host = &self.server.host;
-        // An IPv6 literal needs brackets before the port.
-        if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]:{}", self.server.port).parse()
-        } else {
-            format!("{host}:{}", self.server.port).parse()
+        socket_addr(&self.server.host, self.server.port)
+    }
+
+    pub fn metrics_addr(&self) -> Result<SocketAddr, std::net::AddrParseError> {
+        socket_addr(&self.metrics.host, self.metrics.port)
+    }
+}
+
+fn socket_addr(host: &str, port: u16) -> Result<SocketAddr, std::net::AddrParseError> {
+    // An IPv6 literal needs brackets before the port.
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}").parse()
+    } else {
+        format!("{host}:{port}").parse()
+    }
+}
+
+impl ServerSettings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    pub fn concurrency(&self) -> crate::middleware::gate::Concurrency {
+        crate::middleware::gate::Concurrency {
+            max_concurrent_calls: self.max_concurrent_calls,
+            max_queued_calls: self.max_queued_calls,
         }
     }
 }
@@ -147,6 +234,12 @@ mod tests {
         assert_eq!(settings.server.port, 50051);
         assert!(settings.database.url.is_none());
         assert_eq!(settings.log.format, LogFormat::Pretty);
+        assert_eq!(
+            settings.auth.mode,
+            AuthMode::Required,
+            "auth is on unless configured off"
+        );
+        assert!(settings.tls.is_none());
         assert_eq!(
             settings.listen_addr().unwrap().to_string(),
             "127.0.0.1:50051"

@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::convert::{self, IntoProto};
 use crate::errors::{from_repository, invalid};
+use crate::metrics::Metrics;
 use crate::requests::{idempotency_key, next_page_token, page_request};
 
 /// The most rows one import batch may carry.
@@ -48,11 +49,15 @@ fn rejection(index: u64, error: &RepositoryError) -> pb::ImportRejection {
 #[derive(Debug)]
 pub struct AssessmentApi<R> {
     repository: Arc<R>,
+    metrics: Arc<Metrics>,
 }
 
 impl<R> AssessmentApi<R> {
-    pub fn new(repository: Arc<R>) -> Self {
-        Self { repository }
+    pub fn new(repository: Arc<R>, metrics: Arc<Metrics>) -> Self {
+        Self {
+            repository,
+            metrics,
+        }
     }
 }
 
@@ -145,6 +150,8 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
                     .map(|(index, error)| rejection(*index, error)),
             );
             rejected.sort_by_key(|r| r.index);
+            self.metrics
+                .import_batch(written.created, written.unchanged, rejected.len() as u64);
             summary.created += written.created;
             summary.unchanged += written.unchanged;
             summary.incidents_created += written.incidents_created;
