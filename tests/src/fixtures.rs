@@ -108,3 +108,51 @@ pub fn coalition_cumulative(min: u32, period_to: &str, published_on: &str) -> pb
         ..Default::default()
     }
 }
+
+/// A write of its own: Airwars' assessment of a new incident referenced `tag`, sent with request_id
+/// `tag`, so that retries of it are recognised and each tag makes exactly one assessment.
+pub fn tagged_write(tag: &str) -> pb::RecordAssessmentRequest {
+    pb::RecordAssessmentRequest {
+        assessment: Some(assessment(
+            "airwars",
+            "",
+            pb::Verdict::Fair,
+            Some((1, Some(3))),
+            "2024-05-01",
+        )),
+        incident: Some(incident("airwars", tag, "2017-06-20")),
+        request_id: tag.to_owned(),
+    }
+}
+
+/// The Airwars references of every stored assessment, with superseded ones: one per tagged write.
+pub async fn stored_assessment_refs(app: &crate::TestApp) -> Vec<String> {
+    let mut client = app.assessments();
+    let assessments = crate::every_page!(
+        client.list_assessments,
+        pb::ListAssessmentsRequest {
+            source_id: "airwars".into(),
+            include_superseded: true,
+            page_size: Some(1000),
+            ..Default::default()
+        },
+        assessments
+    );
+    let mut incidents = app.incidents();
+    let all = crate::every_page!(
+        incidents.list_incidents,
+        pb::ListIncidentsRequest {
+            page_size: Some(1000),
+            ..Default::default()
+        },
+        incidents
+    );
+    let refs: std::collections::HashMap<_, _> = all
+        .into_iter()
+        .map(|i| (i.id.clone(), i.references[0].external_ref.clone()))
+        .collect();
+    assessments
+        .into_iter()
+        .map(|a| refs[&a.incident_id].clone())
+        .collect()
+}

@@ -24,6 +24,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 pub mod data;
 pub mod dataset;
+pub mod db;
 pub mod fixtures;
 pub mod real;
 pub mod status;
@@ -126,6 +127,8 @@ pub async fn fresh_database_settings() -> Settings {
 #[derive(Debug)]
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where `GET /metrics` answers.
+    pub metrics_addr: Option<SocketAddr>,
     pub channel: Channel,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -145,6 +148,7 @@ pub async fn spawn_app_with(mut settings: Settings) -> TestApp {
         .await
         .expect("the application builds");
     let addr = app.local_addr().expect("a bound address");
+    let metrics_addr = app.metrics_addr();
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = stop.await;
@@ -156,6 +160,7 @@ pub async fn spawn_app_with(mut settings: Settings) -> TestApp {
         .expect("the server accepts connections");
     let app = TestApp {
         addr,
+        metrics_addr,
         channel,
         shutdown: Some(shutdown),
         server: Some(server),

@@ -483,3 +483,279 @@ fn an_import_killed_mid_way_leaves_whole_batches_and_a_rerun_completes_it() {
     assert_eq!(stored(&url), BATCHES * ROWS, "no duplicates");
     assert!(server.terminate().success());
 }
+
+/// A figure from `/proc/<pid>/status`, in KiB: `VmRSS` (now) or `VmHWM` (the peak).
+fn memory_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank]
+}
+
+/// Clients on connections of their own, as separate services would be.
+async fn channels(addr: SocketAddr, count: usize) -> Vec<tonic::transport::Channel> {
+    let mut channels = Vec::with_capacity(count);
+    for _ in 0..count {
+        channels.push(
+            tonic::transport::Channel::from_shared(format!("http://{addr}"))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap(),
+        );
+    }
+    channels
+}
+
+/// With the server at its limit (4 calls running, blocked on a lock, and 8 queued), bursts of 1,000
+/// and 4,000 more calls are all refused at once with RESOURCE_EXHAUSTED, the server's memory does not
+/// grow with the burst, and the admitted calls succeed once the lock is released.
+#[test]
+fn a_burst_over_the_limit_is_shed_quickly_and_memory_stays_bounded() {
+    use civcas_proto::v1::source_service_client::SourceServiceClient;
+    use civcas_tests::db;
+    use secrecy::ExposeSecret;
+
+    const RUNNING: usize = 4;
+    const QUEUED: usize = 8;
+    let binary = server_binary();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let settings = runtime.block_on(civcas_tests::fresh_database_settings());
+    let url = settings.database.url.unwrap();
+    let dir = workdir();
+    let mut cmd = command(&binary, None);
+    embedded_env(&mut cmd, dir.path(), 0);
+    cmd.env("DATABASE_URL", url.expose_secret())
+        .env("CIVCAS__SERVER__MAX_CONCURRENT_CALLS", RUNNING.to_string())
+        .env("CIVCAS__SERVER__MAX_QUEUED_CALLS", QUEUED.to_string());
+    let server = spawn_logged(cmd);
+    let pid = server.child.id();
+
+    let (bursts, admitted, rss_before, lone) = runtime.block_on(async {
+        assert_eq!(register(server.addr).await, pb::WriteOutcome::Created);
+        let channels = channels(server.addr, 8).await;
+        let list = |i: usize| {
+            let mut client = SourceServiceClient::new(channels[i % channels.len()].clone());
+            async move {
+                let started = Instant::now();
+                let result = client.list_sources(pb::ListSourcesRequest::default()).await;
+                (
+                    result.map(|r| r.into_inner().sources.len()),
+                    started.elapsed(),
+                )
+            }
+        };
+        let mut locker = db::connect(&url).await;
+        let mut observer = db::connect(&url).await;
+        db::lock_table(&mut locker, "sources").await;
+        let mut admitted: Vec<_> = (0..RUNNING).map(|i| tokio::spawn(list(i))).collect();
+        db::wait_for_waiting(&mut observer, RUNNING as i64, Duration::from_secs(10)).await;
+        admitted.extend((0..QUEUED).map(|i| tokio::spawn(list(i))));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let rss_before = memory_kib(pid, "VmHWM");
+
+        // One call at a time, while the server is full: how long a refusal takes on its own.
+        let mut lone = Vec::new();
+        for i in 0..200 {
+            let (result, latency) = list(i).await;
+            assert_eq!(
+                result.map_err(|s| s.code()),
+                Err(tonic::Code::ResourceExhausted)
+            );
+            lone.push(latency);
+        }
+        lone.sort();
+
+        let mut bursts = Vec::new();
+        for size in [1000_usize, 4000] {
+            let started = Instant::now();
+            let outcomes = futures::future::join_all((0..size).map(list)).await;
+            let took = started.elapsed();
+            let mut shed: Vec<Duration> = outcomes
+                .iter()
+                .filter(|(result, _)| {
+                    matches!(result, Err(s) if s.code() == tonic::Code::ResourceExhausted)
+                })
+                .map(|(_, latency)| *latency)
+                .collect();
+            shed.sort();
+            bursts.push((size, took, shed, memory_kib(pid, "VmHWM")));
+        }
+        db::release(&mut locker).await;
+        let mut succeeded = 0;
+        for call in admitted {
+            if matches!(call.await.unwrap().0, Ok(1)) {
+                succeeded += 1;
+            }
+        }
+        (bursts, succeeded, rss_before, lone)
+    });
+    eprintln!(
+        "[figures] overload ({RUNNING} running + {QUEUED} queued, all blocked): 200 lone calls, one at a time, each refused with RESOURCE_EXHAUSTED in p50 {:.2?}, p99 {:.2?}",
+        percentile(&lone, 0.5),
+        percentile(&lone, 0.99),
+    );
+    assert!(percentile(&lone, 0.99) < Duration::from_millis(100));
+    for (size, took, shed, peak_kib) in &bursts {
+        eprintln!(
+            "[figures] overload: a burst of {size} more calls at once took {took:.2?} ({:.0} refusals/s); {} shed with RESOURCE_EXHAUSTED (client-side latency, queueing included: p50 {:.2?}, p99 {:.2?}, max {:.2?}); server peak RSS {} MiB (before the bursts {} MiB)",
+            *size as f64 / took.as_secs_f64(),
+            shed.len(),
+            percentile(shed, 0.5),
+            percentile(shed, 0.99),
+            shed.last().copied().unwrap_or_default(),
+            peak_kib / 1024,
+            rss_before / 1024,
+        );
+        assert_eq!(shed.len(), *size, "every call beyond the limit is shed");
+        assert!(
+            percentile(shed, 0.99) < Duration::from_secs(2),
+            "shedding is quick"
+        );
+    }
+    eprintln!(
+        "[figures] overload: {admitted} of {} admitted calls succeeded once the lock was released",
+        RUNNING + QUEUED
+    );
+    assert_eq!(admitted, RUNNING + QUEUED, "every admitted call succeeds");
+    let (small_peak, large_peak) = (bursts[0].3, bursts[1].3);
+    assert!(
+        large_peak < small_peak + 64 * 1024,
+        "a burst four times larger grew the peak RSS from {small_peak} KiB to {large_peak} KiB"
+    );
+    assert!(server.terminate().success());
+}
+
+/// SIGTERM while 16 clients write: every call the server admitted succeeds, the rest are refused
+/// without being written, nothing acknowledged is lost, and the process exits within its grace period.
+#[test]
+fn sigterm_under_load_fails_no_admitted_call_and_exits_within_the_grace_period() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use civcas_proto::v1::assessment_service_client::AssessmentServiceClient;
+    use secrecy::ExposeSecret;
+    use tonic_types::StatusExt;
+
+    const GRACE: Duration = Duration::from_secs(5);
+    const WRITERS: usize = 16;
+    let binary = server_binary();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let settings = runtime.block_on(civcas_tests::fresh_database_settings());
+    let url = settings.database.url.clone().unwrap();
+    let dir = workdir();
+    let mut cmd = command(&binary, None);
+    embedded_env(&mut cmd, dir.path(), 0);
+    cmd.env("DATABASE_URL", url.expose_secret()).env(
+        "CIVCAS__SERVER__SHUTDOWN_GRACE_SECS",
+        GRACE.as_secs().to_string(),
+    );
+    let server = spawn_logged(cmd);
+    let addr = server.addr;
+
+    let (acknowledged, failed, exited) = runtime.block_on(async {
+        assert_eq!(register(addr).await, pb::WriteOutcome::Created);
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = channels(addr, WRITERS)
+            .await
+            .into_iter()
+            .enumerate()
+            .map(|(writer, channel)| {
+                let stop = Arc::clone(&stop);
+                tokio::spawn(async move {
+                    let mut client = AssessmentServiceClient::new(channel);
+                    let (mut acknowledged, mut failed) = (Vec::new(), Vec::new());
+                    let mut write = 0;
+                    while !stop.load(Ordering::Acquire) {
+                        let tag = format!("T{writer}-{write}");
+                        write += 1;
+                        match client
+                            .record_assessment(civcas_tests::fixtures::tagged_write(&tag))
+                            .await
+                        {
+                            Ok(_) => acknowledged.push(tag),
+                            Err(status) => {
+                                let reason = status
+                                    .get_error_details()
+                                    .error_info()
+                                    .map(|info| info.reason.clone());
+                                failed.push((tag, status.code(), reason));
+                                tokio::time::sleep(Duration::from_millis(10)).await;
+                            }
+                        }
+                    }
+                    (acknowledged, failed)
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        server.signal_term();
+        let signalled = Instant::now();
+        let exited = tokio::task::spawn_blocking(move || {
+            let status = server.wait();
+            (status, signalled.elapsed())
+        })
+        .await
+        .unwrap();
+        stop.store(true, Ordering::Release);
+        let (mut acknowledged, mut failed) = (Vec::new(), Vec::new());
+        for writer in writers {
+            let (a, f) = writer.await.unwrap();
+            acknowledged.extend(a);
+            failed.extend(f);
+        }
+        (acknowledged, failed, exited)
+    });
+    let (status, exit_took) = exited;
+
+    // Read back through a server of this test's own on the same database.
+    let stored = runtime.block_on(async {
+        let app = civcas_tests::spawn_app_with(settings).await;
+        civcas_tests::fixtures::stored_assessment_refs(&app).await
+    });
+    let stored: std::collections::BTreeSet<String> = stored.into_iter().collect();
+    let lost = acknowledged.iter().filter(|t| !stored.contains(*t)).count();
+    // A failed call whose write is stored was admitted and then failed: that must never happen.
+    let admitted_then_failed: Vec<_> = failed
+        .iter()
+        .filter(|(tag, _, _)| stored.contains(tag))
+        .collect();
+    let refused_draining = failed
+        .iter()
+        .filter(|(_, _, reason)| reason.as_deref() == Some("SHUTTING_DOWN"))
+        .count();
+    let codes: std::collections::BTreeSet<String> = failed
+        .iter()
+        .map(|(_, code, _)| format!("{code:?}"))
+        .collect();
+    eprintln!(
+        "[figures] SIGTERM under load ({WRITERS} writers, grace {GRACE:?}): {} writes acknowledged, all stored ({lost} lost); {} refused after SIGTERM ({refused_draining} with SHUTTING_DOWN, codes {codes:?}), of which {} were admitted; exit {status} {exit_took:.2?} after SIGTERM",
+        acknowledged.len(),
+        failed.len(),
+        admitted_then_failed.len(),
+    );
+    assert!(status.success(), "civcas-server exited with {status}");
+    assert!(exit_took < GRACE, "exit took {exit_took:?}");
+    assert!(!acknowledged.is_empty());
+    assert_eq!(lost, 0);
+    assert!(
+        admitted_then_failed.is_empty(),
+        "admitted calls failed: {admitted_then_failed:?}"
+    );
+    // Refused by the draining gate (UNAVAILABLE) or by the closing connection (UNAVAILABLE, or
+    // CANCELLED for a call the client had begun to send): never an error from a handler.
+    assert!(
+        codes.iter().all(|c| c == "Unavailable" || c == "Cancelled"),
+        "refusals are transport-level only: {codes:?}"
+    );
+}

@@ -5,14 +5,14 @@ use civcas_tests::status::assert_error;
 use futures::future::join_all;
 use tonic::{Code, Response, Status};
 
-/// Sends 20 copies of one call at once, and checks that all succeed with the same response.
-async fn twenty_at_once<T, F, Fut>(call: F) -> Vec<T>
+/// Sends 50 copies of one call at once, and checks that all succeed with the same response.
+async fn fifty_at_once<T, F, Fut>(call: F) -> Vec<T>
 where
     T: PartialEq + std::fmt::Debug,
     F: Fn() -> Fut,
     Fut: Future<Output = Result<Response<T>, Status>>,
 {
-    let responses: Vec<T> = join_all((0..20).map(|_| call()))
+    let responses: Vec<T> = join_all((0..50).map(|_| call()))
         .await
         .into_iter()
         .map(|r| r.expect("every retry succeeds").into_inner())
@@ -25,7 +25,7 @@ where
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn twenty_parallel_retries_of_one_request_id_record_one_assessment() {
+async fn fifty_parallel_retries_of_one_request_id_record_one_assessment() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
     let request = pb::RecordAssessmentRequest {
@@ -39,7 +39,7 @@ async fn twenty_parallel_retries_of_one_request_id_record_one_assessment() {
         incident: Some(incident("airwars", "CS2001", "2017-06-20")),
         request_id: "import-42/row-7".into(),
     };
-    let responses = twenty_at_once(|| {
+    let responses = fifty_at_once(|| {
         let mut client = app.assessments();
         let request = request.clone();
         async move { client.record_assessment(request).await }
@@ -69,14 +69,14 @@ async fn twenty_parallel_retries_of_one_request_id_record_one_assessment() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn twenty_parallel_retries_of_one_request_id_record_one_statement() {
+async fn fifty_parallel_retries_of_one_request_id_record_one_statement() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
     let request = pb::RecordStatementRequest {
         statement: Some(coalition_cumulative(624, "2017-06-30", "2017-08-04")),
         request_id: "statement-624".into(),
     };
-    twenty_at_once(|| {
+    fifty_at_once(|| {
         let mut client = app.statements();
         let request = request.clone();
         async move { client.record_statement(request).await }
