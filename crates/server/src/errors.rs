@@ -103,6 +103,47 @@ pub fn deadline_exceeded(timeout: std::time::Duration) -> Status {
     )
 }
 
+/// Gives a status that tonic produced itself (before or around a handler) the ErrorInfo every civcas
+/// error carries:
+/// - a request that is not protobuf keeps INTERNAL, as the gRPC spec's table of codes says for
+///   "error parsing request proto", with reason MALFORMED_MESSAGE; prost's description names the
+///   wire-format fault, never anything of the server's;
+/// - a message over the size limit becomes RESOURCE_EXHAUSTED, as the same table says, with reason
+///   MESSAGE_TOO_LARGE;
+/// - anything else keeps its code and message, with the code's name as reason.
+pub fn with_error_info(tonic_status: Status) -> Status {
+    let message = tonic_status.message();
+    let code = tonic_status.code();
+    if code == Code::Internal && message.starts_with("failed to decode Protobuf message") {
+        return status(
+            Code::Internal,
+            format!("the request is not a valid protobuf message of its type: {message}"),
+            "MALFORMED_MESSAGE",
+            HashMap::new(),
+        );
+    }
+    if code == Code::OutOfRange && message.contains("message length too large") {
+        return status(
+            Code::ResourceExhausted,
+            format!("{message}; send smaller messages (an import, in more batches)"),
+            "MESSAGE_TOO_LARGE",
+            HashMap::new(),
+        );
+    }
+    let reason = format!("{code:?}")
+        .chars()
+        .flat_map(|c| {
+            let upper = c.to_ascii_uppercase();
+            (c.is_ascii_uppercase())
+                .then_some('_')
+                .into_iter()
+                .chain([upper])
+        })
+        .skip(1)
+        .collect::<String>();
+    status(code, message, &reason, HashMap::new())
+}
+
 /// INTERNAL for a handler that panicked: the panic is logged, never sent.
 pub fn panicked() -> Status {
     status(
@@ -196,6 +237,34 @@ mod tests {
         ));
         assert_eq!(status.code(), Code::Unavailable);
         assert!(!status.message().contains("5432"));
+    }
+
+    #[test]
+    fn tonic_statuses_gain_an_error_info() {
+        let malformed = with_error_info(Status::internal(
+            "failed to decode Protobuf message: invalid wire type value: 7",
+        ));
+        assert_eq!(malformed.code(), Code::Internal);
+        let info = malformed.get_error_details().error_info().cloned().unwrap();
+        assert_eq!(info.reason, "MALFORMED_MESSAGE");
+        let large = with_error_info(Status::out_of_range(
+            "Error, decoded message length too large: found 40796400 bytes, the limit is: 4194304 bytes",
+        ));
+        assert_eq!(large.code(), Code::ResourceExhausted);
+        assert_eq!(
+            large.get_error_details().error_info().unwrap().reason,
+            "MESSAGE_TOO_LARGE"
+        );
+        let other = with_error_info(Status::unimplemented("no such method"));
+        assert_eq!(
+            other.get_error_details().error_info().unwrap().reason,
+            "UNIMPLEMENTED"
+        );
+        let other = with_error_info(Status::failed_precondition("x"));
+        assert_eq!(
+            other.get_error_details().error_info().unwrap().reason,
+            "FAILED_PRECONDITION"
+        );
     }
 
     #[test]

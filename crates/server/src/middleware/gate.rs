@@ -160,10 +160,21 @@ where
                 _ => (&mut work).await,
             };
             match outcome {
-                Ok(response) => response,
+                Ok(response) => response.map(with_error_info_on_tonic_errors),
                 Err(panic) => Ok(panicked(&method, &*panic).into_http()),
             }
         })
+    }
+}
+
+/// tonic answers some bad requests itself (not protobuf, too large), without the ErrorInfo civcas
+/// promises on every error: add it. Such answers are trailers-only, so the headers tell.
+fn with_error_info_on_tonic_errors(response: Response<Body>) -> Response<Body> {
+    match Status::from_header_map(response.headers()) {
+        Some(status) if status.code() != tonic::Code::Ok && status.details().is_empty() => {
+            errors::with_error_info(status).into_http()
+        }
+        _ => response,
     }
 }
 
