@@ -27,7 +27,7 @@ COPY --from=builder /app/target/release/civcas-server /usr/local/bin/civcas-serv
 COPY config ./config
 USER civcas
 ENV CIVCAS_ENV=production
-EXPOSE 50051
+EXPOSE 50051 9464
 STOPSIGNAL SIGTERM
 # grpc_health_probe cannot be fetched here; the binary asks the gRPC health service itself.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \

@@ -155,12 +155,28 @@ impl_all_valid!(A, B, C, D, E, F, G, H, I, J, K);
 impl_all_valid!(A, B, C, D, E, F, G, H, I, J, K, L);
 impl_all_valid!(A, B, C, D, E, F, G, H, I, J, K, L, M);
 
+/// The most items any repeated field of a request may hold: more than any real filter or record
+/// needs (there are 249 country codes), and few enough that one request cannot make the server
+/// validate, or report on, millions of elements. Import rows have a limit of their own.
+pub const MAX_REPEATED: usize = 256;
+
 /// Validates every element of a repeated field, naming each bad one by its index (`references[2].source_id`).
-pub fn each<T, U>(
+pub fn each<T, U, I>(
     field: &str,
-    items: impl IntoIterator<Item = T>,
+    items: I,
     mut parse: impl FnMut(T, &str) -> Result<U, Violations>,
-) -> Result<Vec<U>, Violations> {
+) -> Result<Vec<U>, Violations>
+where
+    I: IntoIterator<Item = T>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let items = items.into_iter();
+    if items.len() > MAX_REPEATED {
+        return Err(Violations::one(
+            field,
+            format!("holds at most {MAX_REPEATED} items, got {}", items.len()),
+        ));
+    }
     let mut values = Vec::new();
     let mut violations = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
@@ -210,6 +226,22 @@ mod tests {
         let long = quoted(&"x".repeat(1_000_000));
         assert!(long.len() < 100, "{long}");
         assert!(long.ends_with("(1000000 characters)"));
+    }
+
+    #[test]
+    fn each_refuses_more_items_than_the_limit_with_one_violation() {
+        let items = vec![-1; MAX_REPEATED + 1];
+        let err = each("xs", items, |x: i32, _| Ok::<_, Violations>(x)).unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert_eq!(err.0[0].field, "xs");
+        assert!(
+            each(
+                "xs",
+                vec![1; MAX_REPEATED],
+                |x: i32, _| Ok::<_, Violations>(x)
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -249,7 +249,7 @@ mod tests {
     #[test]
     fn the_shipped_config_files_deserialize_over_the_defaults() {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config");
-        for env in ["local", "production"] {
+        for env in ["local", "production", "compose"] {
             let settings: Settings = Config::builder()
                 .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
                 .add_source(File::from(dir.join("base")))
@@ -259,6 +259,9 @@ mod tests {
                 .try_deserialize()
                 .unwrap();
             assert!(settings.listen_addr().is_ok(), "{env}");
+            let auth = crate::auth::Authenticator::from_settings(&settings.auth).unwrap();
+            // Only a developer's machine runs without tokens.
+            assert_eq!(auth.is_disabled(), env == "local", "{env}");
         }
     }
 
