@@ -51,12 +51,20 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> ExitCode {
-    telemetry::init_subscriber(&settings.log, std::io::stdout);
+    let export = match telemetry::init_with_export(&settings.log, &settings.otel, std::io::stdout) {
+        Ok(export) => export,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "civcas-server: trace export: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
     let result = async {
         let app = Application::build(settings).await?;
         app.run_until(shutdown_signal()).await
     }
     .await;
+    // Flushing blocks until the last spans are sent; the runtime's workers must stay free for it.
+    let _ = tokio::task::spawn_blocking(move || export.shutdown()).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -43,6 +43,9 @@ health_check_interval_ms = 1000
 [log]
 format = "pretty"
 filter = "info"
+
+[otel]
+service_name = "civcas"
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -50,6 +53,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub log: LogSettings,
+    pub otel: OtelSettings,
     pub auth: AuthSettings,
     pub metrics: MetricsSettings,
     #[serde(default)]
@@ -72,6 +76,15 @@ pub struct ServerSettings {
     pub max_queued_calls: usize,
     /// The largest message the server decodes or sends.
     pub max_message_bytes: usize,
+}
+
+/// OpenTelemetry trace export, off unless an endpoint is set.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OtelSettings {
+    /// An OTLP/gRPC collector, e.g. `http://otel-collector:4317`.
+    pub endpoint: Option<String>,
+    /// The `service.name` resource of the exported spans.
+    pub service_name: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
