@@ -99,29 +99,34 @@ cluster_figure AS (
     FROM source_figure f JOIN clusters cl USING (cluster_id)
     GROUP BY f.cluster_id, f.tier, cl.inside
 ),
+-- Each cluster's belligerents, once: joined by equality (hashed), where a correlated EXISTS over
+-- member_facts per row made the disputes and gaps below quadratic in the window's size.
+cluster_belligerents AS (
+    SELECT DISTINCT m.cluster_id, party
+    FROM member_facts m CROSS JOIN LATERAL unnest(m.attributed_to) AS party
+),
 disputed AS (
     SELECT DISTINCT high.cluster_id
     FROM source_tier high
     JOIN source_tier low ON low.cluster_id = high.cluster_id AND low.source_id <> high.source_id
     JOIN sources s ON s.id = low.source_id
+    LEFT JOIN cluster_belligerents cb ON cb.cluster_id = high.cluster_id AND cb.party = s.belligerent
     WHERE high.tier >= 3 AND low.tier = 1
-      AND (s.belligerent IS NULL OR EXISTS (
-          SELECT 1 FROM member_facts m
-          WHERE m.cluster_id = high.cluster_id AND s.belligerent = ANY (m.attributed_to)))
+      AND (s.belligerent IS NULL OR cb.cluster_id IS NOT NULL)
 ),
 gap_sources AS (
     SELECT s.id, s.belligerent FROM sources s, params p
     WHERE s.id = ANY (p.sources) AND EXISTS (SELECT 1 FROM assessments a WHERE a.source_id = s.id)
 ),
+covered AS (SELECT DISTINCT cluster_id, source_id FROM current_assessments),
 gaps AS (
     SELECT gs.id AS source_id, lc.cluster_id
     FROM gap_sources gs
     CROSS JOIN (SELECT cluster_id FROM cluster_figure WHERE tier = 3) lc
-    WHERE NOT EXISTS (
-            SELECT 1 FROM current_assessments x WHERE x.cluster_id = lc.cluster_id AND x.source_id = gs.id)
-      AND (gs.belligerent IS NULL OR EXISTS (
-            SELECT 1 FROM member_facts m
-            WHERE m.cluster_id = lc.cluster_id AND gs.belligerent = ANY (m.attributed_to)))
+    LEFT JOIN covered c ON c.cluster_id = lc.cluster_id AND c.source_id = gs.id
+    LEFT JOIN cluster_belligerents cb ON cb.cluster_id = lc.cluster_id AND cb.party = gs.belligerent
+    WHERE c.cluster_id IS NULL
+      AND (gs.belligerent IS NULL OR cb.cluster_id IS NOT NULL)
 ),
 totals AS (
     SELECT f.tier, d.cluster_id IS NOT NULL AS disputed,

@@ -1,0 +1,817 @@
+//! `civcas-bench`: measures civcas against PostgreSQL's own limits, on the same machine, in the same
+//! run, and prints one markdown table. Each figure is a ratio to its baseline:
+//! - import: ImportAssessments rows/s against a `COPY` of the same rows into a bare table;
+//! - reconciled query: GetReconciledFigures latency for 1-month, 1-year and 5-year windows at
+//!   concurrency 1 and 32, against a hand-written SQL query of the same answer sent straight to
+//!   PostgreSQL (the answers are checked equal first);
+//! - unary writes: RecordAssessment calls/s at concurrency 1, 16 and 64, against single-row INSERTs;
+//! - the server's peak memory;
+//! - and, when `../shared/data/airwars-syria` is present, the real Airwars export: import time and
+//!   query latency.
+//!
+//! It starts its own PostgreSQL cluster and server processes (release builds), and stops them.
+
+mod dataset;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use civcas_persistence::embedded::LocalCluster;
+use civcas_proto::v1 as pb;
+use clap::Parser;
+use futures::SinkExt;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use secrecy::{ExposeSecret, SecretString};
+use tonic::transport::Channel;
+
+use crate::dataset::{BELLIGERENT, Dataset, MONITOR, UN};
+
+const BASELINE_SQL: &str = include_str!("baseline.sql");
+
+#[derive(Debug, Parser)]
+#[command(about = "Benchmarks civcas against PostgreSQL's own limits and prints a markdown table")]
+struct Args {
+    /// Incidents in the synthetic dataset (about 1.9 assessments each).
+    #[arg(long, default_value_t = 1_000_000)]
+    incidents: usize,
+    /// The dataset's seed: the same seed gives the same data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Calls per query measurement (per window and concurrency).
+    #[arg(long, default_value_t = 64)]
+    queries: usize,
+    /// How long each unary-write measurement runs, in seconds.
+    #[arg(long, default_value_t = 5)]
+    write_secs: u64,
+    /// Rows per ImportAssessments message.
+    #[arg(long, default_value_t = 5000)]
+    batch: usize,
+    /// The Airwars export; skipped when absent.
+    #[arg(long, default_value = "../shared/data/airwars-syria")]
+    real_data: PathBuf,
+}
+
+/// The figures of one measurement: what civcas did and what its baseline did.
+struct Line {
+    what: String,
+    civcas: String,
+    baseline: String,
+    ratio: f64,
+    note: String,
+}
+
+struct Table(Vec<Line>);
+
+impl Table {
+    /// The table in markdown; a figure with no baseline has no ratio.
+    fn markdown(&self) -> String {
+        let mut out = String::from(
+            "| measurement | civcas | baseline | ratio (civcas ÷ baseline) | notes |\n|---|---|---|---|---|\n",
+        );
+        for line in &self.0 {
+            let ratio = if line.ratio.is_finite() {
+                format!("{:.2}", line.ratio)
+            } else {
+                "–".to_owned()
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {ratio} | {} |\n",
+                line.what, line.civcas, line.baseline, line.note
+            ));
+        }
+        out
+    }
+}
+
+/// A civcas-server process on its own database.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(binary: &Path, database_url: &SecretString, workdir: &Path) -> anyhow::Result<Self> {
+        let mut child = Command::new(binary)
+            .current_dir(workdir)
+            .env("CIVCAS_CONFIG_DIR", workdir.join("no-config"))
+            .env("DATABASE_URL", database_url.expose_secret())
+            .env("CIVCAS__SERVER__PORT", "0")
+            .env("CIVCAS__AUTH__MODE", "disabled")
+            .env("CIVCAS__METRICS__PORT", "0")
+            .env("CIVCAS__LOG__FORMAT", "json")
+            .env("CIVCAS__LOG__FILTER", "warn,civcas_server=info")
+            // Enough to import and to answer 64 writers at once without queueing in the pool.
+            .env("CIVCAS__DATABASE__POOL_MAX_SIZE", "32")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting civcas-server")?;
+        let stdout = child.stdout.take().context("piped stdout")?;
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                    continue;
+                };
+                if event["message"] == "civcas serving"
+                    && let Some(addr) = event["addr"].as_str().and_then(|a| a.parse().ok())
+                {
+                    let _ = sender.send(addr);
+                }
+            }
+        });
+        let addr = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .context("civcas-server did not start within 60 s")?;
+        Ok(Self { child, addr })
+    }
+
+    /// The process's peak resident memory so far, in MiB.
+    fn peak_mib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|status| {
+                status.lines().find_map(|l| {
+                    l.strip_prefix("VmHWM:")?
+                        .trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                })
+            })
+            .map_or(0, |kib| kib / 1024)
+    }
+
+    /// SIGTERM, so that the server stops gracefully, then waits for it.
+    fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Server {
+    /// Also when the run fails half-way: no server outlives the benchmark.
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
+    Ok(Channel::from_shared(format!("http://{addr}"))?
+        .connect()
+        .await?)
+}
+
+async fn sql(url: &SecretString) -> anyhow::Result<tokio_postgres::Client> {
+    let (client, connection) = tokio_postgres::connect(url.expose_secret(), tokio_postgres::NoTls)
+        .await
+        .context("connecting to PostgreSQL")?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Runs `calls` calls of `call` over `concurrency` workers; returns every latency, sorted.
+async fn latencies<F, Fut>(
+    concurrency: usize,
+    calls: usize,
+    call: F,
+) -> anyhow::Result<Vec<Duration>>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..concurrency)
+        .map(|worker| {
+            let (next, call) = (Arc::clone(&next), call.clone());
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while next.fetch_add(1, Ordering::Relaxed) < calls {
+                    let started = Instant::now();
+                    call(worker).await?;
+                    seen.push(started.elapsed());
+                }
+                anyhow::Ok(seen)
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(calls);
+    for worker in workers {
+        all.extend(worker.await??);
+    }
+    all.sort();
+    Ok(all)
+}
+
+/// Calls `call` from `concurrency` workers for `duration`; returns calls per second.
+async fn throughput<F, Fut>(concurrency: usize, duration: Duration, call: F) -> anyhow::Result<f64>
+where
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|worker| {
+            let call = call.clone();
+            tokio::spawn(async move {
+                let mut done = 0;
+                while started.elapsed() < duration {
+                    call(worker, done).await?;
+                    done += 1;
+                }
+                anyhow::Ok(done)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for worker in workers {
+        total += worker.await??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn register_sources(channel: &Channel) -> anyhow::Result<()> {
+    let mut sources = pb::source_service_client::SourceServiceClient::new(channel.clone());
+    for (id, kind, belligerent) in [
+        (MONITOR, pb::SourceKind::Monitor, None),
+        (BELLIGERENT, pb::SourceKind::Military, Some("coalition")),
+        (UN, pb::SourceKind::Intergovernmental, None),
+    ] {
+        sources
+            .register_source(pb::RegisterSourceRequest {
+                source: Some(pb::Source {
+                    id: id.into(),
+                    display_name: id.into(),
+                    kind: kind.into(),
+                    belligerent: belligerent.map(str::to_owned),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Streams `rows` to ImportAssessments in messages of `batch`; fails on any rejection.
+async fn import(
+    channel: &Channel,
+    rows: Vec<pb::ImportRow>,
+    batch: usize,
+) -> anyhow::Result<pb::ImportAssessmentsResponse> {
+    let count = rows.len();
+    let mut batches = Vec::with_capacity(count / batch + 1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        batches.push(pb::ImportAssessmentsRequest {
+            rows: rows.by_ref().take(batch).collect(),
+        });
+    }
+    let summary = pb::assessment_service_client::AssessmentServiceClient::new(channel.clone())
+        .import_assessments(tokio_stream::iter(batches))
+        .await?
+        .into_inner();
+    if summary.rejected > 0 {
+        bail!(
+            "{} of {count} rows rejected: {:?}",
+            summary.rejected,
+            summary.rejections.first()
+        );
+    }
+    Ok(summary)
+}
+
+/// The bare table the COPY baseline fills: the import row's shape, with no index or constraint.
+const BARE_TABLE: &str = "CREATE TABLE bare_rows (
+    external_ref text, occurred_from date, occurred_to date, country text, admin1 text,
+    locality text, attributed_to text[], source_id text, verdict text, killed_min int,
+    killed_max int, assessed_on date, duplicate_of_ref text)";
+
+fn copy_lines(data: &Dataset) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.rows() * 110);
+    for row in data.first.iter().chain(&data.later) {
+        let i = &data.incidents[row.incident];
+        let (min, max) = row
+            .killed
+            .map_or(("\\N".to_owned(), "\\N".to_owned()), |(a, b)| {
+                (a.to_string(), b.to_string())
+            });
+        let duplicate = row
+            .duplicate_of
+            .map_or("\\N".to_owned(), |t| data.incidents[t].reference.clone());
+        out.extend_from_slice(
+            format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\t{{{}}}\t{}\t{}\t{min}\t{max}\t{}\t{duplicate}\n",
+                i.reference,
+                i.from,
+                i.to,
+                i.country,
+                i.admin1,
+                i.locality,
+                i.attributed_to,
+                row.source,
+                row.verdict
+                    .as_str_name()
+                    .trim_start_matches("VERDICT_")
+                    .to_lowercase(),
+                row.assessed_on,
+            )
+            .as_bytes(),
+        );
+    }
+    out
+}
+
+/// Rows/s of a COPY of the dataset's rows into the bare table.
+async fn copy_baseline(url: &SecretString, data: &Dataset) -> anyhow::Result<f64> {
+    let client = sql(url).await?;
+    client.batch_execute(BARE_TABLE).await?;
+    let lines = copy_lines(data);
+    let started = Instant::now();
+    let sink = client
+        .copy_in::<_, Bytes>("COPY bare_rows FROM STDIN")
+        .await?;
+    futures::pin_mut!(sink);
+    for chunk in lines.chunks(1 << 20) {
+        sink.send(Bytes::copy_from_slice(chunk)).await?;
+    }
+    let copied = sink.finish().await?;
+    let took = started.elapsed();
+    anyhow::ensure!(copied as usize == data.rows(), "COPY wrote {copied} rows");
+    Ok(data.rows() as f64 / took.as_secs_f64())
+}
+
+/// Tier figures as both sides report them: (tier, inside, boundary, killed min, killed max bounded,
+/// unbounded, without a figure).
+type Tiers = Vec<(i64, i64, i64, i64, i64, i64, i64)>;
+
+fn tiers_of(figures: &pb::ReconciledFigures) -> Tiers {
+    let mut tiers: Tiers = figures
+        .tiers
+        .iter()
+        .filter_map(|t| {
+            let tier = match t.tier() {
+                pb::Tier::Established => 4,
+                pb::Tier::Likely => 3,
+                pb::Tier::Alleged => 2,
+                _ => return None,
+            };
+            let counted = t.counted.unwrap_or_default();
+            let killed = t.killed.unwrap_or_default();
+            let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            Some((
+                tier,
+                n(counted.inside),
+                n(counted.boundary),
+                n(killed.min),
+                n(killed.max_bounded),
+                n(killed.unbounded),
+                n(killed.without_figure),
+            ))
+        })
+        // A tier with no cluster is no row in the baseline.
+        .filter(|t| t.1 + t.2 > 0)
+        .collect();
+    tiers.sort_by_key(|t| std::cmp::Reverse(t.0));
+    tiers
+}
+
+async fn baseline_tiers(
+    client: &tokio_postgres::Client,
+    from: &str,
+    to: &str,
+) -> anyhow::Result<Tiers> {
+    let rows = client.query(BASELINE_SQL, &[&from, &to]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                i64::from(r.get::<_, i32>(0)),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+            )
+        })
+        .collect())
+}
+
+fn figures_request(from: &str, to: &str) -> pb::GetReconciledFiguresRequest {
+    pb::GetReconciledFiguresRequest {
+        from: from.into(),
+        to: to.into(),
+        ..Default::default()
+    }
+}
+
+async fn reconciled(
+    channel: Channel,
+    from: &str,
+    to: &str,
+) -> anyhow::Result<pb::ReconciledFigures> {
+    pb::figure_service_client::FigureServiceClient::new(channel)
+        .get_reconciled_figures(figures_request(from, to))
+        .await?
+        .into_inner()
+        .figures
+        .context("figures in the response")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let progress = |what: &str| eprintln!("civcas-bench: {what}");
+
+    progress("building civcas-server and civcas (release)");
+    let server_binary = release_binary("civcas-server", "civcas-server")?;
+    let cli_binary = release_binary("civcas-cli", "civcas")?;
+
+    progress("starting PostgreSQL");
+    let cluster = LocalCluster::start_temporary()
+        .await
+        .context("starting PostgreSQL")?;
+    for database in ["bench", "copy_baseline", "real"] {
+        cluster.ensure_database(database).await?;
+    }
+    let workdir = tempfile::Builder::new().prefix("civcas-bench-").tempdir()?;
+    let workdir = workdir.path();
+    let server = Server::start(&server_binary, &cluster.url("bench"), workdir)?;
+    let channel = connect(server.addr).await?;
+    register_sources(&channel).await?;
+
+    progress(&format!(
+        "generating {} incidents (seed {})",
+        args.incidents, args.seed
+    ));
+    let data = Dataset::generate(args.seed, args.incidents);
+    let mut table = Table(Vec::new());
+
+    // Import: the first rows carry their incidents inline; the later ones name stored incidents.
+    progress(&format!("importing {} rows", data.rows()));
+    let first_rows: Vec<_> = data
+        .first
+        .iter()
+        .enumerate()
+        .map(|(index, row)| pb::ImportRow {
+            index: index as u64,
+            assessment: Some(row.assessment(None)),
+            incident: Some(data.incident_proto(row.incident)),
+        })
+        .collect();
+    let started = Instant::now();
+    import(&channel, first_rows, args.batch).await?;
+    let first_took = started.elapsed();
+    let bench_sql = sql(&cluster.url("bench")).await?;
+    let ids = incident_ids(&bench_sql, &data).await?;
+    let later_rows: Vec<_> = data
+        .later
+        .iter()
+        .enumerate()
+        .map(|(index, row)| pb::ImportRow {
+            index: index as u64,
+            assessment: Some(row.assessment(Some(&ids))),
+            incident: None,
+        })
+        .collect();
+    let started = Instant::now();
+    import(&channel, later_rows, args.batch).await?;
+    let import_took = first_took + started.elapsed();
+    let import_rate = data.rows() as f64 / import_took.as_secs_f64();
+    progress("COPY baseline");
+    let copy_rate = copy_baseline(&cluster.url("copy_baseline"), &data).await?;
+    table.0.push(Line {
+        what: format!("import, {} rows", data.rows()),
+        civcas: format!("{import_rate:.0} rows/s"),
+        baseline: format!("{copy_rate:.0} rows/s (COPY, bare table)"),
+        ratio: import_rate / copy_rate,
+        note: format!("ImportAssessments in messages of {}; aim ≥ 0.5", args.batch),
+    });
+    bench_sql.batch_execute("VACUUM ANALYZE").await?;
+
+    // Reconciled queries.
+    let windows = [
+        ("1 month", "2019-06-01", "2019-06-30"),
+        ("1 year", "2019-01-01", "2019-12-31"),
+        ("5 years", "2015-01-01", "2019-12-31"),
+    ];
+    let mut baseline_clients = Vec::new();
+    for _ in 0..32 {
+        baseline_clients.push(Arc::new(sql(&cluster.url("bench")).await?));
+    }
+    let mut channels = Vec::new();
+    for _ in 0..32 {
+        channels.push(connect(server.addr).await?);
+    }
+    for (name, from, to) in windows {
+        progress(&format!("GetReconciledFigures, {name}"));
+        let started = Instant::now();
+        let ours = match reconciled(channel.clone(), from, to).await {
+            Ok(figures) => tiers_of(&figures),
+            Err(error) => {
+                // A failure is a finding, not the end of the run.
+                table.0.push(Line {
+                    what: format!("reconciled figures, {name}"),
+                    civcas: format!(
+                        "failed after {:.1} s: {error:#}",
+                        started.elapsed().as_secs_f64()
+                    ),
+                    baseline: "not run".into(),
+                    ratio: f64::NAN,
+                    note: "see BENCHMARKS.md".into(),
+                });
+                continue;
+            }
+        };
+        let theirs = baseline_tiers(&bench_sql, from, to).await?;
+        anyhow::ensure!(
+            ours == theirs,
+            "{name}: civcas and the baseline disagree:\n civcas   {ours:?}\n baseline {theirs:?}"
+        );
+        let clusters: i64 = ours.iter().find(|t| t.0 == 2).map_or(0, |t| t.1 + t.2);
+        for concurrency in [1, 32] {
+            let (channels, from_c, to_c) = (channels.clone(), from.to_owned(), to.to_owned());
+            let started = Instant::now();
+            let civcas = latencies(concurrency, args.queries, move |worker| {
+                let (channel, from, to) = (channels[worker].clone(), from_c.clone(), to_c.clone());
+                async move { reconciled(channel, &from, &to).await.map(drop) }
+            })
+            .await;
+            let civcas = match civcas {
+                Ok(civcas) => civcas,
+                Err(error) => {
+                    table.0.push(Line {
+                        what: format!("reconciled figures, {name}, concurrency {concurrency}"),
+                        civcas: format!(
+                            "failed after {:.1} s: {error:#}",
+                            started.elapsed().as_secs_f64()
+                        ),
+                        baseline: "not run".into(),
+                        ratio: f64::NAN,
+                        note: "see BENCHMARKS.md".into(),
+                    });
+                    continue;
+                }
+            };
+            let (clients, from_c, to_c) =
+                (baseline_clients.clone(), from.to_owned(), to.to_owned());
+            let baseline = latencies(concurrency, args.queries, move |worker| {
+                let (client, from, to) =
+                    (Arc::clone(&clients[worker]), from_c.clone(), to_c.clone());
+                async move { baseline_tiers(&client, &from, &to).await.map(drop) }
+            })
+            .await?;
+            let (c50, b50) = (percentile(&civcas, 0.5), percentile(&baseline, 0.5));
+            table.0.push(Line {
+                what: format!("reconciled figures, {name}, concurrency {concurrency}"),
+                civcas: format!("p50 {}, p99 {}", ms(c50), ms(percentile(&civcas, 0.99))),
+                baseline: format!("p50 {}, p99 {}", ms(b50), ms(percentile(&baseline, 0.99))),
+                ratio: c50.as_secs_f64() / b50.as_secs_f64(),
+                note: format!(
+                    "{} calls; answers equal ({clusters} clusters at ALLEGED or above)",
+                    args.queries
+                ),
+            });
+        }
+    }
+
+    // Unary writes, against single-row INSERTs at the same concurrency.
+    bench_sql
+        .batch_execute("CREATE TABLE bare_writes (source_id text, external_ref text, verdict text, killed_min int, killed_max int, assessed_on date)")
+        .await?;
+    let duration = Duration::from_secs(args.write_secs);
+    for concurrency in [1, 16, 64] {
+        progress(&format!("RecordAssessment, concurrency {concurrency}"));
+        let mut write_channels = Vec::new();
+        for _ in 0..concurrency {
+            write_channels.push(connect(server.addr).await?);
+        }
+        let civcas = throughput(concurrency, duration, move |worker, n| {
+            let channel = write_channels[worker].clone();
+            async move {
+                let reference = format!("W{concurrency}-{worker}-{n}");
+                pb::assessment_service_client::AssessmentServiceClient::new(channel)
+                    .record_assessment(pb::RecordAssessmentRequest {
+                        assessment: Some(pb::Assessment {
+                            source_id: MONITOR.into(),
+                            verdict: pb::Verdict::Fair.into(),
+                            civilians_killed: Some(pb::CountRange {
+                                min: 1,
+                                max: Some(3),
+                            }),
+                            assessed_on: "2024-01-01".into(),
+                            ..Default::default()
+                        }),
+                        incident: Some(pb::Incident {
+                            references: vec![pb::IncidentReference {
+                                source_id: MONITOR.into(),
+                                external_ref: reference,
+                            }],
+                            occurred_from: "2023-06-01".into(),
+                            occurred_to: "2023-06-01".into(),
+                            location: Some(pb::Location {
+                                country: "SY".into(),
+                                precision: pb::LocationPrecision::Country.into(),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        }),
+                        request_id: String::new(),
+                    })
+                    .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        let clients: Vec<_> = baseline_clients
+            .iter()
+            .cycle()
+            .take(concurrency)
+            .cloned()
+            .collect();
+        let baseline = throughput(concurrency, duration, move |worker, n| {
+            let client = Arc::clone(&clients[worker]);
+            async move {
+                // One round trip, as a prepared statement would take: the values are generated.
+                client
+                    .batch_execute(&format!(
+                        "INSERT INTO bare_writes VALUES ('{MONITOR}', 'W{concurrency}-{worker}-{n}', 'fair', 1, 3, '2024-01-01')"
+                    ))
+                    .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        table.0.push(Line {
+            what: format!("RecordAssessment, concurrency {concurrency}"),
+            civcas: format!("{civcas:.0} calls/s"),
+            baseline: format!("{baseline:.0} INSERTs/s (one row, autocommit)"),
+            ratio: civcas / baseline,
+            note: format!(
+                "{} s each; a new incident per call; aim ≥ 4,000/s at 16",
+                args.write_secs
+            ),
+        });
+    }
+    let peak = server.peak_mib();
+    table.0.push(Line {
+        what: "server peak memory (VmHWM)".into(),
+        civcas: format!("{peak} MiB"),
+        baseline: "n/a".into(),
+        ratio: f64::NAN,
+        note: format!("over the whole run, {} incidents stored", args.incidents),
+    });
+    drop(channels);
+    drop(channel);
+    server.stop();
+
+    if args.real_data.join("incidents.csv").is_file() {
+        real_data(
+            &args,
+            &server_binary,
+            &cli_binary,
+            &cluster,
+            workdir,
+            &mut table,
+        )
+        .await?;
+    } else {
+        progress(&format!(
+            "{} is absent: no real-data figures",
+            args.real_data.display()
+        ));
+    }
+    let heading = format!(
+        "civcas-bench: {} incidents, seed {}, {} calls per query figure, on {} CPUs\n\n",
+        args.incidents,
+        args.seed,
+        args.queries,
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
+    std::io::stdout().write_all((heading + &table.markdown()).as_bytes())?;
+    cluster.stop().await?;
+    Ok(())
+}
+
+/// The ids the server gave the dataset's incidents, by index.
+async fn incident_ids(client: &tokio_postgres::Client, data: &Dataset) -> anyhow::Result<Vec<i64>> {
+    let rows = client
+        .query(
+            "SELECT external_ref, incident_id FROM incident_references WHERE source_id = $1",
+            &[&MONITOR],
+        )
+        .await?;
+    let by_ref: HashMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    data.incidents
+        .iter()
+        .map(|i| {
+            by_ref
+                .get(&i.reference)
+                .copied()
+                .with_context(|| format!("incident {} was not stored", i.reference))
+        })
+        .collect()
+}
+
+/// The Airwars export through the `civcas` CLI into a server of its own, then the query of the seed
+/// question: Coalition strikes in Syria in 2017.
+async fn real_data(
+    args: &Args,
+    server_binary: &Path,
+    cli_binary: &Path,
+    cluster: &LocalCluster,
+    workdir: &Path,
+    table: &mut Table,
+) -> anyhow::Result<()> {
+    eprintln!("civcas-bench: the Airwars export");
+    let server = Server::start(server_binary, &cluster.url("real"), workdir)?;
+    let started = Instant::now();
+    let status = Command::new(cli_binary)
+        .args([
+            "--endpoint",
+            &format!("http://{}", server.addr),
+            "import",
+            "airwars",
+        ])
+        .arg(&args.real_data)
+        .stdout(Stdio::null())
+        .status()?;
+    let took = started.elapsed();
+    anyhow::ensure!(status.success(), "civcas import airwars failed: {status}");
+    let channel = connect(server.addr).await?;
+    let request = pb::GetReconciledFiguresRequest {
+        from: "2017-01-01".into(),
+        to: "2017-12-31".into(),
+        filters: Some(pb::FigureFilters {
+            countries: vec!["SY".into()],
+            attributed_to: vec!["coalition".into()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let calls = latencies(1, args.queries, move |_| {
+        let (channel, request) = (channel.clone(), request.clone());
+        async move {
+            pb::figure_service_client::FigureServiceClient::new(channel)
+                .get_reconciled_figures(request)
+                .await?;
+            Ok(())
+        }
+    })
+    .await?;
+    table.0.push(Line {
+        what: "real data: `civcas import airwars` (9,932 rows)".into(),
+        civcas: format!("{:.1} s", took.as_secs_f64()),
+        baseline: "n/a".into(),
+        ratio: f64::NAN,
+        note: "the CLI end to end: reading, mapping, streaming, storing".into(),
+    });
+    table.0.push(Line {
+        what: "real data: reconciled figures, Syria 2017, coalition".into(),
+        civcas: format!(
+            "p50 {}, p99 {}",
+            ms(percentile(&calls, 0.5)),
+            ms(percentile(&calls, 0.99))
+        ),
+        baseline: "n/a".into(),
+        ratio: f64::NAN,
+        note: format!("{} calls, concurrency 1", args.queries),
+    });
+    server.stop();
+    Ok(())
+}
+
+fn release_binary(package: &str, bin: &str) -> anyhow::Result<PathBuf> {
+    Ok(escargot::CargoBuild::new()
+        .package(package)
+        .bin(bin)
+        .release()
+        .run()
+        .with_context(|| format!("building {bin}"))?
+        .path()
+        .to_owned())
+}
