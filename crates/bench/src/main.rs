@@ -55,6 +55,10 @@ struct Args {
     /// Rows per ImportAssessments message.
     #[arg(long, default_value_t = 5000)]
     batch: usize,
+    /// After the import, print the database's connection string and wait for Ctrl-C before measuring:
+    /// time to run EXPLAIN ANALYZE or perf against the loaded data.
+    #[arg(long)]
+    pause_for_profiling: bool,
     /// The Airwars export; skipped when absent.
     #[arg(long, default_value = "../shared/data/airwars-syria")]
     real_data: PathBuf,
@@ -512,6 +516,14 @@ async fn main() -> anyhow::Result<()> {
         note: format!("ImportAssessments in messages of {}; aim ≥ 0.5", args.batch),
     });
     bench_sql.batch_execute("VACUUM ANALYZE").await?;
+    if args.pause_for_profiling {
+        progress(&format!(
+            "loaded; the server is at {} and the database at `{}`; Ctrl-C to go on",
+            server.addr,
+            cluster.url("bench").expose_secret()
+        ));
+        tokio::signal::ctrl_c().await?;
+    }
 
     // Reconciled queries.
     let windows = [

@@ -59,16 +59,22 @@ clusters AS (
     SELECT cluster_id, bool_and(inside) AS inside FROM member_facts
     GROUP BY cluster_id HAVING bool_or(chosen)
 ),
+-- Per member, through the history index: a plain join let the planner, which cannot see how few
+-- members a CTE holds, scan every assessment of the selected sources, a cost that grew with the table.
 current_assessments AS (
-    SELECT DISTINCT ON (a.source_id, a.incident_id)
-           m.cluster_id, a.source_id, a.incident_id, a.verdict,
-           a.killed_min, a.killed_max, a.injured_min, a.injured_max
+    SELECT m.cluster_id, a.*
     FROM member_facts m
     JOIN clusters USING (cluster_id)
-    JOIN assessments a ON a.incident_id = m.incident_id
     CROSS JOIN params p
-    WHERE a.source_id = ANY (p.sources) AND a.assessed_on <= p.as_of
-    ORDER BY a.source_id, a.incident_id, a.assessed_on DESC, a.recorded_at DESC, a.id DESC
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT ON (x.source_id)
+               x.source_id, x.incident_id, x.verdict,
+               x.killed_min, x.killed_max, x.injured_min, x.injured_max
+        FROM assessments x
+        WHERE x.incident_id = m.incident_id AND x.source_id = ANY (p.sources)
+          AND x.assessed_on <= p.as_of
+        ORDER BY x.source_id, x.assessed_on DESC, x.recorded_at DESC, x.id DESC
+    ) a
 ),
 graded AS (
     SELECT c.*, CASE c.verdict WHEN 'confirmed' THEN 4 WHEN 'credible' THEN 4 WHEN 'fair' THEN 3
