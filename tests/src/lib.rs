@@ -153,11 +153,7 @@ pub async fn spawn_app_with(mut settings: Settings) -> TestApp {
     let server = tokio::spawn(app.run_until(async move {
         let _ = stop.await;
     }));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .expect("a valid endpoint")
-        .connect()
-        .await
-        .expect("the server accepts connections");
+    let channel = connect(addr).await;
     let app = TestApp {
         addr,
         metrics_addr,
@@ -167,6 +163,15 @@ pub async fn spawn_app_with(mut settings: Settings) -> TestApp {
     };
     app.wait_until_serving().await;
     app
+}
+
+/// A client connection of its own to the server at `addr`, as a separate service would have.
+pub async fn connect(addr: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .expect("a valid endpoint")
+        .connect()
+        .await
+        .expect("the server accepts connections")
 }
 
 impl TestApp {

@@ -1,12 +1,9 @@
-//! Loading the real Airwars data through the repositories, for the real-data test and the
-//! `load_airwars_2017` example.
+//! Loading the real Airwars data through the repositories, for the real-data test.
 
 use chrono::Datelike;
 use civcas_domain::reconcile::SourceFacts;
 use civcas_domain::repository::{AssessmentRepository, IncidentRepository, SourceRepository};
-use civcas_domain::{
-    AssessedIncident, NewAssessment, NewSource, Slug, SourceDetails, SourceId, SourceKind,
-};
+use civcas_domain::{AssessedIncident, NewAssessment, Slug, SourceId};
 use civcas_import::airwars::{
     self, AIRWARS, AirwarsData, AirwarsFiles, COALITION, COALITION_SOURCE,
 };
@@ -15,16 +12,13 @@ use futures::stream::{self, StreamExt};
 
 /// Airwars and the Coalition, as the mapping registers them.
 pub fn airwars_sources() -> Vec<SourceFacts> {
-    vec![
-        SourceFacts {
-            id: SourceId::parse(AIRWARS).expect("a slug"),
-            belligerent: None,
-        },
-        SourceFacts {
-            id: SourceId::parse(COALITION_SOURCE).expect("a slug"),
-            belligerent: Some(Slug::parse(COALITION).expect("a slug")),
-        },
-    ]
+    airwars::sources()
+        .into_iter()
+        .map(|source| SourceFacts {
+            id: source.id,
+            belligerent: source.details.belligerent,
+        })
+        .collect()
 }
 
 /// What a load wrote.
@@ -39,27 +33,9 @@ pub struct Loaded {
 /// the Coalition's assessments, into `store`.
 pub async fn load_airwars_year(store: &PgStore, dir: &std::path::Path, year: i32) -> Loaded {
     let data = airwars::read(&AirwarsFiles::in_dir(dir)).expect("the Airwars export reads");
-    for source in airwars_sources() {
-        let kind = if source.belligerent.is_some() {
-            SourceKind::Military
-        } else {
-            SourceKind::Monitor
-        };
-        let details = SourceDetails {
-            display_name: source.id.to_string(),
-            kind,
-            belligerent: source.belligerent.clone(),
-            homepage: None,
-            methodology: None,
-        };
+    for source in airwars::sources() {
         store
-            .register_source(
-                NewSource {
-                    id: source.id,
-                    details,
-                },
-                None,
-            )
+            .register_source(source, None)
             .await
             .expect("a source registers");
     }

@@ -506,13 +506,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn channels(addr: SocketAddr, count: usize) -> Vec<tonic::transport::Channel> {
     let mut channels = Vec::with_capacity(count);
     for _ in 0..count {
-        channels.push(
-            tonic::transport::Channel::from_shared(format!("http://{addr}"))
-                .unwrap()
-                .connect()
-                .await
-                .unwrap(),
-        );
+        channels.push(civcas_tests::connect(addr).await);
     }
     channels
 }

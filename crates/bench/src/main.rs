@@ -73,6 +73,22 @@ struct Line {
     note: String,
 }
 
+impl Line {
+    /// A measurement that failed: a finding, not the end of the run.
+    fn failed(what: String, started: Instant, error: &anyhow::Error) -> Self {
+        Self {
+            what,
+            civcas: format!(
+                "failed after {:.1} s: {error:#}",
+                started.elapsed().as_secs_f64()
+            ),
+            baseline: "not run".into(),
+            ratio: f64::NAN,
+            note: "see BENCHMARKS.md".into(),
+        }
+    }
+}
+
 struct Table(Vec<Line>);
 
 impl Table {
@@ -545,17 +561,11 @@ async fn main() -> anyhow::Result<()> {
         let ours = match reconciled(channel.clone(), from, to).await {
             Ok(figures) => tiers_of(&figures),
             Err(error) => {
-                // A failure is a finding, not the end of the run.
-                table.0.push(Line {
-                    what: format!("reconciled figures, {name}"),
-                    civcas: format!(
-                        "failed after {:.1} s: {error:#}",
-                        started.elapsed().as_secs_f64()
-                    ),
-                    baseline: "not run".into(),
-                    ratio: f64::NAN,
-                    note: "see BENCHMARKS.md".into(),
-                });
+                table.0.push(Line::failed(
+                    format!("reconciled figures, {name}"),
+                    started,
+                    &error,
+                ));
                 continue;
             }
         };
@@ -576,16 +586,11 @@ async fn main() -> anyhow::Result<()> {
             let civcas = match civcas {
                 Ok(civcas) => civcas,
                 Err(error) => {
-                    table.0.push(Line {
-                        what: format!("reconciled figures, {name}, concurrency {concurrency}"),
-                        civcas: format!(
-                            "failed after {:.1} s: {error:#}",
-                            started.elapsed().as_secs_f64()
-                        ),
-                        baseline: "not run".into(),
-                        ratio: f64::NAN,
-                        note: "see BENCHMARKS.md".into(),
-                    });
+                    table.0.push(Line::failed(
+                        format!("reconciled figures, {name}, concurrency {concurrency}"),
+                        started,
+                        &error,
+                    ));
                     continue;
                 }
             };

@@ -51,10 +51,10 @@ impl Drop for PooledConnection {
         if !abandoned {
             return; // `object` goes back to the pool
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
         let connection = Object::take(object);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // no runtime to cancel from: the connection is closed, never reused
+        };
         let cancel = connection.cancel_token();
         runtime.spawn(async move {
             if let Err(error) = cancel.cancel_query(tokio_postgres::NoTls).await {

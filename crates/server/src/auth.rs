@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 use tonic::Status;
 
 use crate::errors;
-use crate::methods::{self, Method};
+use crate::methods::{Access, Method};
 use crate::settings::{AuthMode, AuthSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
@@ -33,26 +33,11 @@ impl Role {
     }
 }
 
-/// The role a civcas method needs. Every method of the API is listed; a test checks the list against
-/// the proto, so a new RPC cannot go unclassified.
+/// The role a method needs, or `None` for health and reflection (see [`crate::methods`]).
 pub fn required_role(method: &Method) -> Option<Role> {
-    use methods::Service::*;
-    match (method.service, method.name) {
-        (Health | ReflectionV1 | ReflectionV1Alpha, _) => None,
-        (Sources, "RegisterSource" | "UpdateSource") => Some(Role::Admin),
-        (Incidents, "RecordIncident" | "LinkIncidents" | "UnlinkIncidents")
-        | (Assessments, "RecordAssessment" | "ImportAssessments")
-        | (Statements, "RecordStatement") => Some(Role::Write),
-        (Sources, "GetSource" | "ListSources")
-        | (Incidents, "GetIncident" | "ListIncidents")
-        | (Assessments, "ListAssessments")
-        | (Statements, "ListStatements" | "GetStatementRevisions")
-        | (
-            Figures,
-            "GetReconciledFigures" | "GetFigureSeries" | "GetAssessmentFlow" | "WatchFigures",
-        ) => Some(Role::Read),
-        // Unknown to this table: only the most trusted callers reach it (and get UNIMPLEMENTED).
-        _ => Some(Role::Admin),
+    match method.access {
+        Access::Open => None,
+        Access::Requires(role) => Some(role),
     }
 }
 

@@ -130,18 +130,7 @@ pub fn with_error_info(tonic_status: Status) -> Status {
             HashMap::new(),
         );
     }
-    let reason = format!("{code:?}")
-        .chars()
-        .flat_map(|c| {
-            let upper = c.to_ascii_uppercase();
-            (c.is_ascii_uppercase())
-                .then_some('_')
-                .into_iter()
-                .chain([upper])
-        })
-        .skip(1)
-        .collect::<String>();
-    status(code, message, &reason, HashMap::new())
+    status(code, message, code_name(code), HashMap::new())
 }
 
 /// INTERNAL for a handler that panicked: the panic is logged, never sent.
@@ -152,6 +141,30 @@ pub fn panicked() -> Status {
         "INTERNAL",
         HashMap::new(),
     )
+}
+
+/// The canonical upper-case name of a gRPC code, as metrics labels and fallback ErrorInfo reasons
+/// use it.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
 }
 
 /// Maps every repository error to its status.
@@ -237,6 +250,17 @@ mod tests {
         ));
         assert_eq!(status.code(), Code::Unavailable);
         assert!(!status.message().contains("5432"));
+    }
+
+    #[test]
+    fn every_code_has_its_canonical_name() {
+        for number in 0..=16 {
+            let code = Code::from_i32(number);
+            assert_eq!(
+                code_name(code).replace('_', "").to_lowercase(),
+                format!("{code:?}").to_lowercase(),
+            );
+        }
     }
 
     #[test]

@@ -222,40 +222,37 @@ impl Application {
             .layer(GateLayer::new(gate))
             .into_inner();
         let max_message = settings.server.max_message_bytes;
+        // The generated servers share no trait, so the limits are set by a macro.
+        macro_rules! limited {
+            ($server:expr) => {
+                $server
+                    .max_decoding_message_size(max_message)
+                    .max_encoding_message_size(max_message)
+            };
+        }
         let server = builder
             .trace_fn(telemetry::rpc_span)
             .layer(layers)
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(
-                SourceServiceServer::new(SourceApi::new(Arc::clone(&store)))
-                    .max_decoding_message_size(max_message)
-                    .max_encoding_message_size(max_message),
-            )
-            .add_service(
-                IncidentServiceServer::new(IncidentApi::new(Arc::clone(&store)))
-                    .max_decoding_message_size(max_message)
-                    .max_encoding_message_size(max_message),
-            )
-            .add_service(
-                AssessmentServiceServer::new(AssessmentApi::new(
-                    Arc::clone(&store),
-                    Arc::clone(&metrics),
-                ))
-                .max_decoding_message_size(max_message)
-                .max_encoding_message_size(max_message),
-            )
-            .add_service(
-                StatementServiceServer::new(StatementApi::new(Arc::clone(&store)))
-                    .max_decoding_message_size(max_message)
-                    .max_encoding_message_size(max_message),
-            )
-            .add_service(
-                FigureServiceServer::new(FigureApi::new(Arc::clone(&store), changes))
-                    .max_decoding_message_size(max_message)
-                    .max_encoding_message_size(max_message),
-            )
+            .add_service(limited!(SourceServiceServer::new(SourceApi::new(
+                Arc::clone(&store)
+            ))))
+            .add_service(limited!(IncidentServiceServer::new(IncidentApi::new(
+                Arc::clone(&store)
+            ))))
+            .add_service(limited!(AssessmentServiceServer::new(AssessmentApi::new(
+                Arc::clone(&store),
+                Arc::clone(&metrics),
+            ))))
+            .add_service(limited!(StatementServiceServer::new(StatementApi::new(
+                Arc::clone(&store)
+            ))))
+            .add_service(limited!(FigureServiceServer::new(FigureApi::new(
+                Arc::clone(&store),
+                changes
+            ))))
             .serve_with_incoming_shutdown(incoming, on_shutdown);
 
         let grace = Duration::from_secs(settings.server.shutdown_grace_secs);

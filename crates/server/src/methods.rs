@@ -10,6 +10,8 @@ use civcas_proto::v1::{
     source_service_server, statement_service_server,
 };
 
+use crate::auth::Role;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
     Sources,
@@ -23,62 +25,118 @@ pub enum Service {
     Unknown,
 }
 
-/// Each service's full name and its methods.
-const SERVICES: [(Service, &str, &[&str]); 8] = [
+/// Who may call a method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Health and reflection: open to all, never shed, never timed out by the server.
+    Open,
+    /// A bearer token with at least this role.
+    Requires(Role),
+}
+
+/// One method: its name, who may call it, and whether it streams its request (and is then bounded
+/// only by the client's deadline, since a large import takes minutes).
+#[derive(Debug, Clone, Copy)]
+struct Spec {
+    name: &'static str,
+    access: Access,
+    streams_requests: bool,
+}
+
+const fn open(name: &'static str) -> Spec {
+    Spec {
+        name,
+        access: Access::Open,
+        streams_requests: false,
+    }
+}
+
+const fn requires(role: Role, name: &'static str) -> Spec {
+    Spec {
+        name,
+        access: Access::Requires(role),
+        streams_requests: false,
+    }
+}
+
+/// Each service's full name and its methods, with their roles: `admin` registers and updates
+/// sources, `write` records and imports, `read` queries.
+const SERVICES: [(Service, &str, &[Spec]); 8] = [
     (
         Service::Sources,
         source_service_server::SERVICE_NAME,
-        &["RegisterSource", "GetSource", "ListSources", "UpdateSource"],
+        &[
+            requires(Role::Admin, "RegisterSource"),
+            requires(Role::Read, "GetSource"),
+            requires(Role::Read, "ListSources"),
+            requires(Role::Admin, "UpdateSource"),
+        ],
     ),
     (
         Service::Incidents,
         incident_service_server::SERVICE_NAME,
         &[
-            "RecordIncident",
-            "GetIncident",
-            "ListIncidents",
-            "LinkIncidents",
-            "UnlinkIncidents",
+            requires(Role::Write, "RecordIncident"),
+            requires(Role::Read, "GetIncident"),
+            requires(Role::Read, "ListIncidents"),
+            requires(Role::Write, "LinkIncidents"),
+            requires(Role::Write, "UnlinkIncidents"),
         ],
     ),
     (
         Service::Assessments,
         assessment_service_server::SERVICE_NAME,
-        &["RecordAssessment", "ImportAssessments", "ListAssessments"],
+        &[
+            requires(Role::Write, "RecordAssessment"),
+            Spec {
+                streams_requests: true,
+                ..requires(Role::Write, "ImportAssessments")
+            },
+            requires(Role::Read, "ListAssessments"),
+        ],
     ),
     (
         Service::Statements,
         statement_service_server::SERVICE_NAME,
-        &["RecordStatement", "ListStatements", "GetStatementRevisions"],
+        &[
+            requires(Role::Write, "RecordStatement"),
+            requires(Role::Read, "ListStatements"),
+            requires(Role::Read, "GetStatementRevisions"),
+        ],
     ),
     (
         Service::Figures,
         figure_service_server::SERVICE_NAME,
         &[
-            "GetReconciledFigures",
-            "GetFigureSeries",
-            "GetAssessmentFlow",
-            "WatchFigures",
+            requires(Role::Read, "GetReconciledFigures"),
+            requires(Role::Read, "GetFigureSeries"),
+            requires(Role::Read, "GetAssessmentFlow"),
+            requires(Role::Read, "WatchFigures"),
         ],
     ),
     (
         Service::Health,
         "grpc.health.v1.Health",
-        &["Check", "Watch"],
+        &[open("Check"), open("Watch")],
     ),
     (
         Service::ReflectionV1,
         "grpc.reflection.v1.ServerReflection",
-        &["ServerReflectionInfo"],
+        &[open("ServerReflectionInfo")],
     ),
     (
         Service::ReflectionV1Alpha,
         "grpc.reflection.v1alpha.ServerReflection",
-        &["ServerReflectionInfo"],
+        &[open("ServerReflectionInfo")],
     ),
 ];
 
-const UNKNOWN: &str = "unknown";
+const UNKNOWN: Spec = Spec {
+    name: "unknown",
+    // Unknown to the table: only the most trusted callers reach it (and get UNIMPLEMENTED).
+    access: Access::Requires(Role::Admin),
+    streams_requests: false,
+};
 
 /// A call's method, from its HTTP/2 path `/<service>/<method>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,41 +146,36 @@ pub struct Method {
     pub service_name: &'static str,
     /// The method's name, or `unknown`.
     pub name: &'static str,
+    pub access: Access,
+    /// Whether the call streams its request (ImportAssessments).
+    pub streams_requests: bool,
 }
 
 impl Method {
     pub fn from_path(path: &str) -> Self {
-        let unknown = Self {
-            service: Service::Unknown,
-            service_name: UNKNOWN,
-            name: UNKNOWN,
-        };
-        let Some((service_name, name)) = path.trim_start_matches('/').split_once('/') else {
-            return unknown;
-        };
-        let Some((service, service_name, methods)) =
-            SERVICES.iter().find(|(_, full, _)| *full == service_name)
-        else {
-            return unknown;
-        };
+        let found =
+            path.trim_start_matches('/')
+                .split_once('/')
+                .and_then(|(service_name, name)| {
+                    let (service, service_name, methods) =
+                        SERVICES.iter().find(|(_, full, _)| *full == service_name)?;
+                    let spec = methods.iter().find(|m| m.name == name).unwrap_or(&UNKNOWN);
+                    Some((*service, *service_name, *spec))
+                });
+        let (service, service_name, spec) =
+            found.unwrap_or((Service::Unknown, UNKNOWN.name, UNKNOWN));
         Self {
-            service: *service,
+            service,
             service_name,
-            name: methods.iter().find(|m| **m == name).unwrap_or(&UNKNOWN),
+            name: spec.name,
+            access: spec.access,
+            streams_requests: spec.streams_requests,
         }
     }
 
     /// Health and reflection: open to all, never shed, never timed out by the server.
     pub fn is_infrastructure(&self) -> bool {
-        matches!(
-            self.service,
-            Service::Health | Service::ReflectionV1 | Service::ReflectionV1Alpha
-        )
-    }
-
-    /// A call that streams its request: bounded only by the client's deadline, not the server's.
-    pub fn streams_requests(&self) -> bool {
-        self.service == Service::Assessments && self.name == "ImportAssessments"
+        self.access == Access::Open
     }
 }
 

@@ -8,16 +8,6 @@ use civcas_tests::fixtures::{register_seed_sources, stored_assessment_refs, tagg
 use civcas_tests::spawn_app;
 use futures::future::join_all;
 use tonic::Code;
-use tonic::transport::Channel;
-
-/// Each client has a connection of its own, as separate services would.
-async fn connect(app: &civcas_tests::TestApp) -> Channel {
-    Channel::from_shared(format!("http://{}", app.addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_two_concurrent_writers_lose_nothing_and_duplicate_nothing() {
@@ -29,8 +19,9 @@ async fn thirty_two_concurrent_writers_lose_nothing_and_duplicate_nothing() {
     let clients = (0..CLIENTS).map(|client| {
         let app = &app;
         async move {
-            let mut assessments =
-                pb::assessment_service_client::AssessmentServiceClient::new(connect(app).await);
+            let mut assessments = pb::assessment_service_client::AssessmentServiceClient::new(
+                civcas_tests::connect(app.addr).await,
+            );
             let mut acknowledged = Vec::with_capacity(WRITES_EACH);
             for write in 0..WRITES_EACH {
                 let tag = format!("C{client}-W{write}");

@@ -128,13 +128,13 @@ where
             return answer(errors::overloaded(policy.concurrency));
         };
         let running = Arc::clone(&policy.running);
-        let timeout = call_timeout(&method, request.headers(), policy.request_timeout);
-        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        let limit = call_timeout(&method, request.headers(), policy.request_timeout)
+            .map(|timeout| (Instant::now() + timeout, timeout));
         let work = match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
             Ok(work) => work,
             Err(panic) => return answer(panicked(&method, &*panic)),
         };
-        let call = Call::new(deadline);
+        let call = Call::new(limit.map(|(deadline, _)| deadline));
         Box::pin(async move {
             let _admitted = admitted;
             let work = async {
@@ -149,15 +149,15 @@ where
             // because its client went away, its connections see the call abandoned and cancel
             // their queries. After normal completion it changes nothing.
             let _abandon_on_drop = AbandonOnDrop(call.clone());
-            let outcome = match (deadline, timeout) {
-                (Some(deadline), Some(timeout)) => tokio::select! {
+            let outcome = match limit {
+                Some((deadline, timeout)) => tokio::select! {
                     outcome = &mut work => outcome,
                     () = tokio::time::sleep_until(deadline) => {
                         call.abandon();
                         return Ok(errors::deadline_exceeded(timeout).into_http());
                     }
                 },
-                _ => (&mut work).await,
+                None => (&mut work).await,
             };
             match outcome {
                 Ok(response) => response.map(with_error_info_on_tonic_errors),
@@ -207,7 +207,7 @@ fn call_timeout(method: &Method, headers: &HeaderMap, server: Duration) -> Optio
         .get("grpc-timeout")
         .and_then(|value| value.to_str().ok())
         .and_then(parse_grpc_timeout);
-    let server = (!method.streams_requests()).then_some(server);
+    let server = (!method.streams_requests).then_some(server);
     match (client, server) {
         (Some(client), Some(server)) => Some(client.min(server)),
         (client, server) => client.or(server),
