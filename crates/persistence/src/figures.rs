@@ -6,6 +6,7 @@
 //! see one snapshot even while writers go on.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use civcas_domain::reconcile::flow::AssessmentFlow;
 use civcas_domain::reconcile::{
@@ -28,10 +29,24 @@ use crate::error::{StoreError, StoreResult, corrupt};
 use crate::models::StatementRow;
 use crate::schema::{assessments, sources, statements};
 
-const CLUSTER_FIGURES: &str = include_str!("sql/cluster_figures.sql");
-const SOURCE_FIGURES: &str = include_str!("sql/source_figures.sql");
+/// Both window queries splice in the one definition of rule 3's sums.
+static CLUSTER_FIGURES: LazyLock<String> =
+    LazyLock::new(|| with_source_sums(include_str!("sql/cluster_figures.sql")));
+static SOURCE_FIGURES: LazyLock<String> =
+    LazyLock::new(|| with_source_sums(include_str!("sql/source_figures.sql")));
 const LATEST_STATEMENTS: &str = include_str!("sql/latest_statements.sql");
 const ASSESSMENT_FLOW: &str = include_str!("sql/assessment_flow.sql");
+
+fn with_source_sums(query: &str) -> String {
+    let sums = include_str!("sql/source_sums.sql");
+    // The fragment's leading comment would swallow what follows it on the same line.
+    let sums: String = sums
+        .lines()
+        .filter(|line| !line.starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    query.replace("{source_sums}", &sums)
+}
 
 #[derive(QueryableByName)]
 struct Document {
@@ -125,6 +140,7 @@ struct GapRow {
 
 #[derive(Debug, Deserialize)]
 struct ClusterDocument {
+    sources: SourceDocument,
     tiers: Vec<Sums>,
     disputed_ids: Vec<i64>,
     gap_sources: Vec<String>,
@@ -198,7 +214,7 @@ async fn window_document(
     Ok(document.document)
 }
 
-/// Rule 3 for every source in `sources`, zero-filled.
+/// Rule 3 alone, for every source in `sources`, zero-filled.
 async fn source_figures(
     conn: &mut AsyncPgConnection,
     window: DateInterval,
@@ -206,8 +222,12 @@ async fn source_figures(
     filters: &Filters,
     sources: &[String],
 ) -> StoreResult<Vec<SourceFigures>> {
-    let document = window_document(conn, SOURCE_FIGURES, window, as_of, filters, sources).await?;
-    let document: SourceDocument = parse("source figures", &document)?;
+    let document = window_document(conn, &SOURCE_FIGURES, window, as_of, filters, sources).await?;
+    per_source(parse("source figures", &document)?, sources)
+}
+
+/// Rule 3's document as figures for every source in `sources`, zero-filled.
+fn per_source(document: SourceDocument, sources: &[String]) -> StoreResult<Vec<SourceFigures>> {
     let mut verdicts: BTreeMap<String, BTreeMap<Verdict, Split>> = BTreeMap::new();
     for row in document.verdicts {
         verdicts.entry(row.source_id).or_default().insert(
@@ -241,15 +261,15 @@ async fn source_figures(
         .collect()
 }
 
-/// Rules 2, 4 and 5.
-async fn cluster_figures(
+/// Rules 2 to 5 in one query; the statements (rule 6) are left empty for the caller.
+async fn window_figures(
     conn: &mut AsyncPgConnection,
     query: &FigureQuery,
     sources: &[String],
-) -> StoreResult<(Vec<TierFigures>, Disputed, Vec<CoverageGap>)> {
+) -> StoreResult<ReconciledFigures> {
     let document = window_document(
         conn,
-        CLUSTER_FIGURES,
+        &CLUSTER_FIGURES,
         query.window,
         query.as_of,
         &query.filters,
@@ -291,9 +311,10 @@ async fn cluster_figures(
             })
         })
         .collect::<StoreResult<_>>()?;
-    Ok((
-        reported_tiers(tiers),
-        Disputed {
+    Ok(ReconciledFigures {
+        sources: per_source(document.sources, sources)?,
+        tiers: reported_tiers(tiers),
+        disputed: Disputed {
             figures: disputed,
             cluster_ids: document
                 .disputed_ids
@@ -302,7 +323,8 @@ async fn cluster_figures(
                 .collect(),
         },
         coverage_gaps,
-    ))
+        statements: Vec::new(),
+    })
 }
 
 /// Rule 6: the latest statement of each chain, and for KILLED or INJURED statements of sources with
@@ -407,16 +429,10 @@ async fn figures_in(
     query: &FigureQuery,
     sources: &[String],
 ) -> StoreResult<ReconciledFigures> {
-    let per_source =
-        source_figures(conn, query.window, query.as_of, &query.filters, sources).await?;
-    let (tiers, disputed, coverage_gaps) = cluster_figures(conn, query, sources).await?;
-    let statements = statement_figures(conn, query, sources).await?;
+    let figures = window_figures(conn, query, sources).await?;
     Ok(ReconciledFigures {
-        sources: per_source,
-        tiers,
-        disputed,
-        coverage_gaps,
-        statements,
+        statements: statement_figures(conn, query, sources).await?,
+        ..figures
     })
 }
 

@@ -139,8 +139,11 @@ impl PgStore {
     /// Builds the pool. Connections are opened lazily, so this succeeds while the database is down;
     /// [`PgStore::ping`] tells whether it answers.
     pub fn new(url: &SecretString, settings: &PoolSettings) -> RepositoryResult<Self> {
+        // JIT off: the figure queries' recursive walk makes the planner's cost estimates huge, so
+        // PostgreSQL compiled them to machine code on every call, which took 130 of a 140 ms query
+        // (docs/BENCHMARKS.md). None of civcas's queries runs long enough to repay the compilation.
         let session_setup = format!(
-            "SET application_name = '{}'; SET statement_timeout = {}",
+            "SET application_name = '{}'; SET statement_timeout = {}; SET jit = off",
             settings.application_name.replace('\'', ""),
             settings.statement_timeout.as_millis()
         );

@@ -1,9 +1,13 @@
--- Rules 2, 4 and 5 for one window: the reconciled tiers, the disputed clusters and the coverage gaps,
--- as one JSON document. Parameters: $1 from, $2 to, $3 as_of (NULL: no limit), $4 countries,
--- $5 admin1, $6 attributed_to (empty arrays: no filter), $7 the selected sources, $8 localities.
+-- Rules 2 to 5 for one window: the per-source figures (source_sums.sql), the reconciled tiers, the
+-- disputed clusters and the coverage gaps, as one JSON document. The per-source figures come from the
+-- same current assessments as the clusters', which are read once. Parameters: $1 from, $2 to,
+-- $3 as_of (NULL: no limit), $4 countries, $5 admin1, $6 attributed_to (empty arrays: no filter),
+-- $7 the selected sources, $8 localities.
 --
--- Clusters are found by walking links outward from the incidents that overlap the window, so the
--- cost grows with the window, not with the table. Tiers are numbers: 4 ESTABLISHED, 3 LIKELY,
+-- Clusters are found by walking links and current DUPLICATE verdicts outward, but only from the
+-- window's incidents that some link or DUPLICATE verdict names: most incidents are in no cluster,
+-- and walking from each of them (four index probes apiece) was most of the query's time. The cost
+-- grows with the window, not with the table. Tiers are numbers: 4 ESTABLISHED, 3 LIKELY,
 -- 2 ALLEGED, 1 REJECTED.
 WITH RECURSIVE
 params AS (
@@ -11,13 +15,28 @@ params AS (
            $4::text[] AS countries, $5::text[] AS admin1s, $6::text[] AS attributed, $7::text[] AS sources,
            $8::text[] AS localities
 ),
-window_incidents AS (
-    SELECT i.id FROM incidents i, params p
-    WHERE daterange(i.occurred_from, i.occurred_to, '[]') && daterange(p.w_from, p.w_to, '[]')
+-- The window's incidents, read once with the columns the filters need. The bounds are the
+-- parameters themselves, not `params`, so that the planner estimates the window's size.
+window_incidents AS MATERIALIZED (
+    SELECT i.id, i.occurred_from, i.occurred_to, i.country, i.admin1, i.locality, i.attributed_to
+    FROM incidents i
+    WHERE daterange(i.occurred_from, i.occurred_to, '[]') && daterange($1::date, $2::date, '[]')
+),
+-- The window's incidents that can share a cluster: named by a link or by a DUPLICATE verdict,
+-- current or not (the walk below applies as_of; a superseded verdict only costs a short walk).
+linkable AS (
+    SELECT w.id FROM window_incidents w JOIN incident_links l ON l.low_incident_id = w.id
+    UNION
+    SELECT w.id FROM window_incidents w JOIN incident_links l ON l.high_incident_id = w.id
+    UNION
+    SELECT w.id FROM window_incidents w JOIN assessments a ON a.incident_id = w.id
+    WHERE a.duplicate_of IS NOT NULL
+    UNION
+    SELECT w.id FROM window_incidents w JOIN assessments a ON a.duplicate_of = w.id
 ),
 -- An assessment is current when no later one by the same source of the same incident exists as of.
 reach (start, node) AS (
-    SELECT id, id FROM window_incidents
+    SELECT id, id FROM linkable
     UNION
     SELECT r.start, n.other
     FROM reach r
@@ -44,15 +63,31 @@ reach (start, node) AS (
     ) n
 ),
 cluster_of AS (SELECT start, min(node) AS cluster_id FROM reach GROUP BY start),
-members AS (SELECT DISTINCT c.cluster_id, r.node AS incident_id FROM reach r JOIN cluster_of c USING (start)),
+linked_members AS (
+    SELECT DISTINCT c.cluster_id, r.node AS incident_id FROM reach r JOIN cluster_of c USING (start)
+),
+-- Every member with its incident's columns: the window's incidents as read above, each its own
+-- cluster unless linked, and the linked members outside the window, fetched by primary key (an
+-- array, so that no misestimate of the walk's size turns the fetch into a scan of the table).
+member_incidents AS (
+    SELECT COALESCE(l.cluster_id, w.id) AS cluster_id, w.id AS incident_id, true AS in_window,
+           w.occurred_from, w.occurred_to, w.country, w.admin1, w.locality, w.attributed_to
+    FROM window_incidents w LEFT JOIN linked_members l ON l.incident_id = w.id
+    UNION ALL
+    SELECT l.cluster_id, i.id, false, i.occurred_from, i.occurred_to, i.country, i.admin1, i.locality,
+           i.attributed_to
+    FROM incidents i JOIN linked_members l ON l.incident_id = i.id
+    WHERE i.id = ANY (ARRAY(SELECT incident_id FROM linked_members))
+      AND NOT (daterange(i.occurred_from, i.occurred_to, '[]') && daterange($1::date, $2::date, '[]'))
+),
 member_facts AS (
-    SELECT m.cluster_id, i.id AS incident_id, i.attributed_to,
-           (p.w_from <= i.occurred_from AND i.occurred_to <= p.w_to) AS inside,
-           COALESCE((cardinality(p.countries) = 0 OR i.country = ANY (p.countries))
-                AND (cardinality(p.admin1s) = 0 OR i.admin1 = ANY (p.admin1s))
-                AND (cardinality(p.localities) = 0 OR i.locality = ANY (p.localities))
-                AND (cardinality(p.attributed) = 0 OR i.attributed_to && p.attributed), false) AS chosen
-    FROM members m JOIN incidents i ON i.id = m.incident_id, params p
+    SELECT m.cluster_id, m.incident_id, m.in_window, m.attributed_to,
+           (p.w_from <= m.occurred_from AND m.occurred_to <= p.w_to) AS inside,
+           COALESCE((cardinality(p.countries) = 0 OR m.country = ANY (p.countries))
+                AND (cardinality(p.admin1s) = 0 OR m.admin1 = ANY (p.admin1s))
+                AND (cardinality(p.localities) = 0 OR m.locality = ANY (p.localities))
+                AND (cardinality(p.attributed) = 0 OR m.attributed_to && p.attributed), false) AS chosen
+    FROM member_incidents m, params p
 ),
 -- Selected clusters: a member passes the filters. Inside when every member is.
 clusters AS (
@@ -62,7 +97,7 @@ clusters AS (
 -- Per member, through the history index: a plain join let the planner, which cannot see how few
 -- members a CTE holds, scan every assessment of the selected sources, a cost that grew with the table.
 current_assessments AS (
-    SELECT m.cluster_id, a.*
+    SELECT m.cluster_id, m.inside, m.in_window AND m.chosen AS by_source, a.*
     FROM member_facts m
     JOIN clusters USING (cluster_id)
     CROSS JOIN params p
@@ -73,7 +108,8 @@ current_assessments AS (
         FROM assessments x
         WHERE x.incident_id = m.incident_id AND x.source_id = ANY (p.sources)
           AND x.assessed_on <= p.as_of
-        ORDER BY x.source_id, x.assessed_on DESC, x.recorded_at DESC, x.id DESC
+        -- Backwards along the history index, so that no member needs a sort of its own.
+        ORDER BY x.source_id DESC, x.assessed_on DESC, x.recorded_at DESC, x.id DESC
     ) a
 ),
 graded AS (
@@ -81,6 +117,11 @@ graded AS (
                                WHEN 'weak' THEN 2 WHEN 'contested' THEN 2 WHEN 'open' THEN 2
                                ELSE 1 END AS tier
     FROM current_assessments c WHERE c.verdict <> 'duplicate'
+),
+-- Rule 3 from the same assessments: the chosen incidents in the window, each on its own.
+source_graded AS (
+    SELECT source_id, verdict, inside, tier, killed_min, killed_max, injured_min, injured_max
+    FROM graded WHERE by_source
 ),
 source_tier AS (SELECT cluster_id, source_id, max(tier) AS tier FROM graded GROUP BY cluster_id, source_id),
 tiers (tier) AS (VALUES (4), (3), (2)),
@@ -140,6 +181,7 @@ totals AS (
     FROM cluster_figure f LEFT JOIN disputed d USING (cluster_id)
 )
 SELECT json_build_object(
+    'sources', {source_sums},
     'tiers', (
         SELECT COALESCE(json_agg(x ORDER BY x.tier DESC), '[]'::json) FROM (
             SELECT tier, count(*) FILTER (WHERE inside) AS inside, count(*) FILTER (WHERE NOT inside) AS boundary,

@@ -1,5 +1,6 @@
 -- Rule 3 for one window: each selected source's current assessments of the chosen incidents in the
--- window, counted by verdict and summed per tier, as one JSON document. Parameters as for
+-- window, counted by verdict and summed per tier (source_sums.sql), as one JSON document. It serves
+-- the statements' own figures; a whole answer takes rule 3 from cluster_figures.sql. Parameters as for
 -- cluster_figures.sql: $1 from, $2 to, $3 as_of, $4 countries, $5 admin1, $6 attributed_to,
 -- $7 the sources, $8 localities.
 WITH
@@ -24,37 +25,12 @@ current_assessments AS (
     WHERE a.source_id = ANY (p.sources) AND a.assessed_on <= p.as_of
     ORDER BY a.source_id, a.incident_id, a.assessed_on DESC, a.recorded_at DESC, a.id DESC
 ),
-graded AS (
-    SELECT ca.*, c.inside,
+source_graded AS (
+    SELECT ca.source_id, ca.verdict, c.inside, ca.killed_min, ca.killed_max, ca.injured_min, ca.injured_max,
            CASE ca.verdict WHEN 'confirmed' THEN 4 WHEN 'credible' THEN 4 WHEN 'fair' THEN 3
                            WHEN 'weak' THEN 2 WHEN 'contested' THEN 2 WHEN 'open' THEN 2
                            ELSE 1 END AS tier
     FROM current_assessments ca JOIN chosen c ON c.id = ca.incident_id
     WHERE ca.verdict <> 'duplicate'
-),
-tiers (tier) AS (VALUES (4), (3), (2))
-SELECT json_build_object(
-    'verdicts', (
-        SELECT COALESCE(json_agg(v), '[]'::json) FROM (
-            SELECT source_id, verdict, count(*) FILTER (WHERE inside) AS inside,
-                   count(*) FILTER (WHERE NOT inside) AS boundary
-            FROM graded GROUP BY source_id, verdict
-        ) v
-    ),
-    'tiers', (
-        SELECT COALESCE(json_agg(x), '[]'::json) FROM (
-            SELECT g.source_id, t.tier,
-                   count(*) FILTER (WHERE g.inside) AS inside, count(*) FILTER (WHERE NOT g.inside) AS boundary,
-                   COALESCE(sum(g.killed_min) FILTER (WHERE g.inside), 0)::bigint AS k_min,
-                   COALESCE(sum(g.killed_max), 0)::bigint AS k_max_bounded,
-                   count(*) FILTER (WHERE g.killed_min IS NOT NULL AND g.killed_max IS NULL) AS k_unbounded,
-                   count(*) FILTER (WHERE g.killed_min IS NULL) AS k_without,
-                   COALESCE(sum(g.injured_min) FILTER (WHERE g.inside), 0)::bigint AS j_min,
-                   COALESCE(sum(g.injured_max), 0)::bigint AS j_max_bounded,
-                   count(*) FILTER (WHERE g.injured_min IS NOT NULL AND g.injured_max IS NULL) AS j_unbounded,
-                   count(*) FILTER (WHERE g.injured_min IS NULL) AS j_without
-            FROM graded g JOIN tiers t ON g.tier >= t.tier
-            GROUP BY g.source_id, t.tier
-        ) x
-    )
-)::text AS document
+)
+SELECT {source_sums}::text AS document
