@@ -46,8 +46,8 @@ struct Args {
     /// The dataset's seed: the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Calls per query measurement (per window and concurrency).
-    #[arg(long, default_value_t = 64)]
+    /// Calls per query measurement (per window and concurrency): at least the concurrency, 32.
+    #[arg(long, default_value_t = 32)]
     queries: usize,
     /// How long each unary-write measurement runs, in seconds.
     #[arg(long, default_value_t = 5)]

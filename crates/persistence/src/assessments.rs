@@ -51,19 +51,6 @@ impl HistoryKey {
     }
 }
 
-async fn load_assessment(
-    conn: &mut AsyncPgConnection,
-    id: AssessmentId,
-) -> StoreResult<Assessment> {
-    let row: AssessmentRow = diesel::sql_query(format!(
-        "SELECT {COLUMNS}, {IS_CURRENT} AS current FROM assessments a WHERE a.id = $1"
-    ))
-    .bind::<BigInt, _>(id.get())
-    .get_result(conn)
-    .await?;
-    Ok(row.try_into()?)
-}
-
 /// The incident the assessment is about, and whether recording it created that incident.
 async fn resolve_incident(
     conn: &mut AsyncPgConnection,
@@ -79,6 +66,36 @@ async fn resolve_incident(
             Ok((id, outcome == WriteOutcome::Created))
         }
     }
+}
+
+/// The source's assessment of the incident in effect at the end of `new`'s day, if it has one that
+/// day, and whether it has one of a later day, which will supersede `new`.
+async fn same_day_and_later(
+    conn: &mut AsyncPgConnection,
+    incident_id: IncidentId,
+    new: &NewAssessment,
+) -> StoreResult<(Option<AssessmentRow>, bool)> {
+    // The first row from the new one's day on: that day's last, else the earliest later one. That
+    // day's last is superseded only by a later day's.
+    let first: Option<AssessmentRow> = diesel::sql_query(format!(
+        "SELECT {COLUMNS}, {IS_CURRENT} AS current FROM assessments a
+         WHERE a.incident_id = $1 AND a.source_id = $2 AND a.assessed_on >= $3
+         ORDER BY a.assessed_on, a.recorded_at DESC, a.id DESC LIMIT 1"
+    ))
+    .bind::<BigInt, _>(incident_id.get())
+    .bind::<Text, _>(new.source_id.as_str())
+    .bind::<Date, _>(new.details.assessed_on())
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(match first {
+        None => (None, false),
+        Some(row) if row.assessed_on == new.details.assessed_on() => {
+            let later_day = !row.current;
+            (Some(row), later_day)
+        }
+        Some(_) => (None, true),
+    })
 }
 
 impl AssessmentRepository for PgStore {
@@ -101,17 +118,15 @@ impl AssessmentRepository for PgStore {
             // Re-recording what is already there (an import run twice) adds no history: the new
             // assessment is compared with the one in effect at the end of its own day, which is the
             // current one when it is the latest. A same-day reversal (FAIR, DISCOUNTED, FAIR) is new.
-            let in_effect_that_day: Option<AssessmentRow> = diesel::sql_query(format!(
-                "SELECT {COLUMNS}, {IS_CURRENT} AS current FROM assessments a
-                 WHERE a.incident_id = $1 AND a.source_id = $2 AND a.assessed_on = $3
-                 ORDER BY a.recorded_at DESC, a.id DESC LIMIT 1"
-            ))
-            .bind::<BigInt, _>(incident_id.get())
-            .bind::<Text, _>(new.source_id.as_str())
-            .bind::<Date, _>(new.details.assessed_on())
-            .get_result(conn)
-            .await
-            .optional()?;
+            // An incident this write created has no history to look up.
+            let (in_effect_that_day, later_day) = if incident_created {
+                (None, false)
+            } else {
+                same_day_and_later(conn, incident_id, new).await?
+            };
+            let that_day_key = in_effect_that_day
+                .as_ref()
+                .map(|row| (row.recorded_at, row.id));
             let repeated = match in_effect_that_day {
                 Some(row) => Some(Assessment::try_from(row)?)
                     .filter(|stored| new.details.repeats(&stored.details)),
@@ -124,17 +139,31 @@ impl AssessmentRepository for PgStore {
                     incident_created,
                 },
                 None => {
-                    let id: i64 = diesel::insert_into(assessments::table)
-                        .values(NewAssessmentRow::new(
-                            &new.source_id,
-                            incident_id,
-                            &new.details,
-                        ))
-                        .returning(assessments::id)
-                        .get_result(conn)
-                        .await?;
+                    // The row holds exactly the details given, so only what the database assigns
+                    // comes back.
+                    let (id, recorded_at): (i64, DateTime<Utc>) =
+                        diesel::insert_into(assessments::table)
+                            .values(NewAssessmentRow::new(
+                                &new.source_id,
+                                incident_id,
+                                &new.details,
+                            ))
+                            .returning((assessments::id, assessments::recorded_at))
+                            .get_result(conn)
+                            .await?;
+                    // A same-day assessment by a writer whose transaction began later (its
+                    // recorded_at is later) takes effect after this one.
+                    let current =
+                        !later_day && that_day_key.is_none_or(|key| key < (recorded_at, id));
                     RecordedAssessment {
-                        assessment: load_assessment(conn, AssessmentId::from_stored(id)).await?,
+                        assessment: Assessment {
+                            id: AssessmentId::from_stored(id),
+                            source_id: new.source_id.clone(),
+                            incident_id,
+                            details: new.details.clone(),
+                            recorded_at,
+                            current,
+                        },
                         created: true,
                         incident_created,
                     }

@@ -1,7 +1,11 @@
-//! The change feed: every committed write notifies `civcas_changes`, and each server process listens
-//! on one connection of its own, so that a write through any replica reaches the watchers of all.
+//! The change feed: every committed write that stored something notifies `civcas_changes`, and each
+//! server process listens on one connection of its own, so that a write through any replica reaches
+//! the watchers of all.
 
 use std::time::Duration;
+
+use civcas_domain::repository::{ImportedBatch, Written};
+use civcas_domain::{RecordedAssessment, WriteOutcome};
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use futures::StreamExt;
@@ -13,6 +17,37 @@ use crate::PgStore;
 /// The channel writes notify on.
 pub const CHANNEL: &str = "civcas_changes";
 pub(crate) const NOTIFY: &str = "NOTIFY civcas_changes";
+
+/// Whether a write's result stored anything. Only such writes notify, so that an import run again,
+/// or a retried write, does not make every watcher recompute its figures.
+pub(crate) trait Stored {
+    fn stored(&self) -> bool;
+}
+
+impl<T> Stored for Written<T> {
+    fn stored(&self) -> bool {
+        self.outcome != WriteOutcome::Unchanged
+    }
+}
+
+impl Stored for RecordedAssessment {
+    fn stored(&self) -> bool {
+        self.created || self.incident_created
+    }
+}
+
+/// UnlinkIncidents: whether a link was removed.
+impl Stored for bool {
+    fn stored(&self) -> bool {
+        *self
+    }
+}
+
+impl Stored for ImportedBatch {
+    fn stored(&self) -> bool {
+        self.created > 0 || self.incidents_created > 0
+    }
+}
 
 /// How long the listener waits before connecting again after losing its connection.
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);

@@ -16,7 +16,8 @@ use civcas_domain::reconcile::{
 use civcas_domain::repository::FigureRepository;
 use civcas_domain::statement::Measure;
 use civcas_domain::{
-    DateInterval, IncidentId, RepositoryError, RepositoryResult, SourceId, Statement, Tier, Verdict,
+    DateInterval, IncidentId, RepositoryError, RepositoryResult, SourceId, Statement, StatementId,
+    Tier, Verdict,
 };
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Nullable, Text};
@@ -327,12 +328,17 @@ async fn window_figures(
     })
 }
 
+/// Each statement's own ESTABLISHED sum, by statement: it depends on the statement and `as_of` only,
+/// so the buckets of one series share it rather than each computing it again.
+type OwnFigures = BTreeMap<StatementId, Option<RangeSum>>;
+
 /// Rule 6: the latest statement of each chain, and for KILLED or INJURED statements of sources with
 /// incident assessments, the source's own ESTABLISHED sum over the statement's period and area.
 async fn statement_figures(
     conn: &mut AsyncPgConnection,
     query: &FigureQuery,
     sources: &[String],
+    own: &mut OwnFigures,
 ) -> StoreResult<Vec<StatementFigure>> {
     let ids: Vec<Id> = diesel::sql_query(LATEST_STATEMENTS)
         .bind::<Date, _>(query.window.from())
@@ -352,7 +358,14 @@ async fn statement_figures(
     let mut figures = Vec::new();
     for row in rows {
         let statement = Statement::try_from(row)?;
-        let own_established = own_established(conn, &statement, query.as_of).await?;
+        let own_established = match own.get(&statement.id) {
+            Some(figure) => *figure,
+            None => {
+                let figure = own_established(conn, &statement, query.as_of).await?;
+                own.insert(statement.id, figure);
+                figure
+            }
+        };
         let period = statement.details.period;
         let (from, to) = (
             period.from().max(query.window.from()),
@@ -428,10 +441,11 @@ async fn figures_in(
     conn: &mut AsyncPgConnection,
     query: &FigureQuery,
     sources: &[String],
+    own: &mut OwnFigures,
 ) -> StoreResult<ReconciledFigures> {
     let figures = window_figures(conn, query, sources).await?;
     Ok(ReconciledFigures {
-        statements: statement_figures(conn, query, sources).await?,
+        statements: statement_figures(conn, query, sources, own).await?,
         ..figures
     })
 }
@@ -477,12 +491,13 @@ impl FigureRepository for PgStore {
             .run(async |conn| {
                 let sources = Self::selected_sources(conn, &query.filters).await?;
                 let mut series = Vec::with_capacity(buckets.len());
+                let mut own = OwnFigures::new();
                 for bucket in buckets {
                     let query = FigureQuery {
                         window: *bucket,
                         ..query.clone()
                     };
-                    series.push(figures_in(conn, &query, &sources).await?);
+                    series.push(figures_in(conn, &query, &sources, &mut own).await?);
                 }
                 Ok::<_, StoreError>(series)
             })

@@ -24,6 +24,7 @@ use diesel::sql_types::{Array, BigInt, Date, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
+use crate::changes::Stored;
 use crate::error::{StoreError, StoreResult};
 use crate::models::{AssessmentRow, IncidentDetailsRow, NewAssessmentRow};
 use crate::schema::{assessments, incident_references, incidents, sources};
@@ -73,9 +74,11 @@ impl PgStore {
             let mut conn = self.conn().await?;
             conn.transaction(async |conn| {
                 let batch = write_batch(conn, rows).await?;
-                diesel::sql_query(crate::changes::NOTIFY)
-                    .execute(conn)
-                    .await?;
+                if batch.stored() {
+                    diesel::sql_query(crate::changes::NOTIFY)
+                        .execute(conn)
+                        .await?;
+                }
                 Ok::<_, StoreError>(batch)
             })
             .await

@@ -31,11 +31,13 @@ macro_rules! idempotent_write {
                     let result = $body;
                     $crate::idempotency::remember($conn, key, &result).await?;
                     // Delivered on commit, to every replica's change feed (see `changes`).
-                    diesel_async::RunQueryDsl::execute(
-                        diesel::sql_query($crate::changes::NOTIFY),
-                        $conn,
-                    )
-                    .await?;
+                    if $crate::changes::Stored::stored(&result) {
+                        diesel_async::RunQueryDsl::execute(
+                            diesel::sql_query($crate::changes::NOTIFY),
+                            $conn,
+                        )
+                        .await?;
+                    }
                     Ok(result)
                 })
                 .await

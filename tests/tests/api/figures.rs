@@ -662,3 +662,63 @@ async fn watch_sends_at_most_once_a_second() {
         );
     }
 }
+
+/// Notifications on the change feed within `wait` of the last one.
+async fn notifications_within(
+    listener: &mut diesel_async::AsyncPgConnection,
+    wait: std::time::Duration,
+) -> usize {
+    use futures::StreamExt;
+
+    let mut stream = std::pin::pin!(listener.notifications_stream());
+    let mut seen = 0;
+    while let Ok(Some(notification)) = tokio::time::timeout(wait, stream.next()).await {
+        notification.expect("a notification");
+        seen += 1;
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_writes_that_store_something_notify_the_watchers() {
+    use std::time::Duration;
+
+    use diesel_async::SimpleAsyncConnection;
+
+    let settings = civcas_tests::fresh_database_settings().await;
+    let url = settings.database.url.clone().expect("a database url");
+    let app = civcas_tests::spawn_app_with(settings).await;
+    register_seed_sources(&app).await;
+    let report = record_incident(&app, incident("airwars", "CS1", "2017-06-10")).await;
+    let mut listener = civcas_tests::db::connect(&url).await;
+    listener
+        .batch_execute(&format!("LISTEN {}", civcas_persistence::changes::CHANNEL))
+        .await
+        .unwrap();
+    let write = || {
+        assessment(
+            "airwars",
+            &report.id,
+            pb::Verdict::Fair,
+            Some((6, Some(6))),
+            "2024-01-01",
+        )
+    };
+    let quiet = Duration::from_millis(800);
+
+    assess(&app, write()).await;
+    assert_eq!(notifications_within(&mut listener, quiet).await, 1);
+
+    // The same assessment again, and the same incident again: nothing stored, no one told.
+    assess(&app, write()).await;
+    record_incident(&app, incident("airwars", "CS1", "2017-06-10")).await;
+    assert_eq!(notifications_within(&mut listener, quiet).await, 0);
+
+    // A new verdict is stored, and told.
+    assess(
+        &app,
+        assessment("airwars", &report.id, pb::Verdict::Weak, None, "2024-02-01"),
+    )
+    .await;
+    assert_eq!(notifications_within(&mut listener, quiet).await, 1);
+}
