@@ -20,7 +20,7 @@ use crate::error::{StoreResult, classify};
 use crate::incidents::{OnExisting, require_incident, upsert_incident};
 use crate::models::{AssessmentRow, NewAssessmentRow};
 use crate::schema::assessments;
-use crate::sources::require_source;
+use crate::sources::KnownSources;
 use crate::{PgStore, paging};
 
 /// Whether assessment `a` is current: no assessment by the same source of the same incident takes
@@ -54,6 +54,7 @@ impl HistoryKey {
 /// The incident the assessment is about, and whether recording it created that incident.
 async fn resolve_incident(
     conn: &mut AsyncPgConnection,
+    sources: &KnownSources,
     incident: &AssessedIncident,
 ) -> StoreResult<(IncidentId, bool)> {
     match incident {
@@ -62,7 +63,7 @@ async fn resolve_incident(
             Ok((*id, false))
         }
         AssessedIncident::Inline(new) => {
-            let (id, outcome) = upsert_incident(conn, new, OnExisting::Keep).await?;
+            let (id, outcome) = upsert_incident(conn, sources, new, OnExisting::Keep).await?;
             Ok((id, outcome == WriteOutcome::Created))
         }
     }
@@ -106,8 +107,12 @@ impl AssessmentRepository for PgStore {
     ) -> RepositoryResult<RecordedAssessment> {
         let (new, key) = (&assessment, key.as_ref());
         idempotent_write!(self, key, |conn| {
-            require_source(conn, &new.source_id, "assessment.source_id").await?;
-            let (incident_id, incident_created) = resolve_incident(conn, &new.incident).await?;
+            let sources = &self.known_sources;
+            sources
+                .require(conn, &new.source_id, "assessment.source_id")
+                .await?;
+            let (incident_id, incident_created) =
+                resolve_incident(conn, sources, &new.incident).await?;
             new.details
                 .check_target(incident_id)
                 .map_err(|e| e.at("assessment"))?;

@@ -14,7 +14,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::error::{StoreResult, classify, corrupt};
 use crate::models::{IncidentDetailsRow, IncidentRow};
 use crate::schema::{incident_links, incident_references, incidents};
-use crate::sources::require_source;
+use crate::sources::KnownSources;
 use crate::{PgStore, paging};
 
 /// What recording an incident may do to a stored one that its references name.
@@ -30,11 +30,14 @@ pub(crate) enum OnExisting {
 /// adding any new references to it as aliases. Returns its id and what was done.
 pub(crate) async fn upsert_incident(
     conn: &mut AsyncPgConnection,
+    sources: &KnownSources,
     incident: &NewIncident,
     on_existing: OnExisting,
 ) -> StoreResult<(IncidentId, WriteOutcome)> {
     for reference in incident.references() {
-        require_source(conn, &reference.source_id, "incident.references.source_id").await?;
+        sources
+            .require(conn, &reference.source_id, "incident.references.source_id")
+            .await?;
     }
     let known = named_incidents(conn, incident.references()).await?;
     let owners: BTreeSet<i64> = known.values().copied().collect();
@@ -263,7 +266,8 @@ impl IncidentRepository for PgStore {
     ) -> RepositoryResult<Written<Incident>> {
         let (incident, key) = (&incident, key.as_ref());
         idempotent_write!(self, key, |conn| {
-            let (id, outcome) = upsert_incident(conn, incident, OnExisting::Update).await?;
+            let (id, outcome) =
+                upsert_incident(conn, &self.known_sources, incident, OnExisting::Update).await?;
             let value = load_incident(conn, id)
                 .await?
                 .ok_or_else(|| RepositoryError::Internal(format!("incident {id} vanished")))?;

@@ -125,6 +125,7 @@ pub struct PoolStatus {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
+    known_sources: std::sync::Arc<sources::KnownSources>,
     /// For connections outside the pool: the change feed's listener.
     url: SecretString,
 }
@@ -173,6 +174,7 @@ impl PgStore {
             .map_err(|e| RepositoryError::Internal(format!("cannot build the pool: {e}")))?;
         Ok(Self {
             pool,
+            known_sources: Default::default(),
             url: url.clone(),
         })
     }

@@ -1,5 +1,8 @@
 //! The source registry.
 
+use std::collections::HashSet;
+use std::sync::{PoisonError, RwLock};
+
 use civcas_domain::repository::{IdempotencyKey, Resource, SourceRepository};
 use civcas_domain::{
     NewSource, Page, PageRequest, RepositoryError, RepositoryResult, Source, SourceId,
@@ -26,8 +29,38 @@ pub(crate) async fn find_source(
     Ok(row.map(Source::try_from).transpose()?)
 }
 
+/// The sources this store has seen registered. Sources are never deleted, so a source seen once
+/// stays registered, and the writes that name it (every assessment, reference and statement) need
+/// not ask the database again; the foreign keys still guard every row. Unknown ids are always asked.
+#[derive(Debug, Default)]
+pub(crate) struct KnownSources(RwLock<HashSet<String>>);
+
+impl KnownSources {
+    /// Fails with NOT_FOUND on `field` unless the source is registered.
+    pub(crate) async fn require(
+        &self,
+        conn: &mut AsyncPgConnection,
+        id: &SourceId,
+        field: &str,
+    ) -> StoreResult<()> {
+        let known = self
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(id.as_str());
+        if !known {
+            require_source(conn, id, field).await?;
+            self.0
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id.to_string());
+        }
+        Ok(())
+    }
+}
+
 /// Fails with NOT_FOUND on `field` unless the source is registered.
-pub(crate) async fn require_source(
+async fn require_source(
     conn: &mut AsyncPgConnection,
     id: &SourceId,
     field: &str,

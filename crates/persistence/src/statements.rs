@@ -13,7 +13,6 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::error::{StoreResult, classify};
 use crate::models::{NewStatementRow, StatementRow};
 use crate::schema::statements;
-use crate::sources::require_source;
 use crate::{PgStore, paging};
 
 /// A chain's statements in chain order: `published_on`, then `recorded_at`, then id.
@@ -43,7 +42,9 @@ impl StatementRepository for PgStore {
         let (new, key) = (&statement, key.as_ref());
         let chain_key = &new.chain_key();
         idempotent_write!(self, key, |conn| {
-            require_source(conn, &new.source_id, "statement.source_id").await?;
+            self.known_sources
+                .require(conn, &new.source_id, "statement.source_id")
+                .await?;
             // One writer per chain at a time, so that a repeated statement is seen as one.
             diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
                 .bind::<Text, _>(chain_key.as_str())
