@@ -46,7 +46,8 @@ struct Args {
     /// The dataset's seed: the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Calls per query measurement (per window and concurrency): at least the concurrency, 32.
+    /// Calls per query measurement (per window and concurrency). At concurrency 32 the default is
+    /// one burst, each worker making one call, so its p99 is the burst's slowest call.
     #[arg(long, default_value_t = 32)]
     queries: usize,
     /// How long each unary-write measurement runs, in seconds.

@@ -156,8 +156,9 @@ impl AssessmentRepository for PgStore {
                             .returning((assessments::id, assessments::recorded_at))
                             .get_result(conn)
                             .await?;
-                    // A same-day assessment by a writer whose transaction began later (its
-                    // recorded_at is later) takes effect after this one.
+                    // Writers of one incident hold its row lock, so this one is recorded after every
+                    // stored one, unless the clock stepped back: the comparison keeps `current` true
+                    // to the order of rule 1 even then.
                     let current =
                         !later_day && that_day_key.is_none_or(|key| key < (recorded_at, id));
                     RecordedAssessment {

@@ -1,6 +1,6 @@
-//! The change feed: every committed write that stored something notifies `civcas_changes`, and each
-//! server process listens on one connection of its own, so that a write through any replica reaches
-//! the watchers of all.
+//! The change feed: every committed write that changed what the figures read notifies
+//! `civcas_changes`, and each server process listens on one connection of its own, so that a write
+//! through any replica reaches the watchers of all.
 
 use std::time::Duration;
 
@@ -18,8 +18,9 @@ use crate::PgStore;
 pub const CHANNEL: &str = "civcas_changes";
 pub(crate) const NOTIFY: &str = "NOTIFY civcas_changes";
 
-/// Whether a write's result stored anything. Only such writes notify, so that an import run again,
-/// or a retried write, does not make every watcher recompute its figures.
+/// Whether a write changed what the figures read. Only such writes notify, so that an import run
+/// again, or a repeated write, does not make every watcher recompute its figures. (References added
+/// to an incident change no figure; a RecordIncident that adds only references still notifies.)
 pub(crate) trait Stored {
     fn stored(&self) -> bool;
 }

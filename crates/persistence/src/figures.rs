@@ -31,22 +31,18 @@ use crate::models::StatementRow;
 use crate::schema::{assessments, sources, statements};
 
 /// Both window queries splice in the one definition of rule 3's sums.
-static CLUSTER_FIGURES: LazyLock<String> =
-    LazyLock::new(|| with_source_sums(include_str!("sql/cluster_figures.sql")));
+static WINDOW_FIGURES: LazyLock<String> =
+    LazyLock::new(|| with_source_sums(include_str!("sql/window_figures.sql")));
 static SOURCE_FIGURES: LazyLock<String> =
     LazyLock::new(|| with_source_sums(include_str!("sql/source_figures.sql")));
 const LATEST_STATEMENTS: &str = include_str!("sql/latest_statements.sql");
 const ASSESSMENT_FLOW: &str = include_str!("sql/assessment_flow.sql");
 
 fn with_source_sums(query: &str) -> String {
-    let sums = include_str!("sql/source_sums.sql");
-    // The fragment's leading comment would swallow what follows it on the same line.
-    let sums: String = sums
-        .lines()
-        .filter(|line| !line.starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    query.replace("{source_sums}", &sums)
+    query.replace(
+        "{source_sums}",
+        include_str!("sql/source_sums.sql").trim_end(),
+    )
 }
 
 #[derive(QueryableByName)]
@@ -140,7 +136,7 @@ struct GapRow {
 }
 
 #[derive(Debug, Deserialize)]
-struct ClusterDocument {
+struct WindowDocument {
     sources: SourceDocument,
     tiers: Vec<Sums>,
     disputed_ids: Vec<i64>,
@@ -270,14 +266,14 @@ async fn window_figures(
 ) -> StoreResult<ReconciledFigures> {
     let document = window_document(
         conn,
-        &CLUSTER_FIGURES,
+        &WINDOW_FIGURES,
         query.window,
         query.as_of,
         &query.filters,
         sources,
     )
     .await?;
-    let document: ClusterDocument = parse("cluster figures", &document)?;
+    let document: WindowDocument = parse("window figures", &document)?;
     let mut tiers = BTreeMap::new();
     let mut disputed = empty_figures(Tier::Likely);
     for sums in &document.tiers {

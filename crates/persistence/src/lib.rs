@@ -143,8 +143,8 @@ impl PgStore {
     /// [`PgStore::ping`] tells whether it answers.
     pub fn new(url: &SecretString, settings: &PoolSettings) -> RepositoryResult<Self> {
         // JIT off: the figure queries' recursive walk makes the planner's cost estimates huge, so
-        // PostgreSQL compiled them to machine code on every call, which took 130 of a 140 ms query
-        // (docs/BENCHMARKS.md). None of civcas's queries runs long enough to repay the compilation.
+        // PostgreSQL compiled them to machine code on every call, which took 131 ms of a 147 ms
+        // query (docs/BENCHMARKS.md). At every scale measured, compiling cost more than it saved.
         let session_setup = format!(
             "SET application_name = '{}'; SET statement_timeout = {}; SET jit = off",
             settings.application_name.replace('\'', ""),

@@ -1,7 +1,7 @@
 -- Rule 3 for one window: each selected source's current assessments of the chosen incidents in the
 -- window, counted by verdict and summed per tier (source_sums.sql), as one JSON document. It serves
--- the statements' own figures; a whole answer takes rule 3 from cluster_figures.sql. Parameters as for
--- cluster_figures.sql: $1 from, $2 to, $3 as_of, $4 countries, $5 admin1, $6 attributed_to,
+-- the statements' own figures; a whole answer takes rule 3 from window_figures.sql. Parameters as for
+-- window_figures.sql: $1 from, $2 to, $3 as_of, $4 countries, $5 admin1, $6 attributed_to,
 -- $7 the sources, $8 localities.
 WITH
 params AS (

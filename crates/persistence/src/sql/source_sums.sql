@@ -1,7 +1,8 @@
--- Rule 3's sums, shared by source_figures.sql and cluster_figures.sql, which splice this expression
+-- Rule 3's sums, shared by source_figures.sql and window_figures.sql, which splice this expression
 -- in where they write {source_sums}: each source's current assessments counted by verdict, and summed
 -- per tier, from a CTE `source_graded` (source_id, verdict, inside, tier, killed_min, killed_max,
--- injured_min, injured_max) of the chosen incidents in the window.
+-- injured_min, injured_max) of the chosen incidents in the window. It must end with the expression,
+-- not a comment, which would swallow what follows it where it is spliced in.
 json_build_object(
     'verdicts', (
         SELECT COALESCE(json_agg(v), '[]'::json) FROM (

@@ -7,8 +7,9 @@
 -- Clusters are found by walking links and current DUPLICATE verdicts outward, but only from the
 -- window's incidents that some link or DUPLICATE verdict names: most incidents are in no cluster,
 -- and walking from each of them (four index probes apiece) was most of the query's time. The cost
--- grows with the window, not with the table. Tiers are numbers: 4 ESTABLISHED, 3 LIKELY,
--- 2 ALLEGED, 1 REJECTED.
+-- grows with the window, except for finding the linkable incidents, which may hash the table's
+-- DUPLICATE verdicts (a small share of it). Tiers are numbers: 4 ESTABLISHED, 3 LIKELY, 2 ALLEGED,
+-- 1 REJECTED.
 WITH RECURSIVE
 params AS (
     SELECT $1::date AS w_from, $2::date AS w_to, COALESCE($3::date, 'infinity'::date) AS as_of,
