@@ -12,6 +12,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
 /// A span as received, with its resource's `service.name`.
@@ -22,6 +23,15 @@ struct Collector {
     spans: Arc<Mutex<Vec<Received>>>,
 }
 
+/// An attribute's value, debug-printed: enough to look for a string inside it.
+fn attribute(attributes: &[KeyValue], key: &str) -> Option<String> {
+    attributes
+        .iter()
+        .find(|a| a.key == key)
+        .and_then(|a| a.value.as_ref())
+        .map(|v| format!("{:?}", v.value))
+}
+
 #[tonic::async_trait]
 impl TraceService for Collector {
     async fn export(
@@ -30,14 +40,9 @@ impl TraceService for Collector {
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let mut spans = self.spans.lock().unwrap();
         for resource_spans in request.into_inner().resource_spans {
-            let service = resource_spans.resource.and_then(|resource| {
-                resource
-                    .attributes
-                    .into_iter()
-                    .find(|a| a.key == "service.name")
-                    .and_then(|a| a.value)
-                    .map(|v| format!("{:?}", v.value))
-            });
+            let service = resource_spans
+                .resource
+                .and_then(|resource| attribute(&resource.attributes, "service.name"));
             for scope in resource_spans.scope_spans {
                 spans.extend(scope.spans.into_iter().map(|s| (s, service.clone())));
             }
@@ -111,12 +116,7 @@ async fn a_call_with_a_traceparent_is_exported_as_a_child_of_the_callers_span() 
             .is_some_and(|s| s.contains("civcas-under-test")),
         "{service:?}"
     );
-    let method = span
-        .attributes
-        .iter()
-        .find(|a| a.key == "method")
-        .and_then(|a| a.value.as_ref())
-        .map(|v| format!("{:?}", v.value));
+    let method = attribute(&span.attributes, "method");
     assert!(
         method.is_some_and(|m| m.contains("/civcas.v1.SourceService/ListSources")),
         "the span names its method"

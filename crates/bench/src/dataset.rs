@@ -7,6 +7,7 @@
 //! two-incident clusters; clusters are pairs only, which the baseline SQL relies on. 3% of incidents
 //! span several days, so windows have boundary incidents.
 
+use civcas_domain::Verdict;
 use civcas_proto::v1 as pb;
 
 pub const MONITOR: &str = "bench-monitor";
@@ -40,7 +41,7 @@ impl Rng {
 pub struct Row {
     pub incident: usize,
     pub source: &'static str,
-    pub verdict: pb::Verdict,
+    pub verdict: Verdict,
     pub killed: Option<(u32, u32)>,
     pub assessed_on: String,
     /// Phase 2 rows name a stored incident; this is its index.
@@ -117,11 +118,11 @@ impl Dataset {
             });
             days.push(day);
             let monitor = match rng.below(10) {
-                0 => pb::Verdict::Confirmed,
-                1..=4 => pb::Verdict::Fair,
-                5 | 6 => pb::Verdict::Weak,
-                7 | 8 => pb::Verdict::Contested,
-                _ => pb::Verdict::Discounted,
+                0 => Verdict::Confirmed,
+                1..=4 => Verdict::Fair,
+                5 | 6 => Verdict::Weak,
+                7 | 8 => Verdict::Contested,
+                _ => Verdict::Discounted,
             };
             first.push(Row {
                 incident: i,
@@ -135,10 +136,10 @@ impl Dataset {
                 let (verdict, killed) = match rng.below(10) {
                     0 => {
                         let n = rng.below(8) as u32;
-                        (pb::Verdict::Credible, Some((n, n)))
+                        (Verdict::Credible, Some((n, n)))
                     }
-                    1 | 2 => (pb::Verdict::Open, None),
-                    _ => (pb::Verdict::NotCredible, None),
+                    1 | 2 => (Verdict::Open, None),
+                    _ => (Verdict::NotCredible, None),
                 };
                 first.push(Row {
                     incident: i,
@@ -153,17 +154,17 @@ impl Dataset {
                 first.push(Row {
                     incident: i,
                     source: UN,
-                    verdict: pb::Verdict::Fair,
+                    verdict: Verdict::Fair,
                     killed: Some(range(&mut rng)),
                     assessed_on: date(day + 45),
                     duplicate_of: None,
                 });
             }
             if rng.chance(30) {
-                let verdict = if monitor == pb::Verdict::Fair {
-                    pb::Verdict::Confirmed
+                let verdict = if monitor == Verdict::Fair {
+                    Verdict::Confirmed
                 } else {
-                    pb::Verdict::Fair
+                    Verdict::Fair
                 };
                 later.push(Row {
                     incident: i,
@@ -180,7 +181,7 @@ impl Dataset {
             later.push(Row {
                 incident: pair + 1,
                 source: BELLIGERENT,
-                verdict: pb::Verdict::Duplicate,
+                verdict: Verdict::Duplicate,
                 killed: None,
                 assessed_on: date(days[pair + 1].max(days[pair]) + 90),
                 duplicate_of: Some(pair),
@@ -228,7 +229,7 @@ impl Row {
             incident_id: ids
                 .map(|ids| ids[self.incident].to_string())
                 .unwrap_or_default(),
-            verdict: self.verdict.into(),
+            verdict: pb::Verdict::from(self.verdict).into(),
             civilians_killed: self.killed.map(|(min, max)| pb::CountRange {
                 min,
                 max: Some(max),

@@ -93,6 +93,22 @@ impl Line {
 struct Table(Vec<Line>);
 
 impl Table {
+    /// The measurement's result, or, when it failed, `None` and a failed line in the table.
+    fn or_failed<T>(
+        &mut self,
+        what: impl FnOnce() -> String,
+        started: Instant,
+        result: anyhow::Result<T>,
+    ) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.0.push(Line::failed(what(), started, &error));
+                None
+            }
+        }
+    }
+
     /// The table in markdown; a figure with no baseline has no ratio.
     fn markdown(&self) -> String {
         let mut out = String::from(
@@ -214,6 +230,22 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn p50_p99(sorted: &[Duration]) -> String {
+    format!(
+        "p50 {}, p99 {}",
+        ms(percentile(sorted, 0.5)),
+        ms(percentile(sorted, 0.99))
+    )
+}
+
+async fn connect_many(addr: SocketAddr, count: usize) -> anyhow::Result<Vec<Channel>> {
+    let mut channels = Vec::with_capacity(count);
+    for _ in 0..count {
+        channels.push(connect(addr).await?);
+    }
+    Ok(channels)
 }
 
 /// Runs `calls` calls of `call` over `concurrency` workers; returns every latency, sorted.
@@ -356,10 +388,7 @@ fn copy_lines(data: &Dataset) -> Vec<u8> {
                 i.locality,
                 i.attributed_to,
                 row.source,
-                row.verdict
-                    .as_str_name()
-                    .trim_start_matches("VERDICT_")
-                    .to_lowercase(),
+                row.verdict.as_str(),
                 row.assessed_on,
             )
             .as_bytes(),
@@ -554,24 +583,18 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..32 {
         baseline_clients.push(Arc::new(sql(&cluster.url("bench")).await?));
     }
-    let mut channels = Vec::new();
-    for _ in 0..32 {
-        channels.push(connect(server.addr).await?);
-    }
+    let channels = connect_many(server.addr, 32).await?;
     for (name, from, to) in windows {
         progress(&format!("GetReconciledFigures, {name}"));
         let started = Instant::now();
-        let ours = match reconciled(channel.clone(), from, to).await {
-            Ok(figures) => tiers_of(&figures),
-            Err(error) => {
-                table.0.push(Line::failed(
-                    format!("reconciled figures, {name}"),
-                    started,
-                    &error,
-                ));
-                continue;
-            }
+        let Some(ours) = table.or_failed(
+            || format!("reconciled figures, {name}"),
+            started,
+            reconciled(channel.clone(), from, to).await,
+        ) else {
+            continue;
         };
+        let ours = tiers_of(&ours);
         let theirs = baseline_tiers(&bench_sql, from, to).await?;
         anyhow::ensure!(
             ours == theirs,
@@ -586,16 +609,12 @@ async fn main() -> anyhow::Result<()> {
                 async move { reconciled(channel, &from, &to).await.map(drop) }
             })
             .await;
-            let civcas = match civcas {
-                Ok(civcas) => civcas,
-                Err(error) => {
-                    table.0.push(Line::failed(
-                        format!("reconciled figures, {name}, concurrency {concurrency}"),
-                        started,
-                        &error,
-                    ));
-                    continue;
-                }
+            let Some(civcas) = table.or_failed(
+                || format!("reconciled figures, {name}, concurrency {concurrency}"),
+                started,
+                civcas,
+            ) else {
+                continue;
             };
             let (clients, from_c, to_c) =
                 (baseline_clients.clone(), from.to_owned(), to.to_owned());
@@ -608,8 +627,8 @@ async fn main() -> anyhow::Result<()> {
             let (c50, b50) = (percentile(&civcas, 0.5), percentile(&baseline, 0.5));
             table.0.push(Line {
                 what: format!("reconciled figures, {name}, concurrency {concurrency}"),
-                civcas: format!("p50 {}, p99 {}", ms(c50), ms(percentile(&civcas, 0.99))),
-                baseline: format!("p50 {}, p99 {}", ms(b50), ms(percentile(&baseline, 0.99))),
+                civcas: p50_p99(&civcas),
+                baseline: p50_p99(&baseline),
                 ratio: c50.as_secs_f64() / b50.as_secs_f64(),
                 note: format!(
                     "{} calls; answers equal ({clusters} clusters at ALLEGED or above)",
@@ -626,10 +645,7 @@ async fn main() -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.write_secs);
     for concurrency in [1, 16, 64] {
         progress(&format!("RecordAssessment, concurrency {concurrency}"));
-        let mut write_channels = Vec::new();
-        for _ in 0..concurrency {
-            write_channels.push(connect(server.addr).await?);
-        }
+        let write_channels = connect_many(server.addr, concurrency).await?;
         let civcas = throughput(concurrency, duration, move |worker, n| {
             let channel = write_channels[worker].clone();
             async move {
@@ -784,14 +800,12 @@ async fn real_data(
     anyhow::ensure!(status.success(), "civcas import airwars failed: {status}");
     let channel = connect(server.addr).await?;
     let request = pb::GetReconciledFiguresRequest {
-        from: "2017-01-01".into(),
-        to: "2017-12-31".into(),
         filters: Some(pb::FigureFilters {
             countries: vec!["SY".into()],
             attributed_to: vec!["coalition".into()],
             ..Default::default()
         }),
-        ..Default::default()
+        ..figures_request("2017-01-01", "2017-12-31")
     };
     let calls = latencies(1, args.queries, move |_| {
         let (channel, request) = (channel.clone(), request.clone());
@@ -812,11 +826,7 @@ async fn real_data(
     });
     table.0.push(Line {
         what: "real data: reconciled figures, Syria 2017, coalition".into(),
-        civcas: format!(
-            "p50 {}, p99 {}",
-            ms(percentile(&calls, 0.5)),
-            ms(percentile(&calls, 0.99))
-        ),
+        civcas: p50_p99(&calls),
         baseline: "n/a".into(),
         ratio: f64::NAN,
         note: format!("{} calls, concurrency 1", args.queries),

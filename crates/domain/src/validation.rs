@@ -177,9 +177,9 @@ where
             format!("holds at most {MAX_REPEATED} items, got {}", items.len()),
         ));
     }
-    let mut values = Vec::new();
+    let mut values = Vec::with_capacity(items.len());
     let mut violations = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
+    for (index, item) in items.enumerate() {
         match parse(item, &format!("{field}[{index}]")) {
             Ok(value) => values.push(value),
             Err(e) => violations.extend(e.0),

@@ -31,9 +31,10 @@ impl<T> Stored for Written<T> {
     }
 }
 
+/// A write that creates its incident always stores its assessment too.
 impl Stored for RecordedAssessment {
     fn stored(&self) -> bool {
-        self.created || self.incident_created
+        self.created
     }
 }
 

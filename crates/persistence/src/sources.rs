@@ -49,34 +49,24 @@ impl KnownSources {
             .unwrap_or_else(PoisonError::into_inner)
             .contains(id.as_str());
         if !known {
-            require_source(conn, id, field).await?;
+            let exists: bool =
+                diesel::select(diesel::dsl::exists(sources::table.find(id.as_str())))
+                    .get_result(conn)
+                    .await?;
+            if !exists {
+                return Err(RepositoryError::NotFound {
+                    resource: Resource::Source,
+                    id: id.to_string(),
+                    field: field.to_owned(),
+                }
+                .into());
+            }
             self.0
                 .write()
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(id.to_string());
         }
         Ok(())
-    }
-}
-
-/// Fails with NOT_FOUND on `field` unless the source is registered.
-async fn require_source(
-    conn: &mut AsyncPgConnection,
-    id: &SourceId,
-    field: &str,
-) -> StoreResult<()> {
-    let exists: bool = diesel::select(diesel::dsl::exists(sources::table.find(id.as_str())))
-        .get_result(conn)
-        .await?;
-    if exists {
-        Ok(())
-    } else {
-        Err(RepositoryError::NotFound {
-            resource: Resource::Source,
-            id: id.to_string(),
-            field: field.to_owned(),
-        }
-        .into())
     }
 }
 

@@ -12,19 +12,6 @@ use civcas_proto::v1::{
 
 use crate::auth::Role;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Service {
-    Sources,
-    Incidents,
-    Assessments,
-    Statements,
-    Figures,
-    Health,
-    ReflectionV1,
-    ReflectionV1Alpha,
-    Unknown,
-}
-
 /// Who may call a method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Access {
@@ -61,9 +48,8 @@ const fn requires(role: Role, name: &'static str) -> Spec {
 
 /// Each service's full name and its methods, with their roles: `admin` registers and updates
 /// sources, `write` records and imports, `read` queries.
-const SERVICES: [(Service, &str, &[Spec]); 8] = [
+const SERVICES: [(&str, &[Spec]); 8] = [
     (
-        Service::Sources,
         source_service_server::SERVICE_NAME,
         &[
             requires(Role::Admin, "RegisterSource"),
@@ -73,7 +59,6 @@ const SERVICES: [(Service, &str, &[Spec]); 8] = [
         ],
     ),
     (
-        Service::Incidents,
         incident_service_server::SERVICE_NAME,
         &[
             requires(Role::Write, "RecordIncident"),
@@ -84,7 +69,6 @@ const SERVICES: [(Service, &str, &[Spec]); 8] = [
         ],
     ),
     (
-        Service::Assessments,
         assessment_service_server::SERVICE_NAME,
         &[
             requires(Role::Write, "RecordAssessment"),
@@ -96,7 +80,6 @@ const SERVICES: [(Service, &str, &[Spec]); 8] = [
         ],
     ),
     (
-        Service::Statements,
         statement_service_server::SERVICE_NAME,
         &[
             requires(Role::Write, "RecordStatement"),
@@ -105,7 +88,6 @@ const SERVICES: [(Service, &str, &[Spec]); 8] = [
         ],
     ),
     (
-        Service::Figures,
         figure_service_server::SERVICE_NAME,
         &[
             requires(Role::Read, "GetReconciledFigures"),
@@ -114,18 +96,12 @@ const SERVICES: [(Service, &str, &[Spec]); 8] = [
             requires(Role::Read, "WatchFigures"),
         ],
     ),
+    ("grpc.health.v1.Health", &[open("Check"), open("Watch")]),
     (
-        Service::Health,
-        "grpc.health.v1.Health",
-        &[open("Check"), open("Watch")],
-    ),
-    (
-        Service::ReflectionV1,
         "grpc.reflection.v1.ServerReflection",
         &[open("ServerReflectionInfo")],
     ),
     (
-        Service::ReflectionV1Alpha,
         "grpc.reflection.v1alpha.ServerReflection",
         &[open("ServerReflectionInfo")],
     ),
@@ -141,7 +117,6 @@ const UNKNOWN: Spec = Spec {
 /// A call's method, from its HTTP/2 path `/<service>/<method>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Method {
-    pub service: Service,
     /// The service's full name, or `unknown`.
     pub service_name: &'static str,
     /// The method's name, or `unknown`.
@@ -157,15 +132,13 @@ impl Method {
             path.trim_start_matches('/')
                 .split_once('/')
                 .and_then(|(service_name, name)| {
-                    let (service, service_name, methods) =
-                        SERVICES.iter().find(|(_, full, _)| *full == service_name)?;
+                    let (service_name, methods) =
+                        SERVICES.iter().find(|(full, _)| *full == service_name)?;
                     let spec = methods.iter().find(|m| m.name == name).unwrap_or(&UNKNOWN);
-                    Some((*service, *service_name, *spec))
+                    Some((*service_name, *spec))
                 });
-        let (service, service_name, spec) =
-            found.unwrap_or((Service::Unknown, UNKNOWN.name, UNKNOWN));
+        let (service_name, spec) = found.unwrap_or((UNKNOWN.name, UNKNOWN));
         Self {
-            service,
             service_name,
             name: spec.name,
             access: spec.access,
@@ -212,6 +185,6 @@ mod tests {
             let method = Method::from_path(path);
             assert_eq!(method.name, "unknown", "{path}");
         }
-        assert_eq!(Method::from_path("/x.Y/Z").service, Service::Unknown);
+        assert_eq!(Method::from_path("/x.Y/Z").service_name, "unknown");
     }
 }

@@ -18,7 +18,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 use crate::settings::{LogFormat, LogSettings, OtelSettings};
 
 /// The trace export, when configured: flush it before the process exits.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TraceExport {
     provider: Option<SdkTracerProvider>,
 }
