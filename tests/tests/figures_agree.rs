@@ -5,7 +5,7 @@
 //! was stored (ids and `recorded_at` are the database's), and compares both implementations on
 //! random windows, filters and `as_of` dates, and the assessment flow of every source.
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use civcas_domain::reconcile::flow::assessment_flow;
 use civcas_domain::reconcile::series::{Granularity, buckets, figure_series};
 use civcas_domain::reconcile::{Dataset, FigureQuery, Filters, SourceFacts, reconcile};
@@ -130,6 +130,11 @@ struct Plan {
     links: Vec<(usize, usize)>,
     statements: Vec<StatementPlan>,
     queries: Vec<QueryPlan>,
+    /// The derived figures are refreshed after every this many assessments, so that the refresh
+    /// meets clusters merging and splitting between two of its runs.
+    refresh_every: usize,
+    /// Whether the first link is removed after the assessments.
+    unlink_first: bool,
 }
 
 fn figure() -> impl Strategy<Value = Figure> {
@@ -226,14 +231,26 @@ fn plan() -> impl Strategy<Value = Plan> {
         prop::collection::vec((0usize..64, 0usize..64), 0..6),
         prop::collection::vec(statement, 0..5),
         prop::collection::vec(query, 1..4),
+        (1usize..12, any::<bool>()),
     )
         .prop_map(
-            |(incidents, assessments, links, statements, queries)| Plan {
+            |(
                 incidents,
                 assessments,
                 links,
                 statements,
                 queries,
+                (refresh_every, unlink_first),
+            )| {
+                Plan {
+                    incidents,
+                    assessments,
+                    links,
+                    statements,
+                    queries,
+                    refresh_every,
+                    unlink_first,
+                }
             },
         )
 }
@@ -292,12 +309,18 @@ async fn store(plan: &Plan) -> (PgStore, Dataset) {
         ids.push(written.value.id);
     }
     let n = ids.len();
-    for &(a, b) in &plan.links {
-        if let Ok(pair) = IncidentPair::new(ids[a % n], ids[b % n]) {
-            store.link_incidents(pair, None).await.unwrap();
-        }
+    let pairs: Vec<IncidentPair> = plan
+        .links
+        .iter()
+        .filter_map(|&(a, b)| IncidentPair::new(ids[a % n], ids[b % n]).ok())
+        .collect();
+    for pair in &pairs {
+        store.link_incidents(*pair, None).await.unwrap();
     }
-    for a in &plan.assessments {
+    for (written, a) in plan.assessments.iter().enumerate() {
+        if written % plan.refresh_every == 0 {
+            store.refresh_derived().await.unwrap();
+        }
         let verdict = Verdict::ALL[a.verdict];
         let incident = a.incident % n;
         let target = (incident + 1 + a.duplicate_of % n.max(2)) % n;
@@ -318,6 +341,10 @@ async fn store(plan: &Plan) -> (PgStore, Dataset) {
         let new =
             NewAssessment::new(source, AssessedIncident::Stored(ids[incident]), details).unwrap();
         store.record_assessment(new, None).await.unwrap();
+    }
+    if let Some(first) = pairs.first().filter(|_| plan.unlink_first) {
+        store.refresh_derived().await.unwrap();
+        store.unlink_incidents(*first, None).await.unwrap();
     }
     for s in &plan.statements {
         let from = if s.start == 0 {
@@ -422,6 +449,67 @@ fn cases() -> u32 {
         .unwrap_or(24)
 }
 
+/// `window` widened to the first day of its first month and the last day of its last.
+fn whole_months(window: DateInterval) -> DateInterval {
+    let from = window.from().with_day(1).unwrap();
+    let after = window.to().with_day(1).unwrap() + chrono::Months::new(1);
+    DateInterval::new(from, after - Days::new(1)).unwrap()
+}
+
+/// The store's figures for `query`, as one window and as weekly buckets from one snapshot (rule 8),
+/// equal the reference's.
+async fn figures_agree(
+    store: &PgStore,
+    dataset: &Dataset,
+    query: &FigureQuery,
+) -> Result<(), TestCaseError> {
+    let expected = reconcile(dataset, query);
+    let actual = store.reconciled_figures(query.clone()).await.unwrap();
+    prop_assert_eq!(
+        &actual.sources,
+        &expected.sources,
+        "per-source figures for {:?}",
+        query
+    );
+    prop_assert_eq!(
+        &actual.tiers,
+        &expected.tiers,
+        "reconciled tiers for {:?}",
+        query
+    );
+    prop_assert_eq!(
+        &actual.disputed,
+        &expected.disputed,
+        "disputed clusters for {:?}",
+        query
+    );
+    prop_assert_eq!(
+        &actual.coverage_gaps,
+        &expected.coverage_gaps,
+        "coverage gaps for {:?}",
+        query
+    );
+    prop_assert_eq!(
+        &actual.statements,
+        &expected.statements,
+        "statements for {:?}",
+        query
+    );
+    let weeks: Vec<_> = buckets(query.window, Granularity::Week).collect();
+    let expected_series: Vec<_> = figure_series(dataset, query, Granularity::Week)
+        .into_iter()
+        .map(|(_, figures)| figures)
+        .collect();
+    let actual_series = store.figure_series(query.clone(), weeks).await.unwrap();
+    prop_assert_eq!(
+        actual_series,
+        expected_series,
+        "weekly series for {:?}",
+        query
+    );
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 200, ..ProptestConfig::default() })]
 
@@ -430,29 +518,39 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         runtime.block_on(async {
             let (store, dataset) = store(&plan).await;
+            // Computed in full: the last writes are still pending for the derived figures.
             for query_plan in &plan.queries {
                 let query = query(query_plan);
-                let expected = reconcile(&dataset, &query);
-                let actual = store.reconciled_figures(query.clone()).await.unwrap();
-                prop_assert_eq!(&actual.sources, &expected.sources, "per-source figures for {:?}", query);
-                prop_assert_eq!(&actual.tiers, &expected.tiers, "reconciled tiers for {:?}", query);
-                prop_assert_eq!(&actual.disputed, &expected.disputed, "disputed clusters for {:?}", query);
-                prop_assert_eq!(&actual.coverage_gaps, &expected.coverage_gaps, "coverage gaps for {:?}", query);
-                prop_assert_eq!(&actual.statements, &expected.statements, "statements for {:?}", query);
-                // Rule 8: weekly buckets, from one snapshot, equal the reference's series.
-                let weeks: Vec<_> = buckets(query.window, Granularity::Week).collect();
-                let expected_series: Vec<_> = figure_series(&dataset, &query, Granularity::Week)
-                    .into_iter()
-                    .map(|(_, figures)| figures)
-                    .collect();
-                let actual_series = store.figure_series(query.clone(), weeks).await.unwrap();
-                prop_assert_eq!(actual_series, expected_series, "weekly series for {:?}", query);
+                figures_agree(&store, &dataset, &query).await?;
                 for (source, _) in SOURCES {
                     let source = SourceId::parse(source).unwrap();
                     let expected = assessment_flow(&dataset.assessments, &source, query.window);
                     let actual = store.assessment_flow(source.clone(), query.window).await.unwrap();
                     prop_assert_eq!(actual, expected, "flow of {} over {:?}", source, query.window);
                 }
+            }
+            // From the derived figures, for the queries they serve: the same windows with no filter
+            // and no as_of. Nothing is pending once a refresh has run and no write followed it.
+            store.refresh_derived().await.unwrap();
+            prop_assert_eq!(store.refresh_derived().await.unwrap(), Some(0), "a write is still pending");
+            for query_plan in &plan.queries {
+                let query = query(query_plan);
+                figures_agree(&store, &dataset, &query).await?;
+                let present = FigureQuery { filters: Filters::default(), as_of: None, ..query };
+                figures_agree(&store, &dataset, &present).await?;
+                // Whole months, which the derived figures read by the month, alone and followed by
+                // part of a month.
+                let months = whole_months(present.window);
+                let whole = FigureQuery { window: months, ..present.clone() };
+                figures_agree(&store, &dataset, &whole).await?;
+                let window = DateInterval::new(months.from(), present.window.to()).unwrap();
+                let then_part = FigureQuery { window, ..present.clone() };
+                figures_agree(&store, &dataset, &then_part).await?;
+                // Longer than a year, which lists the first clusters by walking them in id order.
+                let from = present.window.from() - Days::new(400);
+                let window = DateInterval::new(from, present.window.to()).unwrap();
+                let long = FigureQuery { window, ..present };
+                figures_agree(&store, &dataset, &long).await?;
             }
             Ok(())
         })?;

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
+use chrono::{Datelike, Months, NaiveDate};
 use civcas_domain::reconcile::flow::AssessmentFlow;
 use civcas_domain::reconcile::{
     CoverageGap, Disputed, FigureQuery, Filters, Position, RangeSum, ReconciledFigures,
@@ -30,25 +31,39 @@ use crate::error::{StoreError, StoreResult, corrupt};
 use crate::models::StatementRow;
 use crate::schema::{assessments, sources, statements};
 
-/// Both window queries splice in the one definition of rule 3's sums.
+/// The queries share the definitions of rule 3's sums, of the cluster walk and of rules 4 and 5 per
+/// cluster and source, each written once in a fragment of its own.
 static WINDOW_FIGURES: LazyLock<String> =
-    LazyLock::new(|| with_source_sums(include_str!("sql/window_figures.sql")));
+    LazyLock::new(|| with_fragments(include_str!("sql/window_figures.sql")));
 static SOURCE_FIGURES: LazyLock<String> =
-    LazyLock::new(|| with_source_sums(include_str!("sql/source_figures.sql")));
+    LazyLock::new(|| with_fragments(include_str!("sql/source_figures.sql")));
+const DERIVED_FIGURES: &str = include_str!("sql/derived_figures.sql");
 const LATEST_STATEMENTS: &str = include_str!("sql/latest_statements.sql");
 const ASSESSMENT_FLOW: &str = include_str!("sql/assessment_flow.sql");
 
-fn with_source_sums(query: &str) -> String {
-    query.replace(
-        "{source_sums}",
-        include_str!("sql/source_sums.sql").trim_end(),
-    )
+/// `query` with each fragment spliced in whole where it names it in braces.
+pub(crate) fn with_fragments(query: &str) -> String {
+    [
+        ("{source_sums}", include_str!("sql/source_sums.sql")),
+        ("{cluster_reach}", include_str!("sql/cluster_reach.sql")),
+        ("{cluster_sources}", include_str!("sql/cluster_sources.sql")),
+    ]
+    .into_iter()
+    .fold(query.to_owned(), |query, (name, fragment)| {
+        query.replace(name, fragment.trim_end())
+    })
 }
 
 #[derive(QueryableByName)]
 struct Document {
     #[diesel(sql_type = Text)]
     document: String,
+}
+
+#[derive(QueryableByName)]
+struct MaybeDocument {
+    #[diesel(sql_type = Nullable<Text>)]
+    document: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -193,7 +208,7 @@ async fn window_document(
     conn: &mut AsyncPgConnection,
     sql: &str,
     window: DateInterval,
-    as_of: Option<chrono::NaiveDate>,
+    as_of: Option<NaiveDate>,
     filters: &Filters,
     sources: &[String],
 ) -> StoreResult<String> {
@@ -215,7 +230,7 @@ async fn window_document(
 async fn source_figures(
     conn: &mut AsyncPgConnection,
     window: DateInterval,
-    as_of: Option<chrono::NaiveDate>,
+    as_of: Option<NaiveDate>,
     filters: &Filters,
     sources: &[String],
 ) -> StoreResult<Vec<SourceFigures>> {
@@ -258,21 +273,74 @@ fn per_source(document: SourceDocument, sources: &[String]) -> StoreResult<Vec<S
         .collect()
 }
 
+/// The whole months of `window`, as the derived figures read them: the first day of the first, the
+/// last day of the last, and the first day of the last; or, when it has none, the day after it, its
+/// last day and the first day of that day's month, which select no month. `None` at the end of time.
+fn whole_months(window: DateInterval) -> Option<(NaiveDate, NaiveDate, NaiveDate)> {
+    let (from, to) = (window.from(), window.to());
+    let after = to.succ_opt()?;
+    let first = if from.day() == 1 {
+        from
+    } else {
+        from.with_day(1)?.checked_add_months(Months::new(1))?
+    };
+    let last = if after.day() == 1 {
+        to
+    } else {
+        to.with_day(1)?.pred_opt()?
+    };
+    Some(if first <= last {
+        (first, last, last.with_day(1)?)
+    } else {
+        (after, to, to.with_day(1)?)
+    })
+}
+
+/// Rules 2 to 5 for a query of the present with no filter, from the derived figures; `None` while
+/// some write is pending (see [`crate::derived`]).
+async fn derived_document(
+    conn: &mut AsyncPgConnection,
+    window: DateInterval,
+) -> StoreResult<Option<String>> {
+    let Some((first, last, last_month)) = whole_months(window) else {
+        return Ok(None);
+    };
+    let document: MaybeDocument = diesel::sql_query(DERIVED_FIGURES)
+        .bind::<Date, _>(window.from())
+        .bind::<Date, _>(window.to())
+        .bind::<Date, _>(first)
+        .bind::<Date, _>(last)
+        .bind::<Date, _>(last_month)
+        .get_result(conn)
+        .await?;
+    Ok(document.document)
+}
+
 /// Rules 2 to 5 in one query; the statements (rule 6) are left empty for the caller.
 async fn window_figures(
     conn: &mut AsyncPgConnection,
     query: &FigureQuery,
     sources: &[String],
 ) -> StoreResult<ReconciledFigures> {
-    let document = window_document(
-        conn,
-        &WINDOW_FIGURES,
-        query.window,
-        query.as_of,
-        &query.filters,
-        sources,
-    )
-    .await?;
+    let derived = if query.as_of.is_none() && query.filters == Filters::default() {
+        derived_document(conn, query.window).await?
+    } else {
+        None
+    };
+    let document = match derived {
+        Some(document) => document,
+        None => {
+            window_document(
+                conn,
+                &WINDOW_FIGURES,
+                query.window,
+                query.as_of,
+                &query.filters,
+                sources,
+            )
+            .await?
+        }
+    };
     let document: WindowDocument = parse("window figures", &document)?;
     let mut tiers = BTreeMap::new();
     let mut disputed = empty_figures(Tier::Likely);
@@ -386,7 +454,7 @@ async fn statement_figures(
 async fn own_established(
     conn: &mut AsyncPgConnection,
     statement: &Statement,
-    as_of: Option<chrono::NaiveDate>,
+    as_of: Option<NaiveDate>,
 ) -> StoreResult<Option<RangeSum>> {
     let d = &statement.details;
     if d.measure == Measure::KilledOrInjured {
@@ -396,7 +464,7 @@ async fn own_established(
     let has_assessments: bool = diesel::select(diesel::dsl::exists(
         assessments::table
             .filter(assessments::source_id.eq(statement.source_id.as_str()))
-            .filter(assessments::assessed_on.le(as_of.unwrap_or(chrono::NaiveDate::MAX))),
+            .filter(assessments::assessed_on.le(as_of.unwrap_or(NaiveDate::MAX))),
     ))
     .get_result(conn)
     .await?;

@@ -50,6 +50,7 @@ mod assessments;
 pub mod call;
 pub mod changes;
 mod connection;
+mod derived;
 pub mod embedded;
 mod error;
 mod figures;

@@ -722,3 +722,94 @@ async fn only_writes_that_store_something_notify_the_watchers() {
     .await;
     assert_eq!(notifications_within(&mut listener, quiet).await, 1);
 }
+
+/// Waits until the server's background refresh has taken in every committed write.
+async fn derived_caught_up(url: &secrecy::SecretString) {
+    use diesel::QueryableByName;
+    use diesel::sql_types::BigInt;
+    use diesel_async::RunQueryDsl;
+
+    #[derive(QueryableByName)]
+    struct Pending {
+        #[diesel(sql_type = BigInt)]
+        pending: i64,
+    }
+    let mut conn = civcas_tests::db::connect(url).await;
+    for _ in 0..100 {
+        let row: Pending = diesel::sql_query("SELECT count(*) AS pending FROM derived.pending")
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+        if row.pending == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the derived figures did not catch up within 10 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_derived_figures_follow_writes_and_a_change_of_belligerent() {
+    let settings = civcas_tests::fresh_database_settings().await;
+    let url = settings.database.url.clone().expect("a database url");
+    let app = civcas_tests::spawn_app_with(settings).await;
+    register_seed_sources(&app).await;
+    let report = record_incident(&app, incident("airwars", "CS1", "2017-06-12")).await;
+    assess(
+        &app,
+        assessment(
+            "airwars",
+            &report.id,
+            pb::Verdict::Fair,
+            Some((1, Some(3))),
+            "2024-01-01",
+        ),
+    )
+    .await;
+    // The Coalition speaks for the coalition, to which the incident is attributed: a dispute.
+    assess(
+        &app,
+        assessment(
+            "cjtf-oir",
+            &report.id,
+            pb::Verdict::NotCredible,
+            None,
+            "2017-06-30",
+        ),
+    )
+    .await;
+    derived_caught_up(&url).await;
+    // No as_of reads the derived figures; an as_of after every write computes them in full.
+    let derived = figures(&app, "2017-06-01", "2017-06-30", "").await;
+    assert_eq!(
+        derived,
+        figures(&app, "2017-06-01", "2017-06-30", "2030-01-01").await
+    );
+    assert_eq!(
+        derived.disputed.unwrap().cluster_ids,
+        std::slice::from_ref(&report.id)
+    );
+
+    // Once the Coalition speaks for another party, its rejection no longer disputes the incident.
+    app.sources()
+        .update_source(pb::UpdateSourceRequest {
+            source: Some(pb::Source {
+                id: "cjtf-oir".into(),
+                belligerent: Some("russia".into()),
+                ..Default::default()
+            }),
+            update_mask: Some(civcas_proto::well_known::FieldMask {
+                paths: vec!["belligerent".into()],
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("the source updates");
+    derived_caught_up(&url).await;
+    let derived = figures(&app, "2017-06-01", "2017-06-30", "").await;
+    assert_eq!(
+        derived,
+        figures(&app, "2017-06-01", "2017-06-30", "2030-01-01").await
+    );
+    assert!(derived.disputed.unwrap().cluster_ids.is_empty());
+}

@@ -27,9 +27,7 @@ current_assessments AS (
 ),
 source_graded AS (
     SELECT ca.source_id, ca.verdict, c.inside, ca.killed_min, ca.killed_max, ca.injured_min, ca.injured_max,
-           CASE ca.verdict WHEN 'confirmed' THEN 4 WHEN 'credible' THEN 4 WHEN 'fair' THEN 3
-                           WHEN 'weak' THEN 2 WHEN 'contested' THEN 2 WHEN 'open' THEN 2
-                           ELSE 1 END AS tier
+           civcas_tier(ca.verdict) AS tier
     FROM current_assessments ca JOIN chosen c ON c.id = ca.incident_id
     WHERE ca.verdict <> 'duplicate'
 )

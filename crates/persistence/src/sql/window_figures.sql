@@ -8,8 +8,7 @@
 -- window's incidents that some link or DUPLICATE verdict names: most incidents are in no cluster,
 -- and walking from each of them (four index probes apiece) was most of the query's time. The cost
 -- grows with the window, except for finding the linkable incidents, which may hash the table's
--- DUPLICATE verdicts (a small share of it). Tiers are numbers: 4 ESTABLISHED, 3 LIKELY, 2 ALLEGED,
--- 1 REJECTED.
+-- DUPLICATE verdicts (a small share of it). Tiers are numbers (`civcas_tier`).
 WITH RECURSIVE
 params AS (
     SELECT $1::date AS w_from, $2::date AS w_to, COALESCE($3::date, 'infinity'::date) AS as_of,
@@ -35,34 +34,7 @@ linkable AS (
     UNION
     SELECT w.id FROM window_incidents w JOIN assessments a ON a.duplicate_of = w.id
 ),
--- An assessment is current when no later one by the same source of the same incident exists as of.
-reach (start, node) AS (
-    SELECT id, id FROM linkable
-    UNION
-    SELECT r.start, n.other
-    FROM reach r
-    CROSS JOIN LATERAL (
-        SELECT l.high_incident_id AS other FROM incident_links l WHERE l.low_incident_id = r.node
-        UNION ALL
-        SELECT l.low_incident_id FROM incident_links l WHERE l.high_incident_id = r.node
-        UNION ALL
-        SELECT a.duplicate_of FROM assessments a, params p
-        WHERE a.incident_id = r.node AND a.duplicate_of IS NOT NULL AND a.assessed_on <= p.as_of
-          AND NOT EXISTS (
-              SELECT 1 FROM assessments later
-              WHERE later.incident_id = a.incident_id AND later.source_id = a.source_id
-                AND later.assessed_on <= p.as_of
-                AND (later.assessed_on, later.recorded_at, later.id) > (a.assessed_on, a.recorded_at, a.id))
-        UNION ALL
-        SELECT a.incident_id FROM assessments a, params p
-        WHERE a.duplicate_of = r.node AND a.assessed_on <= p.as_of
-          AND NOT EXISTS (
-              SELECT 1 FROM assessments later
-              WHERE later.incident_id = a.incident_id AND later.source_id = a.source_id
-                AND later.assessed_on <= p.as_of
-                AND (later.assessed_on, later.recorded_at, later.id) > (a.assessed_on, a.recorded_at, a.id))
-    ) n
-),
+{cluster_reach},
 cluster_of AS (SELECT start, min(node) AS cluster_id FROM reach GROUP BY start),
 linked_members AS (
     SELECT DISTINCT c.cluster_id, r.node AS incident_id FROM reach r JOIN cluster_of c USING (start)
@@ -114,29 +86,20 @@ current_assessments AS (
     ) a
 ),
 graded AS (
-    SELECT c.*, CASE c.verdict WHEN 'confirmed' THEN 4 WHEN 'credible' THEN 4 WHEN 'fair' THEN 3
-                               WHEN 'weak' THEN 2 WHEN 'contested' THEN 2 WHEN 'open' THEN 2
-                               ELSE 1 END AS tier
-    FROM current_assessments c WHERE c.verdict <> 'duplicate'
+    SELECT c.*, civcas_tier(c.verdict) AS tier FROM current_assessments c WHERE c.verdict <> 'duplicate'
 ),
 -- Rule 3 from the same assessments: the chosen incidents in the window, each on its own.
 source_graded AS (
     SELECT source_id, verdict, inside, tier, killed_min, killed_max, injured_min, injured_max
     FROM graded WHERE by_source
 ),
-source_tier AS (SELECT cluster_id, source_id, max(tier) AS tier FROM graded GROUP BY cluster_id, source_id),
-tiers (tier) AS (VALUES (4), (3), (2)),
--- A source's figure for a cluster at tier T: the largest min and largest max of its assessments at T
--- or higher that state one; a row exists when the source puts the cluster at T or higher.
-source_figure AS (
-    SELECT g.cluster_id, g.source_id, t.tier,
-           max(g.killed_min) AS k_min, max(g.killed_max) AS k_max,
-           bool_or(g.killed_min IS NOT NULL AND g.killed_max IS NULL) AS k_unbounded,
-           max(g.injured_min) AS j_min, max(g.injured_max) AS j_max,
-           bool_or(g.injured_min IS NOT NULL AND g.injured_max IS NULL) AS j_unbounded
-    FROM graded g JOIN tiers t ON g.tier >= t.tier
-    GROUP BY g.cluster_id, g.source_id, t.tier
+-- Each cluster's belligerents, once: joined by equality (hashed), where a correlated EXISTS over
+-- member_facts per row made the disputes and gaps below quadratic in the window's size.
+cluster_belligerents AS (
+    SELECT DISTINCT m.cluster_id, party
+    FROM member_facts m CROSS JOIN LATERAL unnest(m.attributed_to) AS party
 ),
+{cluster_sources},
 -- Rule 4: the smallest min and the largest max among the sources' figures; never a sum.
 cluster_figure AS (
     SELECT f.cluster_id, f.tier, cl.inside,
@@ -146,21 +109,6 @@ cluster_figure AS (
            count(f.j_min) > 0 AS j_has
     FROM source_figure f JOIN clusters cl USING (cluster_id)
     GROUP BY f.cluster_id, f.tier, cl.inside
-),
--- Each cluster's belligerents, once: joined by equality (hashed), where a correlated EXISTS over
--- member_facts per row made the disputes and gaps below quadratic in the window's size.
-cluster_belligerents AS (
-    SELECT DISTINCT m.cluster_id, party
-    FROM member_facts m CROSS JOIN LATERAL unnest(m.attributed_to) AS party
-),
-disputed AS (
-    SELECT DISTINCT high.cluster_id
-    FROM source_tier high
-    JOIN source_tier low ON low.cluster_id = high.cluster_id AND low.source_id <> high.source_id
-    JOIN sources s ON s.id = low.source_id
-    LEFT JOIN cluster_belligerents cb ON cb.cluster_id = high.cluster_id AND cb.party = s.belligerent
-    WHERE high.tier >= 3 AND low.tier = 1
-      AND (s.belligerent IS NULL OR cb.cluster_id IS NOT NULL)
 ),
 gap_sources AS (
     SELECT s.id, s.belligerent FROM sources s, params p

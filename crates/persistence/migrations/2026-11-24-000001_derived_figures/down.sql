@@ -1,0 +1,11 @@
+DROP TRIGGER sources_mark_belligerent ON sources;
+DROP TRIGGER incident_links_mark_unlinked ON incident_links;
+DROP TRIGGER incident_links_mark_linked ON incident_links;
+DROP TRIGGER incidents_mark_pending ON incidents;
+DROP TRIGGER assessments_mark_pending ON assessments;
+DROP FUNCTION derived_mark_belligerent();
+DROP FUNCTION derived_mark_linked();
+DROP FUNCTION derived_mark_updated();
+DROP FUNCTION derived_mark_assessed();
+DROP SCHEMA derived CASCADE;
+DROP FUNCTION civcas_tier(text);

@@ -1,0 +1,264 @@
+-- Brings the derived figures (schema `derived`, see its migration) up to the transaction's snapshot:
+-- takes the pending incidents, recomputes the clusters they belong to now and belonged to before,
+-- and the per-span sums those clusters and incidents fall in. It runs as one script in a REPEATABLE
+-- READ transaction, under the refresh lock, so that it reads one snapshot and no other refresh
+-- interleaves. Rows left in `derived.pending` by writers that commit meanwhile wait for the next one.
+
+CREATE TEMP TABLE refresh_pending (incident_id bigint PRIMARY KEY) ON COMMIT DROP;
+WITH taken AS (DELETE FROM derived.pending RETURNING incident_id)
+INSERT INTO refresh_pending SELECT DISTINCT incident_id FROM taken;
+ANALYZE refresh_pending;
+
+-- Whose cluster may have changed: the pending incidents and every member of their former clusters.
+-- A cluster splits only when a link or a DUPLICATE verdict goes, and that marks one of its members.
+CREATE TEMP TABLE refresh_start (incident_id bigint PRIMARY KEY) ON COMMIT DROP;
+INSERT INTO refresh_start
+SELECT incident_id FROM refresh_pending
+UNION
+SELECT m.incident_id FROM derived.cluster_members m
+WHERE m.cluster_id IN (
+    SELECT c.cluster_id FROM derived.cluster_members c JOIN refresh_pending USING (incident_id)
+);
+ANALYZE refresh_start;
+
+-- Their clusters now, whole: walked from those some link or DUPLICATE verdict names (as in
+-- window_figures.sql), the others alone.
+CREATE TEMP TABLE refresh_member (incident_id bigint PRIMARY KEY, cluster_id bigint NOT NULL) ON COMMIT DROP;
+INSERT INTO refresh_member
+WITH RECURSIVE
+params AS (SELECT 'infinity'::date AS as_of),
+linkable AS (
+    SELECT s.incident_id AS id FROM refresh_start s JOIN incident_links l ON l.low_incident_id = s.incident_id
+    UNION
+    SELECT s.incident_id FROM refresh_start s JOIN incident_links l ON l.high_incident_id = s.incident_id
+    UNION
+    SELECT s.incident_id FROM refresh_start s JOIN assessments a ON a.incident_id = s.incident_id
+    WHERE a.duplicate_of IS NOT NULL
+    UNION
+    SELECT s.incident_id FROM refresh_start s JOIN assessments a ON a.duplicate_of = s.incident_id
+),
+{cluster_reach},
+cluster_of AS (SELECT start, min(node) AS cluster_id FROM reach GROUP BY start),
+linked AS (SELECT DISTINCT r.node AS incident_id, c.cluster_id FROM reach r JOIN cluster_of c USING (start))
+SELECT incident_id, cluster_id FROM linked
+UNION ALL
+SELECT s.incident_id, s.incident_id FROM refresh_start s
+WHERE NOT EXISTS (SELECT 1 FROM linked l WHERE l.incident_id = s.incident_id);
+ANALYZE refresh_member;
+
+-- Every former cluster of those members goes; the clusters above replace them.
+CREATE TEMP TABLE refresh_stale (cluster_id bigint PRIMARY KEY) ON COMMIT DROP;
+INSERT INTO refresh_stale
+SELECT DISTINCT COALESCE(m.cluster_id, r.incident_id)
+FROM refresh_member r LEFT JOIN derived.cluster_members m USING (incident_id);
+
+-- A former cluster with a member that was not walked would lose that member's figures: refuse,
+-- rather than store a wrong sum.
+DO $$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM derived.cluster_members m JOIN refresh_stale USING (cluster_id)
+        WHERE NOT EXISTS (SELECT 1 FROM refresh_member r WHERE r.incident_id = m.incident_id)
+    ) THEN
+        RAISE EXCEPTION 'derived figures: a former cluster has a member the refresh did not walk';
+    END IF;
+END
+$$;
+
+-- The rows this refresh removes (sign -1) and adds (sign +1): every sum below changes by their
+-- signed values, so that a refresh costs what it touches, not what is stored.
+CREATE TEMP TABLE refresh_rows ON COMMIT DROP AS
+SELECT 0 AS sign, * FROM derived.cluster_tiers WITH NO DATA;
+
+DELETE FROM derived.cluster_members m USING refresh_stale s WHERE m.cluster_id = s.cluster_id;
+DELETE FROM derived.listed_runs l USING refresh_stale s WHERE l.cluster_id = s.cluster_id;
+WITH gone AS (
+    DELETE FROM derived.cluster_tiers t USING refresh_stale s WHERE t.cluster_id = s.cluster_id RETURNING t.*
+)
+INSERT INTO refresh_rows SELECT -1, * FROM gone;
+
+INSERT INTO derived.cluster_members
+SELECT r.incident_id, r.cluster_id FROM refresh_member r
+WHERE EXISTS (SELECT 1 FROM refresh_member o WHERE o.cluster_id = r.cluster_id AND o.incident_id <> r.incident_id);
+
+-- Rules 4 and 5 per cluster, as window_figures.sql computes them for a window, with every source
+-- selected and no `as_of`.
+WITH
+members AS (
+    SELECT r.cluster_id, i.id AS incident_id, i.occurred_from, i.occurred_to, i.attributed_to
+    FROM refresh_member r JOIN incidents i ON i.id = r.incident_id
+),
+current_assessments AS (
+    SELECT m.cluster_id, a.*
+    FROM members m
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT ON (x.source_id)
+               x.source_id, x.verdict, x.killed_min, x.killed_max, x.injured_min, x.injured_max
+        FROM assessments x
+        WHERE x.incident_id = m.incident_id
+        ORDER BY x.source_id DESC, x.assessed_on DESC, x.recorded_at DESC, x.id DESC
+    ) a
+),
+graded AS (
+    SELECT c.*, civcas_tier(c.verdict) AS tier FROM current_assessments c WHERE c.verdict <> 'duplicate'
+),
+cluster_belligerents AS (
+    SELECT DISTINCT m.cluster_id, party FROM members m CROSS JOIN LATERAL unnest(m.attributed_to) AS party
+),
+{cluster_sources},
+cluster_figure AS (
+    SELECT cluster_id, tier,
+           min(k_min) AS k_min, max(k_max) AS k_max, bool_or(k_unbounded) AS k_unbounded,
+           min(j_min) AS j_min, max(j_max) AS j_max, bool_or(j_unbounded) AS j_unbounded
+    FROM source_figure GROUP BY cluster_id, tier
+),
+covered AS (
+    SELECT cluster_id, array_agg(DISTINCT source_id ORDER BY source_id) AS sources
+    FROM current_assessments GROUP BY cluster_id
+),
+parties AS (
+    SELECT cluster_id, array_agg(party ORDER BY party) AS parties FROM cluster_belligerents GROUP BY cluster_id
+),
+shape AS (
+    SELECT cluster_id, daterange(min(occurred_from), max(occurred_to), '[]') AS span,
+           range_agg(daterange(occurred_from, occurred_to, '[]')) AS members
+    FROM members GROUP BY cluster_id
+)
+INSERT INTO refresh_rows
+SELECT 1, f.cluster_id, f.tier, s.span, s.members, d.cluster_id IS NOT NULL,
+       COALESCE(c.sources, '{}'), COALESCE(p.parties, '{}'),
+       f.k_min, f.k_max, f.k_unbounded, f.j_min, f.j_max, f.j_unbounded
+FROM cluster_figure f
+JOIN shape s USING (cluster_id)
+LEFT JOIN covered c USING (cluster_id)
+LEFT JOIN parties p USING (cluster_id)
+LEFT JOIN disputed d USING (cluster_id);
+ANALYZE refresh_rows;
+
+INSERT INTO derived.cluster_tiers
+SELECT cluster_id, tier, span, members, disputed, covered, parties,
+       k_min, k_max, k_unbounded, j_min, j_max, j_unbounded
+FROM refresh_rows WHERE sign = 1;
+
+-- The listed clusters: the new disputed ones, and the new LIKELY clusters of the sources already
+-- kept; then every LIKELY cluster for the sources registered since the last refresh.
+INSERT INTO derived.listed_runs
+SELECT l.list, r.cluster_id, date_trunc('month', lower(run))::date, lower(run), upper(run) - 1, r.parties
+FROM refresh_rows r
+CROSS JOIN LATERAL (
+    SELECT '' AS list WHERE r.disputed
+    UNION ALL
+    SELECT g.source_id FROM derived.gap_sources g WHERE NOT g.source_id = ANY (r.covered)
+) l
+CROSS JOIN LATERAL unnest(r.members) AS run
+WHERE r.sign = 1 AND r.tier = 3;
+WITH added AS (
+    INSERT INTO derived.gap_sources SELECT id FROM sources ON CONFLICT DO NOTHING RETURNING source_id
+)
+INSERT INTO derived.listed_runs
+SELECT a.source_id, t.cluster_id, date_trunc('month', lower(run))::date, lower(run), upper(run) - 1, t.parties
+FROM added a
+JOIN derived.cluster_tiers t ON t.tier = 3 AND NOT a.source_id = ANY (t.covered)
+CROSS JOIN LATERAL unnest(t.members) AS run;
+
+-- Rule 3 per incident, for the pending incidents only: no other incident's own assessments or
+-- dates changed.
+CREATE TEMP TABLE refresh_verdicts ON COMMIT DROP AS
+SELECT 0 AS sign, * FROM derived.current_verdicts WITH NO DATA;
+WITH gone AS (
+    DELETE FROM derived.current_verdicts v USING refresh_pending p WHERE v.incident_id = p.incident_id
+    RETURNING v.*
+)
+INSERT INTO refresh_verdicts SELECT -1, * FROM gone;
+WITH added AS (
+    INSERT INTO derived.current_verdicts
+    SELECT i.id, a.source_id, daterange(i.occurred_from, i.occurred_to, '[]'), a.verdict,
+           civcas_tier(a.verdict), a.killed_min, a.killed_max, a.injured_min, a.injured_max
+    FROM refresh_pending p
+    JOIN incidents i ON i.id = p.incident_id
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT ON (x.source_id) x.*
+        FROM assessments x
+        WHERE x.incident_id = i.id
+        ORDER BY x.source_id DESC, x.assessed_on DESC, x.recorded_at DESC, x.id DESC
+    ) a
+    WHERE a.verdict <> 'duplicate'
+    RETURNING *
+)
+INSERT INTO refresh_verdicts SELECT 1, * FROM added;
+
+-- The sums, changed by the signed rows, by the day and then by the month. An interval whose count
+-- falls to zero holds no row, as it would had it been summed from scratch.
+CREATE TEMP TABLE refresh_tier_sums ON COMMIT DROP AS
+SELECT 'd'::"char" AS grain, t.kind, t.first, t.last, r.tier, r.disputed,
+       sum(r.sign) AS clusters,
+       sum(r.sign * COALESCE(r.k_min, 0)) AS k_min,
+       sum(r.sign * CASE WHEN r.k_min IS NOT NULL AND NOT r.k_unbounded THEN r.k_max ELSE 0 END) AS k_max_bounded,
+       sum(r.sign * (r.k_min IS NOT NULL AND r.k_unbounded)::int) AS k_unbounded,
+       sum(r.sign * (r.k_min IS NULL)::int) AS k_without,
+       sum(r.sign * COALESCE(r.j_min, 0)) AS j_min,
+       sum(r.sign * CASE WHEN r.j_min IS NOT NULL AND NOT r.j_unbounded THEN r.j_max ELSE 0 END) AS j_max_bounded,
+       sum(r.sign * (r.j_min IS NOT NULL AND r.j_unbounded)::int) AS j_unbounded,
+       sum(r.sign * (r.j_min IS NULL)::int) AS j_without
+FROM refresh_rows r CROSS JOIN LATERAL derived.terms(r.span, r.members) t
+GROUP BY t.kind, t.first, t.last, r.tier, r.disputed;
+INSERT INTO refresh_tier_sums
+SELECT 'm', kind, date_trunc('month', first)::date, date_trunc('month', last)::date, tier, disputed,
+       sum(clusters), sum(k_min), sum(k_max_bounded), sum(k_unbounded), sum(k_without),
+       sum(j_min), sum(j_max_bounded), sum(j_unbounded), sum(j_without)
+FROM refresh_tier_sums WHERE grain = 'd' GROUP BY 2, 3, 4, 5, 6;
+INSERT INTO derived.tier_sums AS d SELECT * FROM refresh_tier_sums
+ON CONFLICT (grain, kind, first, last, tier, disputed) DO UPDATE SET
+    clusters = d.clusters + excluded.clusters,
+    k_min = d.k_min + excluded.k_min, k_max_bounded = d.k_max_bounded + excluded.k_max_bounded,
+    k_unbounded = d.k_unbounded + excluded.k_unbounded, k_without = d.k_without + excluded.k_without,
+    j_min = d.j_min + excluded.j_min, j_max_bounded = d.j_max_bounded + excluded.j_max_bounded,
+    j_unbounded = d.j_unbounded + excluded.j_unbounded, j_without = d.j_without + excluded.j_without;
+DELETE FROM derived.tier_sums d USING refresh_tier_sums s
+WHERE (d.grain, d.kind, d.first, d.last, d.tier, d.disputed) = (s.grain, s.kind, s.first, s.last, s.tier, s.disputed)
+  AND d.clusters = 0;
+
+CREATE TEMP TABLE refresh_coverage_sums ON COMMIT DROP AS
+SELECT 'd'::"char" AS grain, t.kind, t.first, t.last, party, source_id, sum(r.sign) AS clusters
+FROM refresh_rows r
+CROSS JOIN LATERAL derived.terms(r.span, r.members) t
+CROSS JOIN LATERAL unnest(array_append(r.parties, '')) AS party
+CROSS JOIN LATERAL unnest(array_append(r.covered, '')) AS source_id
+WHERE r.tier = 3 AND t.kind <> 's'
+GROUP BY t.kind, t.first, t.last, party, source_id;
+INSERT INTO refresh_coverage_sums
+SELECT 'm', kind, date_trunc('month', first)::date, date_trunc('month', last)::date, party, source_id,
+       sum(clusters)
+FROM refresh_coverage_sums WHERE grain = 'd' GROUP BY 2, 3, 4, 5, 6;
+INSERT INTO derived.coverage_sums AS d SELECT * FROM refresh_coverage_sums
+ON CONFLICT (grain, kind, first, last, party, source_id) DO UPDATE SET clusters = d.clusters + excluded.clusters;
+DELETE FROM derived.coverage_sums d USING refresh_coverage_sums s
+WHERE (d.grain, d.kind, d.first, d.last, d.party, d.source_id) = (s.grain, s.kind, s.first, s.last, s.party, s.source_id)
+  AND d.clusters = 0;
+
+CREATE TEMP TABLE refresh_verdict_sums ON COMMIT DROP AS
+SELECT 'd'::"char" AS grain, lower(v.occurred) AS first, upper(v.occurred) - 1 AS last, v.source_id, v.verdict,
+       min(v.tier) AS tier, sum(v.sign) AS incidents,
+       sum(v.sign * COALESCE(v.killed_min, 0)) AS k_min, sum(v.sign * COALESCE(v.killed_max, 0)) AS k_max_bounded,
+       sum(v.sign * (v.killed_min IS NOT NULL AND v.killed_max IS NULL)::int) AS k_unbounded,
+       sum(v.sign * (v.killed_min IS NULL)::int) AS k_without,
+       sum(v.sign * COALESCE(v.injured_min, 0)) AS j_min, sum(v.sign * COALESCE(v.injured_max, 0)) AS j_max_bounded,
+       sum(v.sign * (v.injured_min IS NOT NULL AND v.injured_max IS NULL)::int) AS j_unbounded,
+       sum(v.sign * (v.injured_min IS NULL)::int) AS j_without
+FROM refresh_verdicts v
+GROUP BY 2, 3, v.source_id, v.verdict;
+INSERT INTO refresh_verdict_sums
+SELECT 'm', date_trunc('month', first)::date, date_trunc('month', last)::date, source_id, verdict,
+       min(tier), sum(incidents), sum(k_min), sum(k_max_bounded), sum(k_unbounded), sum(k_without),
+       sum(j_min), sum(j_max_bounded), sum(j_unbounded), sum(j_without)
+FROM refresh_verdict_sums WHERE grain = 'd' GROUP BY 2, 3, 4, 5;
+INSERT INTO derived.verdict_sums AS d SELECT * FROM refresh_verdict_sums
+ON CONFLICT (grain, first, last, source_id, verdict) DO UPDATE SET
+    incidents = d.incidents + excluded.incidents,
+    k_min = d.k_min + excluded.k_min, k_max_bounded = d.k_max_bounded + excluded.k_max_bounded,
+    k_unbounded = d.k_unbounded + excluded.k_unbounded, k_without = d.k_without + excluded.k_without,
+    j_min = d.j_min + excluded.j_min, j_max_bounded = d.j_max_bounded + excluded.j_max_bounded,
+    j_unbounded = d.j_unbounded + excluded.j_unbounded, j_without = d.j_without + excluded.j_without;
+DELETE FROM derived.verdict_sums d USING refresh_verdict_sums s
+WHERE (d.grain, d.first, d.last, d.source_id, d.verdict) = (s.grain, s.first, s.last, s.source_id, s.verdict)
+  AND d.incidents = 0;
