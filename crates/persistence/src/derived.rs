@@ -1,6 +1,6 @@
-//! Derived figures: rules 2 to 5 for the present, precomputed per cluster and summed per span of days
-//! (the `derived` schema, see its migration), so that a window with no `as_of` and no filter costs
-//! what its days cost, not what its incidents do.
+//! Derived figures: rules 2 to 5 for the present, precomputed per cluster and summed per interval of
+//! days and of months (the `derived` schema, see its migration), so that a window with no `as_of` and
+//! no filter costs what its months cost, not what its incidents do.
 //!
 //! Writes only mark the incidents they touch (triggers fill `derived.pending`); [`PgStore::refresh_derived`]
 //! brings the tables up to date, and the server runs it after every change. A query reads them only

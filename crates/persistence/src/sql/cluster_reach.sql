@@ -1,8 +1,19 @@
 -- The cluster walk, shared by window_figures.sql and refresh_derived.sql, which splice it in where they
--- write {cluster_reach}: from each incident of a CTE `linkable (id)`, every incident that explicit links
--- and DUPLICATE verdicts current as of `params.as_of` connect it to. It needs a CTE `params (as_of)`,
--- and must end with the CTE, not a comment. An assessment is current when no later one by the same
--- source of the same incident exists as of.
+-- write {cluster_reach}: from each incident of a CTE `walk_from (id)` that some link or DUPLICATE
+-- verdict names (current or not: a superseded verdict only costs a short walk), every incident that
+-- explicit links and DUPLICATE verdicts current as of `params.as_of` connect it to. It needs a CTE
+-- `params (as_of)`, and must end with the CTE, not a comment. An assessment is current when no later
+-- one by the same source of the same incident exists as of.
+linkable AS (
+    SELECT w.id FROM walk_from w JOIN incident_links l ON l.low_incident_id = w.id
+    UNION
+    SELECT w.id FROM walk_from w JOIN incident_links l ON l.high_incident_id = w.id
+    UNION
+    SELECT w.id FROM walk_from w JOIN assessments a ON a.incident_id = w.id
+    WHERE a.duplicate_of IS NOT NULL
+    UNION
+    SELECT w.id FROM walk_from w JOIN assessments a ON a.duplicate_of = w.id
+),
 reach (start, node) AS (
     SELECT id, id FROM linkable
     UNION

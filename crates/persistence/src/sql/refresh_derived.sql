@@ -27,16 +27,7 @@ CREATE TEMP TABLE refresh_member (incident_id bigint PRIMARY KEY, cluster_id big
 INSERT INTO refresh_member
 WITH RECURSIVE
 params AS (SELECT 'infinity'::date AS as_of),
-linkable AS (
-    SELECT s.incident_id AS id FROM refresh_start s JOIN incident_links l ON l.low_incident_id = s.incident_id
-    UNION
-    SELECT s.incident_id FROM refresh_start s JOIN incident_links l ON l.high_incident_id = s.incident_id
-    UNION
-    SELECT s.incident_id FROM refresh_start s JOIN assessments a ON a.incident_id = s.incident_id
-    WHERE a.duplicate_of IS NOT NULL
-    UNION
-    SELECT s.incident_id FROM refresh_start s JOIN assessments a ON a.duplicate_of = s.incident_id
-),
+walk_from AS (SELECT incident_id AS id FROM refresh_start),
 {cluster_reach},
 cluster_of AS (SELECT start, min(node) AS cluster_id FROM reach GROUP BY start),
 linked AS (SELECT DISTINCT r.node AS incident_id, c.cluster_id FROM reach r JOIN cluster_of c USING (start))

@@ -22,18 +22,8 @@ window_incidents AS MATERIALIZED (
     FROM incidents i
     WHERE daterange(i.occurred_from, i.occurred_to, '[]') && daterange($1::date, $2::date, '[]')
 ),
--- The window's incidents that can share a cluster: named by a link or by a DUPLICATE verdict,
--- current or not (the walk below applies as_of; a superseded verdict only costs a short walk).
-linkable AS (
-    SELECT w.id FROM window_incidents w JOIN incident_links l ON l.low_incident_id = w.id
-    UNION
-    SELECT w.id FROM window_incidents w JOIN incident_links l ON l.high_incident_id = w.id
-    UNION
-    SELECT w.id FROM window_incidents w JOIN assessments a ON a.incident_id = w.id
-    WHERE a.duplicate_of IS NOT NULL
-    UNION
-    SELECT w.id FROM window_incidents w JOIN assessments a ON a.duplicate_of = w.id
-),
+-- The walk (cluster_reach.sql) starts from those of the window's incidents that can share a cluster.
+walk_from AS (SELECT id FROM window_incidents),
 {cluster_reach},
 cluster_of AS (SELECT start, min(node) AS cluster_id FROM reach GROUP BY start),
 linked_members AS (
