@@ -2,8 +2,9 @@
 //! run, and prints one markdown table. Each figure is a ratio to its baseline:
 //! - import: ImportAssessments rows/s against a `COPY` of the same rows into a bare table;
 //! - reconciled query: GetReconciledFigures latency for 1-month, 1-year and 5-year windows at
-//!   concurrency 1 and 32, against a hand-written SQL query of the same answer sent straight to
-//!   PostgreSQL (the answers are checked equal first);
+//!   concurrency 1 and 32, over windows a day apart and over one window asked again, against a
+//!   hand-written SQL query of the same answer sent straight to PostgreSQL (every answer is checked
+//!   equal to the baseline's);
 //! - unary writes: RecordAssessment calls/s at concurrency 1, 16 and 64, against single-row INSERTs;
 //! - the server's peak memory;
 //! - and, when `../shared/data/airwars-syria` is present, the real Airwars export: import time and
@@ -18,12 +19,13 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
+use chrono::{Days, NaiveDate};
 use civcas_persistence::embedded::LocalCluster;
 use civcas_proto::v1 as pb;
 use clap::Parser;
@@ -248,14 +250,15 @@ async fn connect_many(addr: SocketAddr, count: usize) -> anyhow::Result<Vec<Chan
     Ok(channels)
 }
 
-/// Runs `calls` calls of `call` over `concurrency` workers; returns every latency, sorted.
+/// Runs `calls` calls of `call` over `concurrency` workers, each given its worker and the call's
+/// index; returns every latency, sorted.
 async fn latencies<F, Fut>(
     concurrency: usize,
     calls: usize,
     call: F,
 ) -> anyhow::Result<Vec<Duration>>
 where
-    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send,
 {
     let next = Arc::new(AtomicUsize::new(0));
@@ -264,9 +267,13 @@ where
             let (next, call) = (Arc::clone(&next), call.clone());
             tokio::spawn(async move {
                 let mut seen = Vec::new();
-                while next.fetch_add(1, Ordering::Relaxed) < calls {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= calls {
+                        break;
+                    }
                     let started = Instant::now();
-                    call(worker).await?;
+                    call(worker, n).await?;
                     seen.push(started.elapsed());
                 }
                 anyhow::Ok(seen)
@@ -279,6 +286,45 @@ where
     }
     all.sort();
     Ok(all)
+}
+
+/// A window as the API and the baseline take it: its first and last day.
+type Window = (NaiveDate, NaiveDate);
+
+/// `calls` windows as long as `window`, the first `shift` days after it and each a day after the last.
+fn windows_a_day_apart(window: Window, shift: u64, calls: usize) -> Vec<Window> {
+    (shift..)
+        .take(calls)
+        .map(|days| (window.0 + Days::new(days), window.1 + Days::new(days)))
+        .collect()
+}
+
+/// Asks `ask` for each of `windows` (`ask` gets its worker and the window) from `concurrency`
+/// workers; returns the latencies, sorted, and each window's tiers in the windows' order.
+async fn ask_windows<F, Fut>(
+    concurrency: usize,
+    windows: &[Window],
+    ask: F,
+) -> anyhow::Result<(Vec<Duration>, Vec<Tiers>)>
+where
+    F: Fn(usize, Window) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<Tiers>> + Send,
+{
+    let answers = Arc::new(Mutex::new(vec![Tiers::new(); windows.len()]));
+    let latencies = latencies(concurrency, windows.len(), {
+        let (answers, windows) = (Arc::clone(&answers), Arc::new(windows.to_vec()));
+        move |worker, n| {
+            let (answers, ask, window) = (Arc::clone(&answers), ask.clone(), windows[n]);
+            async move {
+                let tiers = ask(worker, window).await?;
+                answers.lock().unwrap_or_else(PoisonError::into_inner)[n] = tiers;
+                Ok(())
+            }
+        }
+    })
+    .await?;
+    let answers = std::mem::take(&mut *answers.lock().unwrap_or_else(PoisonError::into_inner));
+    Ok((latencies, answers))
 }
 
 /// Calls `call` from `concurrency` workers for `duration`; returns calls per second.
@@ -583,7 +629,10 @@ async fn main() -> anyhow::Result<()> {
         tokio::signal::ctrl_c().await?;
     }
 
-    // Reconciled queries.
+    // Reconciled queries: windows a day apart, which civcas must each compute, and one window asked
+    // again and again, as platforms that poll do, whose answer civcas keeps while the data stays the
+    // same. PostgreSQL keeps no answers, so the baseline costs the same either way: it is measured
+    // on the windows a day apart, and every answer is compared with civcas's.
     let windows = [
         ("1 month", "2019-06-01", "2019-06-30"),
         ("1 year", "2019-01-01", "2019-12-31"),
@@ -594,54 +643,79 @@ async fn main() -> anyhow::Result<()> {
         baseline_clients.push(Arc::new(sql(&cluster.url("bench")).await?));
     }
     let channels = connect_many(server.addr, 32).await?;
+    let ask_civcas = move |worker: usize, (from, to): Window| {
+        let channel = channels[worker].clone();
+        async move {
+            let figures = reconciled(channel, &from.to_string(), &to.to_string()).await?;
+            Ok(tiers_of(&figures))
+        }
+    };
+    let ask_baseline = {
+        let clients = baseline_clients.clone();
+        move |worker: usize, (from, to): Window| {
+            let client = Arc::clone(&clients[worker]);
+            async move { baseline_tiers(&client, &from.to_string(), &to.to_string()).await }
+        }
+    };
     for (name, from, to) in windows {
-        progress(&format!("GetReconciledFigures, {name}"));
-        let started = Instant::now();
-        let Some(ours) = table.or_failed(
-            || format!("reconciled figures, {name}"),
-            started,
-            reconciled(channel.clone(), from, to).await,
-        ) else {
-            continue;
-        };
-        let ours = tiers_of(&ours);
-        let theirs = baseline_tiers(&bench_sql, from, to).await?;
-        anyhow::ensure!(
-            ours == theirs,
-            "{name}: civcas and the baseline disagree:\n civcas   {ours:?}\n baseline {theirs:?}"
-        );
-        let clusters: i64 = ours.iter().find(|t| t.0 == 2).map_or(0, |t| t.1 + t.2);
+        let window: Window = (from.parse()?, to.parse()?);
+        let mut shift = 1;
         for concurrency in [1, 32] {
-            let (channels, from_c, to_c) = (channels.clone(), from.to_owned(), to.to_owned());
+            progress(&format!(
+                "GetReconciledFigures, {name}, concurrency {concurrency}"
+            ));
+            let apart = windows_a_day_apart(window, shift, args.queries);
+            shift += args.queries as u64;
+            let what = format!("reconciled figures, {name}, concurrency {concurrency}");
             let started = Instant::now();
-            let civcas = latencies(concurrency, args.queries, move |worker| {
-                let (channel, from, to) = (channels[worker].clone(), from_c.clone(), to_c.clone());
-                async move { reconciled(channel, &from, &to).await.map(drop) }
-            })
-            .await;
-            let Some(civcas) = table.or_failed(
-                || format!("reconciled figures, {name}, concurrency {concurrency}"),
+            let Some((civcas, ours)) = table.or_failed(
+                || format!("{what}, windows a day apart"),
                 started,
-                civcas,
+                ask_windows(concurrency, &apart, ask_civcas.clone()).await,
             ) else {
                 continue;
             };
-            let (clients, from_c, to_c) =
-                (baseline_clients.clone(), from.to_owned(), to.to_owned());
-            let baseline = latencies(concurrency, args.queries, move |worker| {
-                let (client, from, to) =
-                    (Arc::clone(&clients[worker]), from_c.clone(), to_c.clone());
-                async move { baseline_tiers(&client, &from, &to).await.map(drop) }
-            })
-            .await?;
-            let (c50, b50) = (percentile(&civcas, 0.5), percentile(&baseline, 0.5));
+            let (baseline, theirs) = ask_windows(concurrency, &apart, ask_baseline.clone()).await?;
+            for ((ours, theirs), (from, to)) in ours.iter().zip(&theirs).zip(&apart) {
+                anyhow::ensure!(
+                    ours == theirs,
+                    "{name}, {from} to {to}: civcas and the baseline disagree:\n civcas   {ours:?}\n baseline {theirs:?}"
+                );
+            }
+            let clusters: i64 = ours[0].iter().find(|t| t.0 == 2).map_or(0, |t| t.1 + t.2);
+            let b50 = percentile(&baseline, 0.5);
             table.0.push(Line {
-                what: format!("reconciled figures, {name}, concurrency {concurrency}"),
+                what: format!("{what}, windows a day apart"),
                 civcas: p50_p99(&civcas),
                 baseline: p50_p99(&baseline),
-                ratio: c50.as_secs_f64() / b50.as_secs_f64(),
+                ratio: percentile(&civcas, 0.5).as_secs_f64() / b50.as_secs_f64(),
                 note: format!(
-                    "{} calls; answers equal ({clusters} clusters at ALLEGED or above)",
+                    "{} calls, from {} on; answers equal ({clusters} clusters at ALLEGED or above in the first)",
+                    args.queries, apart[0].0
+                ),
+            });
+
+            let same = vec![window; args.queries];
+            let started = Instant::now();
+            let Some((kept, answers)) = table.or_failed(
+                || format!("{what}, one window again"),
+                started,
+                ask_windows(concurrency, &same, ask_civcas.clone()).await,
+            ) else {
+                continue;
+            };
+            let expected = baseline_tiers(&bench_sql, from, to).await?;
+            anyhow::ensure!(
+                answers.iter().all(|ours| *ours == expected),
+                "{name}: civcas's kept answer and the baseline disagree"
+            );
+            table.0.push(Line {
+                what: format!("{what}, one window again"),
+                civcas: p50_p99(&kept),
+                baseline: p50_p99(&baseline),
+                ratio: percentile(&kept, 0.5).as_secs_f64() / b50.as_secs_f64(),
+                note: format!(
+                    "{} calls of {from} to {to}; baseline: the line above; answers equal",
                     args.queries
                 ),
             });
@@ -731,7 +805,7 @@ async fn main() -> anyhow::Result<()> {
         ratio: f64::NAN,
         note: format!("over the whole run, {} incidents stored", args.incidents),
     });
-    drop(channels);
+    drop(ask_civcas);
     drop(channel);
     server.stop();
 
@@ -848,7 +922,7 @@ async fn real_data(
         }),
         ..figures_request("2017-01-01", "2017-12-31")
     };
-    let calls = latencies(1, args.queries, move |_| {
+    let calls = latencies(1, args.queries, move |_, _| {
         let (channel, request) = (channel.clone(), request.clone());
         async move {
             pb::figure_service_client::FigureServiceClient::new(channel)

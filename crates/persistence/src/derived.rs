@@ -7,17 +7,20 @@
 //! when its snapshot holds no pending incident, and otherwise computes in full, so an answer never
 //! depends on whether the refresh has caught up: only its cost does.
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
+use civcas_domain::{DateInterval, RepositoryResult};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Bool};
-use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use tokio::sync::OnceCell;
 
 use crate::PgStore;
 use crate::changes::Changes;
-use crate::error::StoreError;
-use civcas_domain::RepositoryResult;
+use crate::error::{StoreError, StoreResult};
 
 /// The advisory lock that serialises refreshes across replicas ("civder" in ASCII).
 const REFRESH_LOCK: i64 = 0x63_69_76_64_65_72;
@@ -39,6 +42,14 @@ static REFRESH_DERIVED: LazyLock<String> =
 struct Count {
     #[diesel(sql_type = BigInt)]
     count: i64,
+}
+
+#[derive(QueryableByName)]
+struct DerivedState {
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+    #[diesel(sql_type = Bool)]
+    pending: bool,
 }
 
 #[derive(QueryableByName)]
@@ -117,5 +128,102 @@ impl PgStore {
                 }
             }
         })
+    }
+}
+
+/// How many windows' answers are kept at once; past that they are all dropped and kept anew. A
+/// document is a few kilobytes, and platforms that poll ask the same few windows again and again.
+const KEPT_WINDOWS: usize = 256;
+
+/// The derived documents of recent windows, for one version of the derived figures.
+///
+/// The derived figures change only when a refresh adds one to their version (`derived.version`), so
+/// a document read at a version is the answer of every snapshot that sees that version and nothing
+/// pending. Callers asking for the same window at the same time share one reading: the first
+/// reads, the others wait for it. A caller whose snapshot holds a pending write gets nothing, and
+/// computes in full; one whose snapshot is older than the kept version reads for itself.
+#[derive(Debug, Default)]
+pub(crate) struct DerivedAnswers {
+    kept: Mutex<Kept>,
+    /// Documents read from the database.
+    read: AtomicU64,
+    /// Documents served, read or found kept.
+    served: AtomicU64,
+}
+
+/// How the answers of the present were found, since the store was built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DerivedAnswerCounts {
+    /// Read from the derived figures.
+    pub read: u64,
+    /// Found kept from an earlier reading at the same version.
+    pub kept: u64,
+}
+
+/// A document being read, or read: callers that find it wait for the first reader.
+type Answer = Arc<OnceCell<Arc<str>>>;
+
+#[derive(Debug, Default)]
+struct Kept {
+    version: i64,
+    documents: HashMap<DateInterval, Answer>,
+}
+
+impl DerivedAnswers {
+    /// The derived document of `window` in the snapshot of `conn`'s transaction, found kept or
+    /// read; `None` while some write is pending in that snapshot.
+    pub(crate) async fn document(
+        &self,
+        conn: &mut AsyncPgConnection,
+        window: DateInterval,
+    ) -> StoreResult<Option<Arc<str>>> {
+        let state: DerivedState = diesel::sql_query(
+            "SELECT (SELECT version FROM derived.version) AS version,
+                    EXISTS (SELECT 1 FROM derived.pending) AS pending",
+        )
+        .get_result(conn)
+        .await?;
+        if state.pending {
+            return Ok(None);
+        }
+        let answer = self.answer(state.version, window);
+        let read = async {
+            self.read.fetch_add(1, Ordering::Relaxed);
+            // The same snapshot holds nothing pending, so the document is never NULL here.
+            crate::figures::derived_document(conn, window)
+                .await?
+                .map(Arc::from)
+                .ok_or_else(|| {
+                    StoreError::from(civcas_domain::RepositoryError::Internal(
+                        "the derived figures went pending within one snapshot".to_owned(),
+                    ))
+                })
+        };
+        let document = answer.get_or_try_init(|| read).await?.clone();
+        self.served.fetch_add(1, Ordering::Relaxed);
+        Ok(Some(document))
+    }
+
+    /// The kept answer of `window` at `version`, new if none is kept. A version older than the kept
+    /// one gets an answer of its own, which is not kept.
+    fn answer(&self, version: i64, window: DateInterval) -> Answer {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if version < kept.version {
+            return Answer::default();
+        }
+        if version > kept.version || kept.documents.len() >= KEPT_WINDOWS {
+            kept.version = version;
+            kept.documents.clear();
+        }
+        Arc::clone(kept.documents.entry(window).or_default())
+    }
+
+    pub(crate) fn counts(&self) -> DerivedAnswerCounts {
+        let read = AtomicU64::load(&self.read, Ordering::Relaxed);
+        let served = AtomicU64::load(&self.served, Ordering::Relaxed);
+        DerivedAnswerCounts {
+            read,
+            kept: served.saturating_sub(read),
+        }
     }
 }

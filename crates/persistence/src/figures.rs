@@ -27,6 +27,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::PgStore;
+use crate::derived::DerivedAnswers;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::models::StatementRow;
 use crate::schema::{assessments, sources, statements};
@@ -298,7 +299,7 @@ fn whole_months(window: DateInterval) -> Option<(NaiveDate, NaiveDate, NaiveDate
 
 /// Rules 2 to 5 for a query of the present with no filter, from the derived figures; `None` while
 /// some write is pending (see [`crate::derived`]).
-async fn derived_document(
+pub(crate) async fn derived_document(
     conn: &mut AsyncPgConnection,
     window: DateInterval,
 ) -> StoreResult<Option<String>> {
@@ -319,27 +320,27 @@ async fn derived_document(
 /// Rules 2 to 5 in one query; the statements (rule 6) are left empty for the caller.
 async fn window_figures(
     conn: &mut AsyncPgConnection,
+    answers: &DerivedAnswers,
     query: &FigureQuery,
     sources: &[String],
 ) -> StoreResult<ReconciledFigures> {
     let derived = if query.as_of.is_none() && query.filters == Filters::default() {
-        derived_document(conn, query.window).await?
+        answers.document(conn, query.window).await?
     } else {
         None
     };
     let document = match derived {
         Some(document) => document,
-        None => {
-            window_document(
-                conn,
-                &WINDOW_FIGURES,
-                query.window,
-                query.as_of,
-                &query.filters,
-                sources,
-            )
-            .await?
-        }
+        None => window_document(
+            conn,
+            &WINDOW_FIGURES,
+            query.window,
+            query.as_of,
+            &query.filters,
+            sources,
+        )
+        .await?
+        .into(),
     };
     let document: WindowDocument = parse("window figures", &document)?;
     let mut tiers = BTreeMap::new();
@@ -503,11 +504,12 @@ async fn own_established(
 /// Rules 2 to 6 for one window, inside the caller's transaction.
 async fn figures_in(
     conn: &mut AsyncPgConnection,
+    answers: &DerivedAnswers,
     query: &FigureQuery,
     sources: &[String],
     own: &mut OwnFigures,
 ) -> StoreResult<ReconciledFigures> {
-    let figures = window_figures(conn, query, sources).await?;
+    let figures = window_figures(conn, answers, query, sources).await?;
     Ok(ReconciledFigures {
         statements: statement_figures(conn, query, sources, own).await?,
         ..figures
@@ -561,7 +563,9 @@ impl FigureRepository for PgStore {
                         window: *bucket,
                         ..query.clone()
                     };
-                    series.push(figures_in(conn, &query, &sources, &mut own).await?);
+                    series.push(
+                        figures_in(conn, &self.derived_answers, &query, &sources, &mut own).await?,
+                    );
                 }
                 Ok::<_, StoreError>(series)
             })

@@ -63,6 +63,8 @@ mod schema;
 mod sources;
 mod statements;
 
+pub use derived::DerivedAnswerCounts;
+
 use std::future::Future;
 use std::time::Duration;
 
@@ -127,6 +129,8 @@ pub struct PoolStatus {
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
     known_sources: std::sync::Arc<sources::KnownSources>,
+    /// Answers read from the derived figures, kept while they stay current.
+    derived_answers: std::sync::Arc<derived::DerivedAnswers>,
     /// For connections outside the pool: the change feed's listener.
     url: SecretString,
 }
@@ -176,6 +180,7 @@ impl PgStore {
         Ok(Self {
             pool,
             known_sources: Default::default(),
+            derived_answers: Default::default(),
             url: url.clone(),
         })
     }
@@ -243,6 +248,12 @@ impl PgStore {
             available: status.available,
             waiting: status.waiting,
         }
+    }
+
+    /// How the answers of the present (no filter, no `as_of`) were found: read from the derived
+    /// figures, or kept from an earlier reading while they stayed current.
+    pub fn derived_answer_counts(&self) -> DerivedAnswerCounts {
+        self.derived_answers.counts()
     }
 
     /// A connection from the pool. Within a [`Call`], waiting for it (and opening it) ends before the

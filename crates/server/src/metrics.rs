@@ -4,7 +4,9 @@
 //! - `grpc_server_handling_seconds{grpc_service,grpc_method}`: a histogram of call durations, until the
 //!   last message of the response;
 //! - `civcas_db_pool_*`: the connection pool, read at each scrape;
-//! - `civcas_import_*`: ImportAssessments rows by outcome, and batches committed.
+//! - `civcas_import_*`: ImportAssessments rows by outcome, and batches committed;
+//! - `civcas_derived_answers_total{outcome}`: answers of the present read from the derived figures,
+//!   or kept from an earlier reading, read at each scrape.
 //!
 //! Labels take only the names in [`crate::methods`] and the 17 gRPC codes, so they stay bounded.
 
@@ -67,6 +69,7 @@ pub struct Metrics {
     pool_connections: Family<StateLabels, Gauge>,
     pool_max: Gauge,
     pool_waiting: Gauge,
+    derived_answers: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -122,6 +125,12 @@ impl Metrics {
             "Calls waiting for a database connection",
             pool_waiting.clone(),
         );
+        let derived_answers = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "civcas_derived_answers",
+            "Reconciled figures of the present (no filter, no as_of), by outcome: read from the derived figures, or kept from an earlier reading at the same version",
+            derived_answers.clone(),
+        );
         Self {
             registry,
             handled,
@@ -131,6 +140,7 @@ impl Metrics {
             pool_connections,
             pool_max,
             pool_waiting,
+            derived_answers,
         }
     }
 
@@ -177,6 +187,14 @@ impl Metrics {
             .set(gauge(pool.size.saturating_sub(pool.available)));
         self.pool_max.set(gauge(pool.max_size));
         self.pool_waiting.set(gauge(pool.waiting));
+        let answers = store.derived_answer_counts();
+        for (outcome, now) in [("read", answers.read), ("kept", answers.kept)] {
+            // The store counts; the counter catches up with it, and so never goes down.
+            let counter = self
+                .derived_answers
+                .get_or_create(&OutcomeLabels { outcome });
+            counter.inc_by(now.saturating_sub(counter.get()));
+        }
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);

@@ -4,7 +4,7 @@ use civcas_proto::v1 as pb;
 use civcas_tests::fixtures::{
     assessment, coalition_cumulative, incident, record_incident, register_seed_sources,
 };
-use civcas_tests::{TestApp, spawn_app};
+use civcas_tests::{TestApp, metric_sample, spawn_app};
 use futures::future::join_all;
 
 async fn assess(app: &TestApp, assessment: pb::Assessment) -> pb::Assessment {
@@ -812,4 +812,62 @@ async fn the_derived_figures_follow_writes_and_a_change_of_belligerent() {
         figures(&app, "2017-06-01", "2017-06-30", "2030-01-01").await
     );
     assert!(derived.disputed.unwrap().cluster_ids.is_empty());
+}
+
+/// How the server found its answers of the present so far: (read, kept).
+async fn derived_answers(app: &TestApp) -> (Option<f64>, Option<f64>) {
+    let text = app.scrape_metrics().await;
+    let count = |outcome: &str| {
+        metric_sample(
+            &text,
+            &format!("civcas_derived_answers_total{{outcome=\"{outcome}\"}}"),
+        )
+    };
+    (count("read"), count("kept"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_of_the_present_is_read_once_per_version_and_shared() {
+    let settings = civcas_tests::fresh_database_settings().await;
+    let url = settings.database.url.clone().expect("a database url");
+    let app = civcas_tests::spawn_app_with(settings).await;
+    register_seed_sources(&app).await;
+    let report = record_incident(&app, incident("airwars", "CS1", "2017-06-12")).await;
+    let fair = |killed| {
+        assessment(
+            "airwars",
+            &report.id,
+            pb::Verdict::Fair,
+            Some((killed, Some(killed))),
+            "2024-01-01",
+        )
+    };
+    assess(&app, fair(2)).await;
+    derived_caught_up(&url).await;
+
+    // Sixteen callers at once, then one more: one reading between them.
+    let asked = join_all((0..16).map(|_| figures(&app, "2017-06-01", "2017-06-30", ""))).await;
+    let again = figures(&app, "2017-06-01", "2017-06-30", "").await;
+    let full = figures(&app, "2017-06-01", "2017-06-30", "2030-01-01").await;
+    assert!(asked.iter().all(|answer| *answer == full), "{asked:?}");
+    assert_eq!(again, full);
+    assert_eq!(derived_answers(&app).await, (Some(1.0), Some(16.0)));
+
+    // A write, once the refresh has taken it, is in the next answer: the kept one is stale.
+    assess(
+        &app,
+        pb::Assessment {
+            assessed_on: "2024-02-01".into(),
+            ..fair(5)
+        },
+    )
+    .await;
+    derived_caught_up(&url).await;
+    let after = figures(&app, "2017-06-01", "2017-06-30", "").await;
+    assert_ne!(after, full);
+    assert_eq!(
+        after,
+        figures(&app, "2017-06-01", "2017-06-30", "2030-01-01").await
+    );
+    assert_eq!(derived_answers(&app).await, (Some(2.0), Some(16.0)));
 }

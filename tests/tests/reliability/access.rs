@@ -10,9 +10,8 @@ use civcas_proto::v1::source_service_client::SourceServiceClient;
 use civcas_proto::v1::statement_service_client::StatementServiceClient;
 use civcas_server::auth::{Role, hash_token};
 use civcas_server::settings::{AuthMode, TokenSettings};
-use civcas_tests::{fresh_database_settings, spawn_app, spawn_app_with};
+use civcas_tests::{fresh_database_settings, metric_sample, spawn_app, spawn_app_with};
 use prost::Message;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
@@ -238,26 +237,6 @@ async fn auth_errors_say_what_is_wrong_without_leaking() {
     assert!(err.message().contains("admin"), "{}", err.message());
 }
 
-/// `GET /metrics` over plain HTTP/1.1.
-async fn scrape(app: &civcas_tests::TestApp) -> String {
-    let addr = app.metrics_addr.expect("metrics are enabled");
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: civcas\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    response
-}
-
-/// The value of the sample named exactly `series` (name and labels).
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_calls_by_code_and_report_the_pool_and_imports() {
     let app = spawn_app().await;
@@ -292,9 +271,9 @@ async fn metrics_count_calls_by_code_and_report_the_pool_and_imports() {
         .await
         .unwrap();
 
-    let text = scrape(&app).await;
+    let text = app.scrape_metrics().await;
     let handled = |method: &str, code: &str| {
-        sample(
+        metric_sample(
             &text,
             &format!(
                 "grpc_server_handled_total{{grpc_service=\"civcas.v1.SourceService\",grpc_method=\"{method}\",grpc_code=\"{code}\"}}"
@@ -310,17 +289,20 @@ async fn metrics_count_calls_by_code_and_report_the_pool_and_imports() {
         ("RegisterSource OK", handled("RegisterSource", "OK")),
         (
             "import rows created",
-            sample(&text, "civcas_import_rows_total{outcome=\"created\"}"),
+            metric_sample(&text, "civcas_import_rows_total{outcome=\"created\"}"),
         ),
         (
             "import rows unchanged",
-            sample(&text, "civcas_import_rows_total{outcome=\"unchanged\"}"),
+            metric_sample(&text, "civcas_import_rows_total{outcome=\"unchanged\"}"),
         ),
         (
             "import batches",
-            sample(&text, "civcas_import_batches_total"),
+            metric_sample(&text, "civcas_import_batches_total"),
         ),
-        ("pool max", sample(&text, "civcas_db_pool_max_connections")),
+        (
+            "pool max",
+            metric_sample(&text, "civcas_db_pool_max_connections"),
+        ),
     ]);
     eprintln!("[figures] metrics after a known sequence of calls: {figures:?}");
     assert_eq!(figures["ListSources OK"], Some(3.0));

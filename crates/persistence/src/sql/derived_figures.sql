@@ -21,8 +21,7 @@ WITH
 inside_ranges (grain, first_from, first_to, last_from, last_to) AS (
     VALUES ('m'::"char", $3::date, $5::date, '-infinity'::date, $5::date),
            ('d', $1::date, $3::date - 1, '-infinity', $2::date),
-           ('d', $4::date + 1, $2::date, '-infinity', $2::date),
-           ('d', $3::date, $4::date, $4::date + 1, $2::date)
+           ('d', $4::date + 1, $2::date, '-infinity', $2::date)
 ),
 starting_ranges (grain, first_from, first_to) AS (
     VALUES ('m'::"char", $3::date, $5::date),
@@ -36,6 +35,12 @@ tier_rows AS (
           AND t.last BETWEEN w.last_from AND w.last_to
         OFFSET 0
     ) t
+    UNION ALL
+    -- By the day, those starting in the whole months and ending after them: few, so found through
+    -- the index on `last` rather than among every day's rows of the whole months.
+    SELECT t.* FROM derived.tier_sums t
+    WHERE t.grain = 'd' AND t.kind IN ('s', 'j') AND t.last BETWEEN $4::date + 1 AND $2::date
+      AND t.first BETWEEN $3::date AND $4::date
     UNION ALL
     SELECT t.* FROM starting_ranges w CROSS JOIN LATERAL (
         SELECT * FROM derived.tier_sums t
@@ -72,6 +77,9 @@ verdict_rows AS (
         OFFSET 0
     ) v
     UNION ALL
+    SELECT 'i', v.* FROM derived.verdict_sums v
+    WHERE v.grain = 'd' AND v.last BETWEEN $4::date + 1 AND $2::date AND v.first BETWEEN $3::date AND $4::date
+    UNION ALL
     SELECT 'o', v.* FROM starting_ranges w CROSS JOIN LATERAL (
         SELECT * FROM derived.verdict_sums v
         WHERE v.grain = w.grain AND v.first BETWEEN w.first_from AND w.first_to
@@ -94,6 +102,10 @@ coverage_rows AS (
         OFFSET 0
     ) c
     UNION ALL
+    SELECT c.* FROM derived.coverage_sums c
+    WHERE c.grain = 'd' AND c.kind = 'j' AND c.last BETWEEN $4::date + 1 AND $2::date
+      AND c.first BETWEEN $3::date AND $4::date
+    UNION ALL
     SELECT c.* FROM starting_ranges w CROSS JOIN LATERAL (
         SELECT * FROM derived.coverage_sums c
         WHERE c.grain = w.grain AND c.kind = 'm' AND c.first BETWEEN w.first_from AND w.first_to
@@ -104,7 +116,8 @@ coverage_rows AS (
     WHERE c.grain = 'd' AND c.kind = 'm'
       AND daterange(c.first, c.last, '[]') @> daterange($1::date - 1, $1::date, '[]')
 ),
-meeting_coverage AS (
+-- Materialized: each gap source reads it, and inlined it would be summed again for each.
+meeting_coverage AS MATERIALIZED (
     SELECT party, source_id, sum(CASE kind WHEN 'm' THEN clusters ELSE -clusters END) AS clusters
     FROM coverage_rows GROUP BY party, source_id
 ),
@@ -116,8 +129,10 @@ lists AS (
     SELECT id, belligerent FROM gap_sources
 ),
 first_listed AS (
-    SELECT l.list, CASE WHEN $2::date - $1::date < 400 THEN ARRAY(
+    SELECT l.list, CASE WHEN $2::date - $1::date < 200 THEN ARRAY(
         -- A short window: each month's first ids, merged. Its clusters may be few among the list's.
+        -- (Measured at 1,000,000 incidents over ten years, the two ways cost the same at about six
+        -- months: 3 months 2.0 against 6.0 ms, 1 year 5.2 against 1.6 ms.)
         SELECT DISTINCT cluster_id FROM (
             SELECT m.cluster_id
             FROM generate_series(date_trunc('month', $1::date)::timestamp, $2::date::timestamp,

@@ -253,3 +253,6 @@ ON CONFLICT (grain, first, last, source_id, verdict) DO UPDATE SET
 DELETE FROM derived.verdict_sums d USING refresh_verdict_sums s
 WHERE (d.grain, d.first, d.last, d.source_id, d.verdict) = (s.grain, s.first, s.last, s.source_id, s.verdict)
   AND d.incidents = 0;
+
+-- Answers kept from the derived figures as they were are now stale.
+UPDATE derived.version SET version = version + 1;
