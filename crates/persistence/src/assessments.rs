@@ -99,13 +99,13 @@ async fn same_day_and_later(
     })
 }
 
-impl AssessmentRepository for PgStore {
-    async fn record_assessment(
+impl PgStore {
+    /// One RecordAssessment in a transaction of its own, with its idempotency key if it has one.
+    pub(crate) async fn record_alone(
         &self,
-        assessment: NewAssessment,
-        key: Option<IdempotencyKey>,
+        new: &NewAssessment,
+        key: Option<&IdempotencyKey>,
     ) -> RepositoryResult<RecordedAssessment> {
-        let (new, key) = (&assessment, key.as_ref());
         idempotent_write!(self, key, |conn| {
             let sources = &self.known_sources;
             sources
@@ -176,6 +176,21 @@ impl AssessmentRepository for PgStore {
                 }
             }
         })
+    }
+}
+
+impl AssessmentRepository for PgStore {
+    async fn record_assessment(
+        &self,
+        assessment: NewAssessment,
+        key: Option<IdempotencyKey>,
+    ) -> RepositoryResult<RecordedAssessment> {
+        if key.is_none()
+            && let Some(recorded) = self.record_coalesced(&assessment).await
+        {
+            return recorded;
+        }
+        self.record_alone(&assessment, key.as_ref()).await
     }
 
     async fn list_assessments(

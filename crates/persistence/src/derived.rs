@@ -31,6 +31,14 @@ const REFRESH_TIMEOUT: &str = "SET LOCAL statement_timeout = '10min'";
 /// Refreshes at most this often, so that a stream of writes is taken in batches, not one by one.
 const REFRESH_PAUSE: Duration = Duration::from_millis(100);
 
+/// After a refresh the refresher pauses this many times as long as the refresh took (within
+/// [`REFRESH_PAUSE`] and [`LONGEST_PAUSE`]), so that under a stream of writes the refresh takes at most
+/// about a fifth of one core and leaves the rest to the writes, in larger and cheaper batches.
+const PAUSE_PER_REFRESH_TIME: u32 = 4;
+
+/// The longest pause between refreshes while writes keep coming.
+const LONGEST_PAUSE: Duration = Duration::from_secs(5);
+
 /// How often the refresher looks for pending incidents when no change is announced: the change feed
 /// can miss notifications while it reconnects.
 const REFRESH_TICK: Duration = Duration::from_secs(10);
@@ -121,7 +129,8 @@ impl PgStore {
                     ),
                     Err(error) => tracing::warn!(%error, "cannot refresh the derived figures"),
                 }
-                tokio::time::sleep(REFRESH_PAUSE).await;
+                let pause = started.elapsed() * PAUSE_PER_REFRESH_TIME;
+                tokio::time::sleep(pause.clamp(REFRESH_PAUSE, LONGEST_PAUSE)).await;
                 tokio::select! {
                     changed = changes.changed() => if changed.is_err() { return },
                     () = tokio::time::sleep(REFRESH_TICK) => {}

@@ -1,5 +1,6 @@
-//! Bulk imports: one batch of assessments in one transaction, written with a handful of set-wise
-//! statements whatever the batch's size.
+//! Batches of assessments: one batch in one transaction, written with a handful of set-wise
+//! statements whatever its size. ImportAssessments writes its messages this way, and so do
+//! RecordAssessment calls that arrive together (see [`crate::coalesced`]).
 //!
 //! 1. Check every source the batch names, in one query.
 //! 2. Resolve every inline incident's references in one query, then, in memory and in input order,
@@ -9,15 +10,17 @@
 //! 3. Lock the existing incidents written to, and check stored ids and duplicate targets, in one
 //!    query each; insert new incidents and references in multi-row statements.
 //! 4. Fetch the assessment in effect at the end of each (incident, source, day) the batch touches,
-//!    in one query; a row repeating it (or an earlier row of the batch) is unchanged.
-//! 5. Insert the new assessments in multi-row statements, and notify watchers once.
+//!    in one query (and, for coalesced records, whether a later day's supersedes it); a row
+//!    repeating it is unchanged.
+//! 5. Insert the new assessments in multi-row statements, each returned with its key, and notify
+//!    watchers once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use civcas_domain::repository::{ImportRow, ImportedBatch, Resource, RowIncident};
 use civcas_domain::{
-    AssessmentDetails, IncidentId, IncidentReference, NewIncident, RepositoryError, SourceId,
+    Assessment, AssessmentId, IncidentId, IncidentReference, NewIncident, RepositoryError, SourceId,
 };
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Text};
@@ -27,7 +30,8 @@ use crate::PgStore;
 use crate::changes::Stored;
 use crate::error::{StoreError, StoreResult};
 use crate::models::{AssessmentRow, IncidentDetailsRow, NewAssessmentRow};
-use crate::schema::{assessments, incident_references, incidents, sources};
+use crate::schema::{assessments, incident_references, incidents};
+use crate::sources::KnownSources;
 
 /// Rows per multi-row INSERT: PostgreSQL takes at most 65,535 parameters a statement.
 const INSERT_CHUNK: usize = 1_000;
@@ -64,6 +68,58 @@ fn not_found(resource: Resource, id: impl ToString, field: &str) -> RepositoryEr
     }
 }
 
+/// Who a batch is for: what a second row about the same incident and source does, and whether each
+/// row's answer is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BatchKind {
+    /// ImportAssessments: a batch states each (incident, source, day) once, and is answered by counts.
+    Import,
+    /// RecordAssessment calls written together (see [`crate::coalesced`]), each answered as if alone.
+    Records,
+}
+
+/// What became of one row of a batch.
+#[derive(Debug)]
+pub(crate) enum RowOutcome {
+    /// A new assessment, stored; and whether its row created its incident.
+    Created(Assessment, bool),
+    /// The assessment repeats the one in effect at the end of its day, which is this one.
+    Unchanged(Assessment),
+    /// An incident alone, found or created.
+    Incident,
+    Refused(RepositoryError),
+    /// Left to be written alone, after the batch: an earlier row of the batch is about the same
+    /// incident and source (coalesced records only).
+    Left,
+}
+
+/// Every row's outcome, in input order.
+#[derive(Debug)]
+pub(crate) struct WrittenBatch {
+    pub outcomes: Vec<RowOutcome>,
+    pub incidents_created: u64,
+}
+
+impl Stored for WrittenBatch {
+    fn stored(&self) -> bool {
+        self.incidents_created > 0
+            || self
+                .outcomes
+                .iter()
+                .any(|outcome| matches!(outcome, RowOutcome::Created(..)))
+    }
+}
+
+#[derive(QueryableByName)]
+struct AssessmentKey {
+    #[diesel(sql_type = BigInt)]
+    incident_id: i64,
+    #[diesel(sql_type = Text)]
+    source_id: String,
+    #[diesel(sql_type = Date)]
+    assessed_on: NaiveDate,
+}
+
 impl PgStore {
     pub(crate) async fn import_batch(
         &self,
@@ -73,24 +129,52 @@ impl PgStore {
         self.write(|| async move {
             let mut conn = self.conn().await?;
             conn.transaction(async |conn| {
-                let batch = write_batch(conn, rows).await?;
-                if batch.stored() {
-                    diesel::sql_query(crate::changes::NOTIFY)
-                        .execute(conn)
-                        .await?;
-                }
-                Ok::<_, StoreError>(batch)
+                write_batch(conn, &self.known_sources, rows, BatchKind::Import).await
             })
             .await
         })
         .await
+        .map(|written| {
+            let mut batch = ImportedBatch {
+                incidents_created: written.incidents_created,
+                ..ImportedBatch::default()
+            };
+            for (row, outcome) in rows.iter().zip(written.outcomes) {
+                match outcome {
+                    RowOutcome::Created(..) => batch.created += 1,
+                    RowOutcome::Unchanged(_) => batch.unchanged += 1,
+                    RowOutcome::Incident => batch.incident_rows += 1,
+                    RowOutcome::Refused(error) => batch.rejected.push((row.index, error)),
+                    RowOutcome::Left => {}
+                }
+            }
+            batch
+        })
     }
 }
 
-async fn write_batch(
+/// Writes `rows` in the caller's transaction, and notifies watchers once when anything was stored.
+pub(crate) async fn write_batch(
     conn: &mut AsyncPgConnection,
+    sources: &KnownSources,
     rows: &[ImportRow],
-) -> StoreResult<ImportedBatch> {
+    kind: BatchKind,
+) -> StoreResult<WrittenBatch> {
+    let written = write_rows(conn, sources, rows, kind).await?;
+    if written.stored() {
+        diesel::sql_query(crate::changes::NOTIFY)
+            .execute(conn)
+            .await?;
+    }
+    Ok(written)
+}
+
+async fn write_rows(
+    conn: &mut AsyncPgConnection,
+    sources: &KnownSources,
+    rows: &[ImportRow],
+    kind: BatchKind,
+) -> StoreResult<WrittenBatch> {
     let mut rejected: BTreeMap<usize, RepositoryError> = BTreeMap::new();
 
     // 1. Sources.
@@ -103,13 +187,7 @@ async fn write_batch(
             named.extend(incident.references().iter().map(|r| r.source_id.as_str()));
         }
     }
-    let known_sources: HashSet<String> = sources::table
-        .filter(sources::id.eq_any(named.into_iter().collect::<Vec<_>>()))
-        .select(sources::id)
-        .load::<String>(conn)
-        .await?
-        .into_iter()
-        .collect();
+    let known_sources = sources.registered(conn, named).await?;
     for (i, row) in rows.iter().enumerate() {
         let assessing = row.assessment().map(|a| &a.source_id);
         if let Some(source) = assessing.filter(|s| !known_sources.contains(s.as_str())) {
@@ -135,13 +213,19 @@ async fn write_batch(
         .iter()
         .filter_map(|r| r.assessment()?.details.duplicate_of().map(|id| id.get()))
         .collect();
-    let existing_targets: HashSet<i64> = incidents::table
-        .filter(incidents::id.eq_any(&targets_of_duplicates))
-        .select(incidents::id)
-        .load::<i64>(conn)
-        .await?
-        .into_iter()
-        .collect();
+    // (Each lookup below is skipped when it has nothing to look up: in a batch of coalesced calls
+    // the statements, not the rows, are the cost.)
+    let existing_targets: HashSet<i64> = if targets_of_duplicates.is_empty() {
+        HashSet::new()
+    } else {
+        incidents::table
+            .filter(incidents::id.eq_any(&targets_of_duplicates))
+            .select(incidents::id)
+            .load::<i64>(conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
     for (i, row) in rows.iter().enumerate() {
         if let Some(target) = row.assessment().and_then(|a| a.details.duplicate_of())
             && !existing_targets.contains(&target.get())
@@ -223,12 +307,16 @@ async fn write_batch(
     }
 
     // 3. Incidents: reserve ids, check and lock the stored ones, insert the new ones.
-    let reserved: Vec<ReservedId> = diesel::sql_query(
-        "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) AS id FROM generate_series(1, $1)",
-    )
-    .bind::<BigInt, _>(i64::try_from(new_incidents.len()).unwrap_or(i64::MAX))
-    .load(conn)
-    .await?;
+    let reserved: Vec<ReservedId> = if new_incidents.is_empty() {
+        Vec::new()
+    } else {
+        diesel::sql_query(
+            "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) AS id FROM generate_series(1, $1)",
+        )
+        .bind::<BigInt, _>(i64::try_from(new_incidents.len()).unwrap_or(i64::MAX))
+        .load(conn)
+        .await?
+    };
     let id_of = |target: Target| match target {
         Target::Stored(id) => id,
         Target::New(n) => reserved[n].id,
@@ -244,14 +332,18 @@ async fn write_batch(
     stored.sort_unstable();
     stored.dedup();
     // Writers of one incident are serialised by its row lock, as single writes are.
-    let present: HashSet<i64> = incidents::table
-        .filter(incidents::id.eq_any(&stored))
-        .select(incidents::id)
-        .for_no_key_update()
-        .load::<i64>(conn)
-        .await?
-        .into_iter()
-        .collect();
+    let present: HashSet<i64> = if stored.is_empty() {
+        HashSet::new()
+    } else {
+        incidents::table
+            .filter(incidents::id.eq_any(&stored))
+            .select(incidents::id)
+            .for_no_key_update()
+            .load::<i64>(conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
     for (i, row) in rows.iter().enumerate() {
         let Some(target) = targets[i] else { continue };
         let incident = id_of(target);
@@ -307,18 +399,25 @@ async fn write_batch(
             .await?;
     }
 
-    // A batch states each (incident, source, day) once: an earlier row for the same key is refused,
-    // so that running the import again finds every written row repeated, never a sequence to
-    // write again.
-    let mut last_row_of: HashMap<(i64, &str, NaiveDate), usize> = HashMap::new();
+    // A second row about the same incident and source. An import states each (incident, source,
+    // day) once: the earlier row is refused, so that running the import again finds every written
+    // row repeated, never a sequence to write again. Coalesced writes are each answered as if alone:
+    // a later row about the same incident and source is left to be written alone, after the batch.
+    let mut seen: HashMap<(i64, &str, Option<NaiveDate>), usize> = HashMap::new();
     for (i, row) in rows.iter().enumerate() {
-        if let (Some(target), Some(assessment)) = (targets[i], row.assessment()) {
-            let key = (
-                id_of(target),
-                assessment.source_id.as_str(),
-                assessment.details.assessed_on(),
-            );
-            if let Some(earlier) = last_row_of.insert(key, i) {
+        let (Some(target), Some(assessment)) = (targets[i], row.assessment()) else {
+            continue;
+        };
+        let day = match kind {
+            BatchKind::Import => Some(assessment.details.assessed_on()),
+            BatchKind::Records => None,
+        };
+        let key = (id_of(target), assessment.source_id.as_str(), day);
+        let Some(earlier) = seen.insert(key, i) else {
+            continue;
+        };
+        match kind {
+            BatchKind::Import => {
                 targets[earlier] = None;
                 rejected.insert(
                     earlier,
@@ -331,25 +430,36 @@ async fn write_batch(
                     },
                 );
             }
+            BatchKind::Records => {
+                // Neither refused nor written: left (see step 5).
+                seen.insert(key, earlier);
+                targets[i] = None;
+            }
         }
     }
 
-    // 4. What is in effect at the end of each (incident, source, day) touched.
+    // 4. What is in effect at the end of each (incident, source, day) touched; and for coalesced
+    // writes, which of those keys a later day's assessment already supersedes.
+    // An incident the batch creates has no history.
     let keys: Vec<(i64, &SourceId, NaiveDate)> = rows
         .iter()
         .zip(&targets)
-        .filter_map(|(row, target)| {
-            let assessment = row.assessment()?;
-            target.map(|t| {
-                (
-                    id_of(t),
-                    &assessment.source_id,
-                    assessment.details.assessed_on(),
-                )
-            })
+        .filter_map(|(row, target)| match (row.assessment(), target) {
+            (Some(assessment), Some(Target::Stored(id))) => {
+                Some((*id, &assessment.source_id, assessment.details.assessed_on()))
+            }
+            _ => None,
         })
         .collect();
-    let in_effect: Vec<AssessmentRow> = diesel::sql_query(format!(
+    let key_columns = (
+        keys.iter().map(|k| k.0).collect::<Vec<_>>(),
+        keys.iter().map(|k| k.1.as_str()).collect::<Vec<_>>(),
+        keys.iter().map(|k| k.2).collect::<Vec<_>>(),
+    );
+    let in_effect: Vec<AssessmentRow> = if keys.is_empty() {
+        Vec::new()
+    } else {
+        diesel::sql_query(format!(
         "SELECT DISTINCT ON (a.incident_id, a.source_id, a.assessed_on) {}, false AS current
          FROM assessments a
          JOIN unnest($1::bigint[], $2::text[], $3::date[]) AS k (incident_id, source_id, assessed_on)
@@ -357,65 +467,148 @@ async fn write_batch(
          ORDER BY a.incident_id, a.source_id, a.assessed_on, a.recorded_at DESC, a.id DESC",
         crate::assessments::COLUMNS
     ))
-    .bind::<Array<BigInt>, _>(keys.iter().map(|k| k.0).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(keys.iter().map(|k| k.1.as_str()).collect::<Vec<_>>())
-    .bind::<Array<Date>, _>(keys.iter().map(|k| k.2).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(&key_columns.0)
+    .bind::<Array<Text>, _>(&key_columns.1)
+    .bind::<Array<Date>, _>(&key_columns.2)
     .load(conn)
-    .await?;
-    let mut last: HashMap<(i64, String, NaiveDate), AssessmentDetails> = HashMap::new();
+    .await?
+    };
+    let superseded: HashSet<(i64, String, NaiveDate)> = match kind {
+        _ if keys.is_empty() => HashSet::new(),
+        BatchKind::Import => HashSet::new(),
+        BatchKind::Records => diesel::sql_query(
+            "SELECT k.incident_id, k.source_id, k.assessed_on
+             FROM unnest($1::bigint[], $2::text[], $3::date[]) AS k (incident_id, source_id, assessed_on)
+             WHERE EXISTS (SELECT 1 FROM assessments later
+                           WHERE later.incident_id = k.incident_id AND later.source_id = k.source_id
+                             AND later.assessed_on > k.assessed_on)",
+        )
+        .bind::<Array<BigInt>, _>(&key_columns.0)
+        .bind::<Array<Text>, _>(&key_columns.1)
+        .bind::<Array<Date>, _>(&key_columns.2)
+        .load::<AssessmentKey>(conn)
+        .await?
+        .into_iter()
+        .map(|k| (k.incident_id, k.source_id, k.assessed_on))
+        .collect(),
+    };
+    let mut last: HashMap<(i64, String, NaiveDate), Assessment> = HashMap::new();
     for row in in_effect {
-        let stored = civcas_domain::Assessment::try_from(row)?;
-        last.insert(
-            (
-                stored.incident_id.get(),
-                stored.source_id.to_string(),
-                stored.details.assessed_on(),
-            ),
-            stored.details,
+        let mut stored = Assessment::try_from(row)?;
+        let key = (
+            stored.incident_id.get(),
+            stored.source_id.to_string(),
+            stored.details.assessed_on(),
         );
+        // The last of its day is current unless a later day's assessment supersedes it.
+        stored.current = !superseded.contains(&key);
+        last.insert(key, stored);
     }
 
     // 5. The new assessments.
-    let mut batch = ImportedBatch {
-        incidents_created: u64::try_from(new_incidents.len()).unwrap_or(u64::MAX),
-        ..ImportedBatch::default()
-    };
+    // Each row's outcome; None for those being inserted, until the insert returns their ids.
+    let mut outcomes: Vec<Option<RowOutcome>> = Vec::with_capacity(rows.len());
     let mut inserts = Vec::new();
-    for (row, target) in rows.iter().zip(&targets) {
-        let Some(target) = target else { continue };
-        let Some(assessment) = row.assessment() else {
+    let mut inserting: Vec<(usize, bool)> = Vec::new();
+    let mut creating: HashSet<i64> = HashSet::new();
+    for (i, (row, target)) in rows.iter().zip(&targets).enumerate() {
+        let outcome = match (target, row.assessment()) {
+            (None, _) => Some(match rejected.remove(&i) {
+                Some(error) => RowOutcome::Refused(error),
+                None => RowOutcome::Left,
+            }),
             // An incident alone: resolved or created above, nothing more to write.
-            batch.incident_rows += 1;
+            (Some(_), None) => Some(RowOutcome::Incident),
+            (Some(target), Some(assessment)) => {
+                let details = &assessment.details;
+                let key = (
+                    id_of(*target),
+                    assessment.source_id.to_string(),
+                    details.assessed_on(),
+                );
+                match last.get(&key) {
+                    Some(held) if details.repeats(&held.details) => {
+                        Some(RowOutcome::Unchanged(held.clone()))
+                    }
+                    _ => {
+                        // The first row of a new incident created it.
+                        let created_incident =
+                            matches!(target, Target::New(_)) && creating.insert(key.0);
+                        inserts.push(NewAssessmentRow::new(
+                            &assessment.source_id,
+                            IncidentId::from_stored(key.0),
+                            details,
+                        ));
+                        inserting.push((i, created_incident));
+                        None
+                    }
+                }
+            }
+        };
+        outcomes.push(outcome);
+    }
+    let mut stored: HashMap<(i64, String, NaiveDate), (i64, DateTime<Utc>)> = HashMap::new();
+    for chunk in inserts.chunks(INSERT_CHUNK) {
+        let returned: Vec<(i64, DateTime<Utc>, i64, String, NaiveDate)> =
+            diesel::insert_into(assessments::table)
+                .values(chunk)
+                .returning((
+                    assessments::id,
+                    assessments::recorded_at,
+                    assessments::incident_id,
+                    assessments::source_id,
+                    assessments::assessed_on,
+                ))
+                .get_results(conn)
+                .await?;
+        stored.extend(
+            returned
+                .into_iter()
+                .map(|(id, at, incident, source, day)| ((incident, source, day), (id, at))),
+        );
+    }
+    for (i, incident_created) in inserting {
+        let (Some(target), Some(new)) = (targets[i], rows[i].assessment()) else {
             continue;
         };
-        let incident = id_of(*target);
-        let details = &assessment.details;
         let key = (
-            incident,
-            assessment.source_id.to_string(),
-            details.assessed_on(),
+            id_of(target),
+            new.source_id.to_string(),
+            new.details.assessed_on(),
         );
-        if last.get(&key).is_some_and(|held| details.repeats(held)) {
-            batch.unchanged += 1;
-            continue;
-        }
-        last.insert(key, details.clone());
-        inserts.push(NewAssessmentRow::new(
-            &assessment.source_id,
-            IncidentId::from_stored(incident),
-            details,
+        let &(id, recorded_at) = stored
+            .get(&key)
+            .ok_or_else(|| RepositoryError::Internal("an inserted row was not returned".into()))?;
+        // Writers of one incident hold its row lock, so this one is recorded after every stored one,
+        // unless the clock stepped back: the comparison keeps `current` true to rule 1 even then.
+        let current = !superseded.contains(&key)
+            && last
+                .get(&key)
+                .is_none_or(|held| (held.recorded_at, held.id.get()) < (recorded_at, id));
+        outcomes[i] = Some(RowOutcome::Created(
+            Assessment {
+                id: AssessmentId::from_stored(id),
+                source_id: new.source_id.clone(),
+                incident_id: IncidentId::from_stored(key.0),
+                details: new.details.clone(),
+                recorded_at,
+                current,
+            },
+            incident_created,
         ));
-        batch.created += 1;
     }
-    for chunk in inserts.chunks(INSERT_CHUNK) {
-        diesel::insert_into(assessments::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
-    }
-    batch.rejected = rejected
+    let outcomes = outcomes
         .into_iter()
-        .map(|(i, error)| (rows[i].index, error))
-        .collect();
-    Ok(batch)
+        .map(|outcome| {
+            outcome.ok_or_else(|| {
+                StoreError::from(RepositoryError::Internal(
+                    "an inserted row was not returned".into(),
+                ))
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok(WrittenBatch {
+        outcomes,
+        incidents_created: u64::try_from(new_incidents.len()).unwrap_or(u64::MAX),
+    })
 }

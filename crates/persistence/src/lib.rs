@@ -49,6 +49,7 @@ macro_rules! idempotent_write {
 mod assessments;
 pub mod call;
 pub mod changes;
+mod coalesced;
 mod connection;
 mod derived;
 pub mod embedded;
@@ -63,6 +64,7 @@ mod schema;
 mod sources;
 mod statements;
 
+pub use coalesced::CoalescedCounts;
 pub use derived::DerivedAnswerCounts;
 
 use std::future::Future;
@@ -129,6 +131,8 @@ pub struct PoolStatus {
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
     known_sources: std::sync::Arc<sources::KnownSources>,
+    /// RecordAssessment calls waiting to be written together.
+    coalesced: std::sync::Arc<coalesced::Coalesced>,
     /// Answers read from the derived figures, kept while they stay current.
     derived_answers: std::sync::Arc<derived::DerivedAnswers>,
     /// For connections outside the pool: the change feed's listener.
@@ -180,6 +184,7 @@ impl PgStore {
         Ok(Self {
             pool,
             known_sources: Default::default(),
+            coalesced: Default::default(),
             derived_answers: Default::default(),
             url: url.clone(),
         })
@@ -254,6 +259,11 @@ impl PgStore {
     /// figures, or kept from an earlier reading while they stayed current.
     pub fn derived_answer_counts(&self) -> DerivedAnswerCounts {
         self.derived_answers.counts()
+    }
+
+    /// How the RecordAssessment calls without a request id were written: in batches, or alone.
+    pub fn coalesced_counts(&self) -> CoalescedCounts {
+        self.coalesced.counts()
     }
 
     /// A connection from the pool. Within a [`Call`], waiting for it (and opening it) ends before the

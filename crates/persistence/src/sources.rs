@@ -68,6 +68,33 @@ impl KnownSources {
         }
         Ok(())
     }
+
+    /// Those of `named` that are registered, asking the database only about those not seen yet.
+    pub(crate) async fn registered<'a>(
+        &self,
+        conn: &mut AsyncPgConnection,
+        named: impl IntoIterator<Item = &'a str>,
+    ) -> StoreResult<HashSet<String>> {
+        let (mut registered, unseen): (HashSet<String>, Vec<&str>) = {
+            let seen = self.0.read().unwrap_or_else(PoisonError::into_inner);
+            let (known, unseen): (Vec<&str>, Vec<&str>) =
+                named.into_iter().partition(|id| seen.contains(*id));
+            (known.into_iter().map(str::to_owned).collect(), unseen)
+        };
+        if !unseen.is_empty() {
+            let found: Vec<String> = sources::table
+                .filter(sources::id.eq_any(&unseen))
+                .select(sources::id)
+                .load(conn)
+                .await?;
+            self.0
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(found.iter().cloned());
+            registered.extend(found);
+        }
+        Ok(registered)
+    }
 }
 
 impl SourceRepository for PgStore {

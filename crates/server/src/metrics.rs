@@ -6,7 +6,9 @@
 //! - `civcas_db_pool_*`: the connection pool, read at each scrape;
 //! - `civcas_import_*`: ImportAssessments rows by outcome, and batches committed;
 //! - `civcas_derived_answers_total{outcome}`: answers of the present read from the derived figures,
-//!   or kept from an earlier reading, read at each scrape.
+//!   or kept from an earlier reading, read at each scrape;
+//! - `civcas_coalesced_records_total{outcome}`: RecordAssessment calls without a request id, written
+//!   in a batch with others or alone, read at each scrape.
 //!
 //! Labels take only the names in [`crate::methods`] and the 17 gRPC codes, so they stay bounded.
 
@@ -70,6 +72,7 @@ pub struct Metrics {
     pool_max: Gauge,
     pool_waiting: Gauge,
     derived_answers: Family<OutcomeLabels, Counter>,
+    coalesced_records: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -131,6 +134,12 @@ impl Metrics {
             "Reconciled figures of the present (no filter, no as_of), by outcome: read from the derived figures, or kept from an earlier reading at the same version",
             derived_answers.clone(),
         );
+        let coalesced_records = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "civcas_coalesced_records",
+            "RecordAssessment calls without a request id, by outcome: written in a batch with others (batched), or alone",
+            coalesced_records.clone(),
+        );
         Self {
             registry,
             handled,
@@ -141,6 +150,7 @@ impl Metrics {
             pool_max,
             pool_waiting,
             derived_answers,
+            coalesced_records,
         }
     }
 
@@ -187,14 +197,17 @@ impl Metrics {
             .set(gauge(pool.size.saturating_sub(pool.available)));
         self.pool_max.set(gauge(pool.max_size));
         self.pool_waiting.set(gauge(pool.waiting));
-        let answers = store.derived_answer_counts();
-        for (outcome, now) in [("read", answers.read), ("kept", answers.kept)] {
-            // The store counts; the counter catches up with it, and so never goes down.
-            let counter = self
-                .derived_answers
-                .get_or_create(&OutcomeLabels { outcome });
+        // The store counts these; each counter catches up with it, and so never goes down.
+        let catch_up = |family: &Family<OutcomeLabels, Counter>, outcome, now: u64| {
+            let counter = family.get_or_create(&OutcomeLabels { outcome });
             counter.inc_by(now.saturating_sub(counter.get()));
-        }
+        };
+        let answers = store.derived_answer_counts();
+        catch_up(&self.derived_answers, "read", answers.read);
+        catch_up(&self.derived_answers, "kept", answers.kept);
+        let records = store.coalesced_counts();
+        catch_up(&self.coalesced_records, "batched", records.batched);
+        catch_up(&self.coalesced_records, "alone", records.alone);
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);

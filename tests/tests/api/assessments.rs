@@ -433,3 +433,156 @@ async fn an_inline_incident_that_resolves_to_its_own_duplicate_target_is_rejecte
         .unwrap_err();
     civcas_tests::status::assert_invalid_field(&err, "assessment.duplicate_of");
 }
+
+/// Calls queued at once (`PgStore::record_together`, what the server does with concurrent calls):
+/// the first batch holds every call that names no reference or stored incident an earlier one
+/// does, and each call is answered as if it had been written alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_arriving_together_are_written_in_one_batch_each_as_if_alone() {
+    use civcas_domain::RepositoryError;
+    use civcas_domain::repository::AssessmentRepository;
+    use civcas_persistence::{CoalescedCounts, PgStore, PoolSettings};
+
+    let settings = civcas_tests::fresh_database_settings().await;
+    let url = settings.database.url.clone().expect("a database url");
+    let app = civcas_tests::spawn_app_with(settings).await;
+    register_seed_sources(&app).await;
+    let s = record_incident(&app, incident("airwars", "S", "2017-06-01")).await;
+    let t = record_incident(&app, incident("airwars", "T", "2017-06-02")).await;
+    let u = record_incident(&app, incident("airwars", "U", "2017-06-03")).await;
+    let v = record_incident(&app, incident("airwars", "V", "2017-06-04")).await;
+    let fair = |incident: &pb::Incident, killed, day: &str| {
+        assessment(
+            "airwars",
+            &incident.id,
+            pb::Verdict::Fair,
+            Some((killed, Some(killed))),
+            day,
+        )
+    };
+    let v_march = fair(&v, 2, "2024-03-01");
+    let mut stored = Vec::new();
+    for earlier in [
+        fair(&u, 5, "2024-06-01"),
+        v_march.clone(),
+        fair(&v, 5, "2024-06-01"),
+    ] {
+        let recorded = app
+            .assessments()
+            .record_assessment(record(earlier))
+            .await
+            .unwrap();
+        stored.push(recorded.into_inner().assessment.unwrap());
+    }
+
+    let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
+    let call = |assessment: pb::Assessment, inline: Option<pb::Incident>| {
+        civcas_server::convert::new_assessment(
+            Some(assessment),
+            inline,
+            chrono::Utc::now().date_naive(),
+        )
+        .expect("a valid call")
+    };
+    let unami = assessment(
+        "un-unami",
+        &s.id,
+        pb::Verdict::Fair,
+        Some((3, None)),
+        "2024-05-04",
+    );
+    let by_reference = pb::Assessment {
+        incident_id: String::new(),
+        ..unami.clone()
+    };
+    let mut both = incident("airwars", "S", "2017-06-01");
+    both.references
+        .extend(incident("airwars", "T", "2017-06-02").references);
+    let calls = [
+        // 0: S by its id.
+        call(unami, None),
+        // 1: S by its reference, by the same source: left for after the batch, then a repeat of 0.
+        call(by_reference, Some(incident("airwars", "S", "2017-06-01"))),
+        // 2: a new incident.
+        call(
+            assessment(
+                "airwars",
+                "",
+                pb::Verdict::Fair,
+                Some((1, Some(1))),
+                "2024-05-01",
+            ),
+            Some(incident("airwars", "N1", "2017-07-01")),
+        ),
+        // 3: U on a day before its stored June assessment: stored, but not current.
+        call(fair(&u, 4, "2024-04-01"), None),
+        // 4: V's March assessment again: unchanged, and not current.
+        call(v_march, None),
+        // 5: an unknown source: refused in the batch, then alone.
+        call(
+            assessment("nobody", &t.id, pb::Verdict::Fair, None, "2024-05-03"),
+            None,
+        ),
+        // 6: S's reference again, with T's: the next batch, alone.
+        call(
+            assessment("airwars", "", pb::Verdict::Fair, None, "2024-05-03"),
+            Some(both),
+        ),
+    ];
+    let answers = store.record_together(&calls).await;
+    // Calls 0, 2, 3 and 4 were written in the batch; 1 and 5 by their callers, 6 by the next leader.
+    assert_eq!(
+        store.coalesced_counts(),
+        CoalescedCounts {
+            batched: 4,
+            alone: 3
+        }
+    );
+
+    let ok = |n: usize| answers[n].as_ref().expect("the call succeeds");
+
+    assert!(ok(0).created && ok(0).assessment.current && !ok(0).incident_created);
+    assert!(!ok(1).created);
+    assert_eq!(ok(1).assessment.id, ok(0).assessment.id);
+    assert!(ok(2).created && ok(2).incident_created && ok(2).assessment.current);
+    assert!(ok(3).created && !ok(3).assessment.current);
+    assert!(!ok(4).created && !ok(4).assessment.current);
+    assert_eq!(ok(4).assessment.id.to_string(), stored[1].id);
+    let alone = store.record_assessment(calls[5].clone(), None).await;
+    assert!(
+        matches!(&answers[5], Err(RepositoryError::NotFound { field, .. }) if field == "assessment.source_id"),
+        "{:?}",
+        answers[5]
+    );
+    assert_eq!(format!("{:?}", answers[5]), format!("{alone:?}"));
+    assert!(
+        matches!(
+            &answers[6],
+            Err(RepositoryError::FailedPrecondition {
+                reason: "REFERENCES_CONFLICT",
+                ..
+            })
+        ),
+        "{:?}",
+        answers[6]
+    );
+    // What is stored agrees: U's current assessment is still June's, and V has no new row.
+    let current = |incident: &pb::Incident| {
+        let mut client = app.assessments();
+        let id = incident.id.clone();
+        async move {
+            client
+                .list_assessments(pb::ListAssessmentsRequest {
+                    incident_id: id,
+                    source_id: "airwars".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .assessments
+        }
+    };
+    assert_eq!(current(&u).await[0].assessed_on, "2024-06-01");
+    assert_eq!(history(&app, &v.id).await.len(), 2);
+}

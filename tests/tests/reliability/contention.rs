@@ -4,8 +4,11 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use civcas_proto::v1 as pb;
-use civcas_tests::fixtures::{register_seed_sources, stored_assessment_refs, tagged_write};
-use civcas_tests::spawn_app;
+use civcas_tests::fixtures::{
+    assessment, incident, record_incident, register_seed_sources, stored_assessment_refs,
+    tagged_write,
+};
+use civcas_tests::{metric_sample, spawn_app};
 use futures::future::join_all;
 use tonic::Code;
 
@@ -181,4 +184,260 @@ async fn paging_during_inserts_has_no_duplicates_or_gaps_and_tokens_keep_their_f
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     civcas_tests::status::assert_invalid_field(&err, "page_token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_written_together_are_each_answered_as_if_written_alone() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let stored = record_incident(&app, incident("airwars", "S", "2017-06-01")).await;
+    let other = record_incident(&app, incident("airwars", "T", "2017-06-02")).await;
+    let earlier = assessment(
+        "airwars",
+        &stored.id,
+        pb::Verdict::Fair,
+        Some((2, Some(4))),
+        "2024-03-01",
+    );
+    let about = |assessment: pb::Assessment| pb::RecordAssessmentRequest {
+        assessment: Some(assessment),
+        incident: None,
+        request_id: String::new(),
+    };
+    let first = app
+        .assessments()
+        .record_assessment(about(earlier.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+
+    // What each call is, and the call. Sent all at once, most are written in batches.
+    let mut calls: Vec<(&str, pb::RecordAssessmentRequest)> = Vec::new();
+    for i in 0..64 {
+        calls.push((
+            "new incident",
+            pb::RecordAssessmentRequest {
+                incident: Some(incident("airwars", &format!("N{i}"), "2017-07-01")),
+                ..about(assessment(
+                    "airwars",
+                    "",
+                    pb::Verdict::Fair,
+                    Some((1, Some(3))),
+                    "2024-05-01",
+                ))
+            },
+        ));
+    }
+    for day in 1..=8 {
+        let later = assessment(
+            "airwars",
+            &stored.id,
+            pb::Verdict::Fair,
+            Some((day, Some(day))),
+            &format!("2024-04-0{day}"),
+        );
+        calls.push(("later day", about(later)));
+    }
+    for _ in 0..4 {
+        calls.push(("repeat", about(earlier.clone())));
+    }
+    for _ in 0..4 {
+        let coalition = assessment(
+            "cjtf-oir",
+            &stored.id,
+            pb::Verdict::NotCredible,
+            None,
+            "2024-05-02",
+        );
+        calls.push(("same new", about(coalition)));
+    }
+    // The same assessment of S by its id and by its reference: one created, one unchanged.
+    let unami = assessment(
+        "un-unami",
+        &stored.id,
+        pb::Verdict::Fair,
+        Some((3, None)),
+        "2024-05-04",
+    );
+    calls.push(("same new", about(unami.clone())));
+    calls.push((
+        "same new",
+        pb::RecordAssessmentRequest {
+            incident: Some(incident("airwars", "S", "2017-06-01")),
+            ..about(pb::Assessment {
+                incident_id: String::new(),
+                ..unami
+            })
+        },
+    ));
+    calls.push((
+        "unknown source",
+        about(assessment(
+            "nobody",
+            &stored.id,
+            pb::Verdict::Fair,
+            None,
+            "2024-05-03",
+        )),
+    ));
+    let mut both = incident("airwars", "S", "2017-06-01");
+    both.references
+        .extend(incident("airwars", "T", "2017-06-02").references);
+    calls.push((
+        "references of two incidents",
+        pb::RecordAssessmentRequest {
+            incident: Some(both),
+            ..about(assessment(
+                "airwars",
+                "",
+                pb::Verdict::Fair,
+                None,
+                "2024-05-03",
+            ))
+        },
+    ));
+    let channels = join_all((0..16).map(|_| civcas_tests::connect(app.addr))).await;
+    let answers = join_all(calls.iter().zip(channels.iter().cycle()).map(
+        |((_, request), channel)| {
+            let mut client =
+                pb::assessment_service_client::AssessmentServiceClient::new(channel.clone());
+            let request = request.clone();
+            async move {
+                client
+                    .record_assessment(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        },
+    ))
+    .await;
+    let text = app.scrape_metrics().await;
+    let written = |outcome: &str| {
+        metric_sample(
+            &text,
+            &format!("civcas_coalesced_records_total{{outcome=\"{outcome}\"}}"),
+        )
+    };
+    eprintln!(
+        "[figures] {} calls at once: {:?} batched, {:?} alone",
+        calls.len(),
+        written("batched"),
+        written("alone")
+    );
+    assert!(written("batched") > Some(0.0), "{text}");
+
+    let of = |kind: &str| -> Vec<&Result<pb::RecordAssessmentResponse, tonic::Status>> {
+        calls
+            .iter()
+            .zip(&answers)
+            .filter(|((k, _), _)| *k == kind)
+            .map(|(_, a)| a)
+            .collect()
+    };
+    let created = |answer: &&Result<pb::RecordAssessmentResponse, tonic::Status>| {
+        answer.as_ref().expect("the call succeeds").outcome() == pb::WriteOutcome::Created
+    };
+    let new = of("new incident");
+    assert!(new.iter().all(created));
+    assert!(new.iter().all(|a| {
+        let a = a.as_ref().unwrap();
+        a.incident_created && a.assessment.as_ref().is_some_and(|s| s.current)
+    }));
+    let ids: BTreeSet<_> = new
+        .iter()
+        .map(|a| a.as_ref().unwrap().assessment.as_ref().unwrap().id.clone())
+        .collect();
+    assert_eq!(ids.len(), new.len());
+
+    // A later day's answer says it is current exactly when no later day was recorded before it.
+    let later: Vec<pb::Assessment> = of("later day")
+        .into_iter()
+        .map(|a| {
+            assert!(created(&a));
+            a.as_ref().unwrap().assessment.clone().unwrap()
+        })
+        .collect();
+    let at = |a: &pb::Assessment| {
+        let t = a.recorded_at.unwrap();
+        (t.seconds, t.nanos)
+    };
+    for a in &later {
+        let superseded_before = later
+            .iter()
+            .any(|b| b.assessed_on > a.assessed_on && at(b) < at(a));
+        assert_eq!(a.current, !superseded_before, "{a:?}");
+    }
+
+    for repeat in of("repeat") {
+        let repeat = repeat.as_ref().expect("the repeat succeeds");
+        assert_eq!(repeat.outcome(), pb::WriteOutcome::Unchanged);
+        assert_eq!(
+            repeat.assessment.as_ref().unwrap().id,
+            first.assessment.as_ref().unwrap().id
+        );
+    }
+    let same = of("same new");
+    assert_eq!(
+        same.iter().filter(|a| created(a)).count(),
+        2,
+        "one per source"
+    );
+    let same_ids: BTreeSet<_> = same
+        .iter()
+        .map(|a| a.as_ref().unwrap().assessment.as_ref().unwrap().id.clone())
+        .collect();
+    assert_eq!(same_ids.len(), 2, "the repeats name the one created");
+
+    // Refused calls get the errors a call alone gets.
+    for kind in ["unknown source", "references of two incidents"] {
+        let together = of(kind)[0].as_ref().expect_err("refused");
+        let request = calls.iter().find(|(k, _)| *k == kind).unwrap().1.clone();
+        let alone = app
+            .assessments()
+            .record_assessment(request)
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            (together.code(), together.message()),
+            (alone.code(), alone.message()),
+            "{kind}"
+        );
+    }
+    assert!(
+        of("references of two incidents")[0]
+            .as_ref()
+            .unwrap_err()
+            .message()
+            .contains(&other.id)
+    );
+
+    // What is stored: S's current airwars assessment is the last day's; sent again, every call that
+    // succeeded stores nothing.
+    let current = app
+        .assessments()
+        .list_assessments(pb::ListAssessmentsRequest {
+            source_id: "airwars".into(),
+            incident_id: stored.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assessments;
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0].assessed_on, "2024-04-08");
+    for ((kind, request), answer) in calls.iter().zip(&answers) {
+        if answer.is_ok() {
+            let again = app
+                .assessments()
+                .record_assessment(request.clone())
+                .await
+                .unwrap();
+            assert_eq!(
+                again.into_inner().outcome(),
+                pb::WriteOutcome::Unchanged,
+                "{kind}"
+            );
+        }
+    }
 }
