@@ -15,7 +15,14 @@
 //! - and so is every call of a batch that fails as a whole.
 //!
 //! Calls with a request id are written alone: their key and result are stored in their own
-//! transaction (see [`crate::idempotency`]).
+//! transaction (see [`crate::idempotency`]). So are calls that find the queue full.
+//!
+//! A call that names what a batch being written names waits for that batch, so that two leaders
+//! never wait on the same row lock. A call whose caller went away before a leader took it is not
+//! written. A leader works outside its callers' calls, so it is not cancelled when one caller goes
+//! away, and waits for a connection as long as the pool allows rather than as the callers' deadlines
+//! do. If COMMIT fails on the way back after the server committed, the calls are written alone again
+//! and find their rows there: no row is written twice, but those calls answer UNCHANGED.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,10 +44,13 @@ const BATCHES_AT_ONCE: usize = 2;
 /// The most calls in one batch.
 const MOST_PER_BATCH: usize = 128;
 
+/// The most calls waiting; more are written alone, by their callers.
+const MOST_QUEUED: usize = 1024;
+
 /// The calls waiting to be written, and the leaders writing them.
 #[derive(Debug)]
 pub(crate) struct Coalesced {
-    queue: Mutex<VecDeque<Queued>>,
+    queue: Mutex<Queue>,
     leaders: Arc<Semaphore>,
     /// Calls written in a batch with others.
     batched: AtomicU64,
@@ -53,7 +63,7 @@ pub(crate) struct Coalesced {
 pub struct CoalescedCounts {
     /// In a batch with other calls.
     pub batched: u64,
-    /// Alone: they arrived alone, or the batch left, refused or failed them.
+    /// Alone: they were alone in their batch, or the batch left, refused or failed them.
     pub alone: u64,
 }
 
@@ -68,6 +78,13 @@ impl Default for Coalesced {
     }
 }
 
+#[derive(Debug, Default)]
+struct Queue {
+    calls: VecDeque<Queued>,
+    /// What the batches being written name.
+    writing: HashSet<Claim>,
+}
+
 /// A call waiting in the queue. Its answer is `None` when the caller is to write it alone.
 #[derive(Debug)]
 struct Queued {
@@ -75,8 +92,8 @@ struct Queued {
     answer: oneshot::Sender<Option<RepositoryResult<RecordedAssessment>>>,
 }
 
-/// What a call writes to, which no other call of its batch may name.
-#[derive(Debug, PartialEq, Eq, Hash)]
+/// What a call writes to, which no other call of its batch, or of a batch being written, may name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Claim {
     Incident(i64),
     Reference(String, String),
@@ -101,28 +118,63 @@ impl Coalesced {
         }
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Queued>> {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The next batch: queued calls in order, skipping (and leaving queued) those that name what an
-    /// earlier call of the batch names.
-    fn take_batch(&self) -> Vec<Queued> {
+    /// The next batch, with what it names, which is then being written: queued calls in order,
+    /// skipping (and leaving queued) those that name what an earlier call of the batch or a batch
+    /// being written names, and dropping those whose callers went away.
+    fn take_batch(&self) -> (Vec<Queued>, Writing<'_>) {
         let mut queue = self.queue();
         let mut claimed = HashSet::new();
         let mut batch = Vec::new();
         let mut waiting = VecDeque::new();
-        for call in queue.drain(..) {
+        for call in std::mem::take(&mut queue.calls) {
+            if call.answer.is_closed() {
+                continue;
+            }
             let claims = claims(&call.assessment);
-            if batch.len() < MOST_PER_BATCH && claims.iter().all(|c| !claimed.contains(c)) {
+            let free = |c: &Claim| !claimed.contains(c) && !queue.writing.contains(c);
+            if batch.len() < MOST_PER_BATCH && claims.iter().all(free) {
                 claimed.extend(claims);
                 batch.push(call);
             } else {
                 waiting.push_back(call);
             }
         }
-        *queue = waiting;
-        batch
+        queue.calls = waiting;
+        queue.writing.extend(claimed.iter().cloned());
+        let writing = Writing {
+            coalesced: self,
+            claims: claimed,
+        };
+        (batch, writing)
+    }
+
+    /// Whether some queued call could be taken now.
+    fn has_takeable(&self) -> bool {
+        let queue = self.queue();
+        queue.calls.iter().any(|call| {
+            claims(&call.assessment)
+                .iter()
+                .all(|c| !queue.writing.contains(c))
+        })
+    }
+}
+
+/// What a batch being written names; dropped when the batch is written, or its leader fails.
+struct Writing<'a> {
+    coalesced: &'a Coalesced,
+    claims: HashSet<Claim>,
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.coalesced.queue();
+        for claim in &self.claims {
+            queue.writing.remove(claim);
+        }
     }
 }
 
@@ -134,10 +186,16 @@ impl PgStore {
         assessment: &NewAssessment,
     ) -> Option<RepositoryResult<RecordedAssessment>> {
         let (answer, answered) = oneshot::channel();
-        self.coalesced.queue().push_back(Queued {
-            assessment: assessment.clone(),
-            answer,
-        });
+        {
+            let mut queue = self.coalesced.queue();
+            if queue.calls.len() >= MOST_QUEUED {
+                return None;
+            }
+            queue.calls.push_back(Queued {
+                assessment: assessment.clone(),
+                answer,
+            });
+        }
         self.start_leader();
         answered.await.ok().flatten()
     }
@@ -155,7 +213,7 @@ impl PgStore {
                 .iter()
                 .map(|assessment| {
                     let (answer, answered) = oneshot::channel();
-                    queue.push_back(Queued {
+                    queue.calls.push_back(Queued {
                         assessment: assessment.clone(),
                         answer,
                     });
@@ -188,15 +246,17 @@ impl PgStore {
         tokio::spawn(async move {
             let mut permit = permit;
             loop {
-                let batch = store.coalesced.take_batch();
+                let (batch, writing) = store.coalesced.take_batch();
                 if !batch.is_empty() {
                     store.write_coalesced(batch).await;
+                    drop(writing);
                     continue;
                 }
                 drop(permit);
                 // A call queued between the batch taken above and the slot given back found every
-                // slot taken: take a slot again for it, unless another leader has.
-                if store.coalesced.queue().is_empty() {
+                // slot taken: take a slot again for it, unless another leader has. Calls waiting
+                // for a batch being written are that batch's leader's to take when it is done.
+                if !store.coalesced.has_takeable() {
                     return;
                 }
                 match Arc::clone(&store.coalesced.leaders).try_acquire_owned() {

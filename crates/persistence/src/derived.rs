@@ -120,7 +120,8 @@ impl PgStore {
         tokio::spawn(async move {
             loop {
                 let started = tokio::time::Instant::now();
-                match store.refresh_derived().await {
+                let refreshed = store.refresh_derived().await;
+                match &refreshed {
                     Ok(Some(0) | None) => {}
                     Ok(Some(incidents)) => tracing::info!(
                         incidents,
@@ -131,6 +132,11 @@ impl PgStore {
                 }
                 let pause = started.elapsed() * PAUSE_PER_REFRESH_TIME;
                 tokio::time::sleep(pause.clamp(REFRESH_PAUSE, LONGEST_PAUSE)).await;
+                // Another refresher held the lock: what it did not see is still pending, so try
+                // again after the pause rather than wait for the next change.
+                if matches!(refreshed, Ok(None)) {
+                    continue;
+                }
                 tokio::select! {
                     changed = changes.changed() => if changed.is_err() { return },
                     () = tokio::time::sleep(REFRESH_TICK) => {}
@@ -150,7 +156,7 @@ const KEPT_WINDOWS: usize = 256;
 /// a document read at a version is the answer of every snapshot that sees that version and nothing
 /// pending. Callers asking for the same window at the same time share one reading: the first
 /// reads, the others wait for it. A caller whose snapshot holds a pending write gets nothing, and
-/// computes in full; one whose snapshot is older than the kept version reads for itself.
+/// computes in full.
 #[derive(Debug, Default)]
 pub(crate) struct DerivedAnswers {
     kept: Mutex<Kept>,
@@ -186,6 +192,9 @@ impl DerivedAnswers {
         conn: &mut AsyncPgConnection,
         window: DateInterval,
     ) -> StoreResult<Option<Arc<str>>> {
+        if crate::figures::whole_months(window).is_none() {
+            return Ok(None);
+        }
         let state: DerivedState = diesel::sql_query(
             "SELECT (SELECT version FROM derived.version) AS version,
                     EXISTS (SELECT 1 FROM derived.pending) AS pending",
@@ -197,30 +206,29 @@ impl DerivedAnswers {
         }
         let answer = self.answer(state.version, window);
         let read = async {
-            self.read.fetch_add(1, Ordering::Relaxed);
             // The same snapshot holds nothing pending, so the document is never NULL here.
-            crate::figures::derived_document(conn, window)
-                .await?
-                .map(Arc::from)
-                .ok_or_else(|| {
-                    StoreError::from(civcas_domain::RepositoryError::Internal(
-                        "the derived figures went pending within one snapshot".to_owned(),
-                    ))
-                })
+            let document = crate::figures::derived_document(conn, window).await?;
+            self.read.fetch_add(1, Ordering::Relaxed);
+            document.map(Arc::from).ok_or_else(|| {
+                StoreError::from(civcas_domain::RepositoryError::Internal(
+                    "the derived figures went pending within one snapshot".to_owned(),
+                ))
+            })
         };
         let document = answer.get_or_try_init(|| read).await?.clone();
         self.served.fetch_add(1, Ordering::Relaxed);
         Ok(Some(document))
     }
 
-    /// The kept answer of `window` at `version`, new if none is kept. A version older than the kept
-    /// one gets an answer of its own, which is not kept.
+    /// The kept answer of `window` at `version`, new if none is kept. Any other version than the
+    /// kept one drops every kept answer: a newer one because they are stale, an older one because it
+    /// may be a database restored or failed over, whose versions will come again for other data.
+    /// (A reader whose snapshot began before the latest refresh also drops them, which costs a
+    /// reading, never a wrong answer.)
     fn answer(&self, version: i64, window: DateInterval) -> Answer {
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        if version < kept.version {
-            return Answer::default();
-        }
-        if version > kept.version || kept.documents.len() >= KEPT_WINDOWS {
+        let full = kept.documents.len() >= KEPT_WINDOWS && !kept.documents.contains_key(&window);
+        if version != kept.version || full {
             kept.version = version;
             kept.documents.clear();
         }

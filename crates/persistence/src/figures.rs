@@ -277,7 +277,7 @@ fn per_source(document: SourceDocument, sources: &[String]) -> StoreResult<Vec<S
 /// The whole months of `window`, as the derived figures read them: the first day of the first, the
 /// last day of the last, and the first day of the last; or, when it has none, the day after it, its
 /// last day and the first day of that day's month, which select no month. `None` at the end of time.
-fn whole_months(window: DateInterval) -> Option<(NaiveDate, NaiveDate, NaiveDate)> {
+pub(crate) fn whole_months(window: DateInterval) -> Option<(NaiveDate, NaiveDate, NaiveDate)> {
     let (from, to) = (window.from(), window.to());
     let after = to.succ_opt()?;
     let first = if from.day() == 1 {

@@ -213,8 +213,8 @@ async fn write_rows(
         .iter()
         .filter_map(|r| r.assessment()?.details.duplicate_of().map(|id| id.get()))
         .collect();
-    // (Each lookup below is skipped when it has nothing to look up: in a batch of coalesced calls
-    // the statements, not the rows, are the cost.)
+    // (The lookups below are skipped when they have nothing to look up: in a batch of coalesced
+    // calls the statements, not the rows, are the cost.)
     let existing_targets: HashSet<i64> = if targets_of_duplicates.is_empty() {
         HashSet::new()
     } else {
@@ -247,7 +247,10 @@ async fn write_rows(
         })
         .flatten()
         .collect();
-    let stored_references: Vec<KnownReference> = diesel::sql_query(
+    let stored_references: Vec<KnownReference> = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        diesel::sql_query(
         "SELECT r.source_id, r.external_ref, r.incident_id
          FROM incident_references r
          JOIN unnest($1::text[], $2::text[]) AS k (source_id, external_ref) USING (source_id, external_ref)",
@@ -255,7 +258,8 @@ async fn write_rows(
     .bind::<Array<Text>, _>(wanted.iter().map(|r| r.source_id.as_str()).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(wanted.iter().map(|r| r.external_ref.as_str()).collect::<Vec<_>>())
     .load(conn)
-    .await?;
+    .await?
+    };
     let mut owner: HashMap<(String, String), Target> = stored_references
         .into_iter()
         .map(|k| ((k.source_id, k.external_ref), Target::Stored(k.incident_id)))
@@ -335,9 +339,11 @@ async fn write_rows(
     let present: HashSet<i64> = if stored.is_empty() {
         HashSet::new()
     } else {
+        // In id order, so that two batches locking some of the same incidents cannot deadlock.
         incidents::table
             .filter(incidents::id.eq_any(&stored))
             .select(incidents::id)
+            .order(incidents::id)
             .for_no_key_update()
             .load::<i64>(conn)
             .await?
@@ -364,41 +370,10 @@ async fn write_rows(
             targets[i] = None;
         }
     }
-    let new_rows: Vec<_> = new_incidents
-        .iter()
-        .zip(&reserved)
-        .map(|(incident, id)| {
-            (
-                incidents::id.eq(id.id),
-                IncidentDetailsRow::from(&incident.details),
-            )
-        })
-        .collect();
-    for chunk in new_rows.chunks(INSERT_CHUNK) {
-        diesel::insert_into(incidents::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
-    }
-    let reference_rows: Vec<_> = new_references
-        .iter()
-        .filter(|(row, _, _)| !rejected.contains_key(row))
-        .map(|(_, target, r)| {
-            (
-                incident_references::source_id.eq(r.source_id.as_str()),
-                incident_references::external_ref.eq(r.external_ref.as_str()),
-                incident_references::incident_id.eq(id_of(*target)),
-            )
-        })
-        .collect();
-    for chunk in reference_rows.chunks(INSERT_CHUNK) {
-        // A reference another writer added meanwhile is a unique violation: the batch is retried.
-        diesel::insert_into(incident_references::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
-    }
-
+    // Rows refused so far add no reference. (An import's row refused just below, for a later row
+    // about the same incident, source and day, still adds its references, as it always has.)
+    let refused_before: HashSet<usize> = rejected.keys().copied().collect();
+    let mut left: HashSet<usize> = HashSet::new();
     // A second row about the same incident and source. An import states each (incident, source,
     // day) once: the earlier row is refused, so that running the import again finds every written
     // row repeated, never a sequence to write again. Coalesced writes are each answered as if alone:
@@ -431,11 +406,47 @@ async fn write_rows(
                 );
             }
             BatchKind::Records => {
-                // Neither refused nor written: left (see step 5).
+                // Neither refused nor written here, its references included: left (see step 5).
                 seen.insert(key, earlier);
                 targets[i] = None;
+                left.insert(i);
             }
         }
+    }
+
+    let new_rows: Vec<_> = new_incidents
+        .iter()
+        .zip(&reserved)
+        .map(|(incident, id)| {
+            (
+                incidents::id.eq(id.id),
+                IncidentDetailsRow::from(&incident.details),
+            )
+        })
+        .collect();
+    for chunk in new_rows.chunks(INSERT_CHUNK) {
+        diesel::insert_into(incidents::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    let reference_rows: Vec<_> = new_references
+        .iter()
+        .filter(|(row, _, _)| !refused_before.contains(row) && !left.contains(row))
+        .map(|(_, target, r)| {
+            (
+                incident_references::source_id.eq(r.source_id.as_str()),
+                incident_references::external_ref.eq(r.external_ref.as_str()),
+                incident_references::incident_id.eq(id_of(*target)),
+            )
+        })
+        .collect();
+    for chunk in reference_rows.chunks(INSERT_CHUNK) {
+        // A reference another writer added meanwhile is a unique violation: the batch is retried.
+        diesel::insert_into(incident_references::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
     }
 
     // 4. What is in effect at the end of each (incident, source, day) touched; and for coalesced

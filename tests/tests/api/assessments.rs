@@ -530,7 +530,8 @@ async fn calls_arriving_together_are_written_in_one_batch_each_as_if_alone() {
         ),
     ];
     let answers = store.record_together(&calls).await;
-    // Calls 0, 2, 3 and 4 were written in the batch; 1 and 5 by their callers, 6 by the next leader.
+    // Calls 0, 2, 3 and 4 were written in the batch; 1 and 5 by their callers; 6, which waited for
+    // the batch, by its leader alone.
     assert_eq!(
         store.coalesced_counts(),
         CoalescedCounts {
