@@ -185,12 +185,10 @@ impl AssessmentRepository for PgStore {
         assessment: NewAssessment,
         key: Option<IdempotencyKey>,
     ) -> RepositoryResult<RecordedAssessment> {
-        if key.is_none()
-            && let Some(recorded) = self.record_coalesced(&assessment).await
-        {
-            return recorded;
+        match key {
+            None => self.record_coalesced(&assessment).await,
+            Some(key) => self.record_alone(&assessment, Some(&key)).await,
         }
-        self.record_alone(&assessment, key.as_ref()).await
     }
 
     async fn list_assessments(

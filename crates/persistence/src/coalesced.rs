@@ -85,12 +85,15 @@ struct Queue {
     writing: HashSet<Claim>,
 }
 
-/// A call waiting in the queue. Its answer is `None` when the caller is to write it alone.
+/// A call waiting in the queue.
 #[derive(Debug)]
 struct Queued {
     assessment: NewAssessment,
-    answer: oneshot::Sender<Option<RepositoryResult<RecordedAssessment>>>,
+    answer: oneshot::Sender<Answer>,
 }
+
+/// What a batch answers a call: `None` when the caller is to write it alone.
+type Answer = Option<RepositoryResult<RecordedAssessment>>;
 
 /// What a call writes to, which no other call of its batch, or of a batch being written, may name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -116,6 +119,26 @@ impl Coalesced {
             batched: AtomicU64::load(&self.batched, Ordering::Relaxed),
             alone: AtomicU64::load(&self.alone, Ordering::Relaxed),
         }
+    }
+
+    /// Queues `calls` under one lock, so that a leader finds them together; `None` for each call
+    /// that found the queue full.
+    fn enqueue(&self, calls: &[NewAssessment]) -> Vec<Option<oneshot::Receiver<Answer>>> {
+        let mut queue = self.queue();
+        calls
+            .iter()
+            .map(|assessment| {
+                if queue.calls.len() >= MOST_QUEUED {
+                    return None;
+                }
+                let (answer, answered) = oneshot::channel();
+                queue.calls.push_back(Queued {
+                    assessment: assessment.clone(),
+                    answer,
+                });
+                Some(answered)
+            })
+            .collect()
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
@@ -179,25 +202,17 @@ impl Drop for Writing<'_> {
 }
 
 impl PgStore {
-    /// Writes `assessment` in a batch with the calls that arrive with it; `None` when the caller is
-    /// to write it alone.
+    /// Writes `assessment` in a batch with the calls that arrive with it, or alone.
     pub(crate) async fn record_coalesced(
         &self,
         assessment: &NewAssessment,
-    ) -> Option<RepositoryResult<RecordedAssessment>> {
-        let (answer, answered) = oneshot::channel();
-        {
-            let mut queue = self.coalesced.queue();
-            if queue.calls.len() >= MOST_QUEUED {
-                return None;
-            }
-            queue.calls.push_back(Queued {
-                assessment: assessment.clone(),
-                answer,
-            });
-        }
+    ) -> RepositoryResult<RecordedAssessment> {
+        let queued = self
+            .coalesced
+            .enqueue(std::slice::from_ref(assessment))
+            .pop();
         self.start_leader();
-        answered.await.ok().flatten()
+        self.answered(queued.flatten(), assessment).await
     }
 
     /// RecordAssessment calls (without request ids) that arrive together, each answered as if
@@ -207,31 +222,30 @@ impl PgStore {
         &self,
         calls: &[NewAssessment],
     ) -> Vec<RepositoryResult<RecordedAssessment>> {
-        let answers: Vec<_> = {
-            let mut queue = self.coalesced.queue();
-            calls
-                .iter()
-                .map(|assessment| {
-                    let (answer, answered) = oneshot::channel();
-                    queue.calls.push_back(Queued {
-                        assessment: assessment.clone(),
-                        answer,
-                    });
-                    answered
-                })
-                .collect()
-        };
+        let queued = self.coalesced.enqueue(calls);
         self.start_leader();
-        let answers = answers
+        let answers = queued
             .into_iter()
             .zip(calls)
-            .map(|(answered, call)| async move {
-                match answered.await.ok().flatten() {
-                    Some(recorded) => recorded,
-                    None => self.record_alone(call, None).await,
-                }
-            });
+            .map(|(queued, call)| self.answered(queued, call));
         futures::future::join_all(answers).await
+    }
+
+    /// The batch's answer to a queued call; or, when the call was not queued or the batch did not
+    /// write it, the call written alone, in the caller's own task.
+    async fn answered(
+        &self,
+        queued: Option<oneshot::Receiver<Answer>>,
+        call: &NewAssessment,
+    ) -> RepositoryResult<RecordedAssessment> {
+        let batched = match queued {
+            Some(answered) => answered.await.ok().flatten(),
+            None => None,
+        };
+        match batched {
+            Some(recorded) => recorded,
+            None => self.record_alone(call, None).await,
+        }
     }
 
     /// Starts a leader unless every leader slot is taken, in which case a running leader takes the
@@ -297,23 +311,12 @@ impl PgStore {
                 .await
             })
             .await;
-        let outcomes: Vec<Option<RepositoryResult<RecordedAssessment>>> = match written {
+        let outcomes: Vec<Answer> = match written {
             Ok(written) => written
                 .outcomes
                 .into_iter()
                 .map(|outcome| match outcome {
-                    RowOutcome::Created(assessment, incident_created) => {
-                        Some(Ok(RecordedAssessment {
-                            assessment,
-                            created: true,
-                            incident_created,
-                        }))
-                    }
-                    RowOutcome::Unchanged(assessment) => Some(Ok(RecordedAssessment {
-                        assessment,
-                        created: false,
-                        incident_created: false,
-                    })),
+                    RowOutcome::Assessed(recorded) => Some(Ok(recorded)),
                     RowOutcome::Incident | RowOutcome::Refused(_) | RowOutcome::Left => None,
                 })
                 .collect(),

@@ -162,8 +162,8 @@ pub(crate) struct DerivedAnswers {
     kept: Mutex<Kept>,
     /// Documents read from the database.
     read: AtomicU64,
-    /// Documents served, read or found kept.
-    served: AtomicU64,
+    /// Documents found kept, or read by another caller of the same window.
+    found: AtomicU64,
 }
 
 /// How the answers of the present were found, since the store was built.
@@ -184,40 +184,63 @@ struct Kept {
     documents: HashMap<DateInterval, Answer>,
 }
 
-impl DerivedAnswers {
-    /// The derived document of `window` in the snapshot of `conn`'s transaction, found kept or
-    /// read; `None` while some write is pending in that snapshot.
+/// The derived figures as one snapshot sees them, with nothing pending: their version, and the
+/// answers kept for it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DerivedSnapshot<'a> {
+    answers: &'a DerivedAnswers,
+    version: i64,
+}
+
+impl DerivedSnapshot<'_> {
+    /// The derived document of `window`, found kept or read in `conn`'s transaction (the snapshot's);
+    /// `None` for a window the derived figures cannot express.
     pub(crate) async fn document(
-        &self,
+        self,
         conn: &mut AsyncPgConnection,
         window: DateInterval,
     ) -> StoreResult<Option<Arc<str>>> {
-        if crate::figures::whole_months(window).is_none() {
+        let Some(months) = crate::figures::whole_months(window) else {
             return Ok(None);
-        }
+        };
+        let answers = self.answers;
+        let mut read_here = false;
+        let document = answers
+            .answer(self.version, window)
+            .get_or_try_init(|| async {
+                let document = crate::figures::derived_document(conn, window, months).await?;
+                read_here = true;
+                Ok::<_, StoreError>(Arc::from(document))
+            })
+            .await?
+            .clone();
+        let counter = if read_here {
+            &answers.read
+        } else {
+            &answers.found
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        Ok(Some(document))
+    }
+}
+
+impl DerivedAnswers {
+    /// The derived figures in the snapshot of `conn`'s transaction; `None` while some write is
+    /// pending in it, when they do not describe it.
+    pub(crate) async fn snapshot(
+        &self,
+        conn: &mut AsyncPgConnection,
+    ) -> StoreResult<Option<DerivedSnapshot<'_>>> {
         let state: DerivedState = diesel::sql_query(
             "SELECT (SELECT version FROM derived.version) AS version,
                     EXISTS (SELECT 1 FROM derived.pending) AS pending",
         )
         .get_result(conn)
         .await?;
-        if state.pending {
-            return Ok(None);
-        }
-        let answer = self.answer(state.version, window);
-        let read = async {
-            // The same snapshot holds nothing pending, so the document is never NULL here.
-            let document = crate::figures::derived_document(conn, window).await?;
-            self.read.fetch_add(1, Ordering::Relaxed);
-            document.map(Arc::from).ok_or_else(|| {
-                StoreError::from(civcas_domain::RepositoryError::Internal(
-                    "the derived figures went pending within one snapshot".to_owned(),
-                ))
-            })
-        };
-        let document = answer.get_or_try_init(|| read).await?.clone();
-        self.served.fetch_add(1, Ordering::Relaxed);
-        Ok(Some(document))
+        Ok((!state.pending).then_some(DerivedSnapshot {
+            answers: self,
+            version: state.version,
+        }))
     }
 
     /// The kept answer of `window` at `version`, new if none is kept. Any other version than the
@@ -236,11 +259,9 @@ impl DerivedAnswers {
     }
 
     pub(crate) fn counts(&self) -> DerivedAnswerCounts {
-        let read = AtomicU64::load(&self.read, Ordering::Relaxed);
-        let served = AtomicU64::load(&self.served, Ordering::Relaxed);
         DerivedAnswerCounts {
-            read,
-            kept: served.saturating_sub(read),
+            read: AtomicU64::load(&self.read, Ordering::Relaxed),
+            kept: AtomicU64::load(&self.found, Ordering::Relaxed),
         }
     }
 }

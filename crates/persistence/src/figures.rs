@@ -27,7 +27,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::PgStore;
-use crate::derived::DerivedAnswers;
+use crate::derived::DerivedSnapshot;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::models::StatementRow;
 use crate::schema::{assessments, sources, statements};
@@ -59,12 +59,6 @@ pub(crate) fn with_fragments(query: &str) -> String {
 struct Document {
     #[diesel(sql_type = Text)]
     document: String,
-}
-
-#[derive(QueryableByName)]
-struct MaybeDocument {
-    #[diesel(sql_type = Nullable<Text>)]
-    document: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -297,16 +291,15 @@ pub(crate) fn whole_months(window: DateInterval) -> Option<(NaiveDate, NaiveDate
     })
 }
 
-/// Rules 2 to 5 for a query of the present with no filter, from the derived figures; `None` while
-/// some write is pending (see [`crate::derived`]).
+/// Rules 2 to 5 for a query of the present with no filter, from the derived figures, whose whole
+/// months are `months` (see [`whole_months`]). Only for a snapshot with nothing pending (see
+/// [`crate::derived`]).
 pub(crate) async fn derived_document(
     conn: &mut AsyncPgConnection,
     window: DateInterval,
-) -> StoreResult<Option<String>> {
-    let Some((first, last, last_month)) = whole_months(window) else {
-        return Ok(None);
-    };
-    let document: MaybeDocument = diesel::sql_query(DERIVED_FIGURES)
+    (first, last, last_month): (NaiveDate, NaiveDate, NaiveDate),
+) -> StoreResult<String> {
+    let document: Document = diesel::sql_query(DERIVED_FIGURES)
         .bind::<Date, _>(window.from())
         .bind::<Date, _>(window.to())
         .bind::<Date, _>(first)
@@ -317,17 +310,17 @@ pub(crate) async fn derived_document(
     Ok(document.document)
 }
 
-/// Rules 2 to 5 in one query; the statements (rule 6) are left empty for the caller.
+/// Rules 2 to 5 in one query, from the derived figures when the snapshot has them for the query;
+/// the statements (rule 6) are left empty for the caller.
 async fn window_figures(
     conn: &mut AsyncPgConnection,
-    answers: &DerivedAnswers,
+    derived: Option<DerivedSnapshot<'_>>,
     query: &FigureQuery,
     sources: &[String],
 ) -> StoreResult<ReconciledFigures> {
-    let derived = if query.as_of.is_none() && query.filters == Filters::default() {
-        answers.document(conn, query.window).await?
-    } else {
-        None
+    let derived = match derived {
+        Some(derived) => derived.document(conn, query.window).await?,
+        None => None,
     };
     let document = match derived {
         Some(document) => document,
@@ -504,12 +497,12 @@ async fn own_established(
 /// Rules 2 to 6 for one window, inside the caller's transaction.
 async fn figures_in(
     conn: &mut AsyncPgConnection,
-    answers: &DerivedAnswers,
+    derived: Option<DerivedSnapshot<'_>>,
     query: &FigureQuery,
     sources: &[String],
     own: &mut OwnFigures,
 ) -> StoreResult<ReconciledFigures> {
-    let figures = window_figures(conn, answers, query, sources).await?;
+    let figures = window_figures(conn, derived, query, sources).await?;
     Ok(ReconciledFigures {
         statements: statement_figures(conn, query, sources, own).await?,
         ..figures
@@ -556,6 +549,13 @@ impl FigureRepository for PgStore {
             .repeatable_read()
             .run(async |conn| {
                 let sources = Self::selected_sources(conn, &query.filters).await?;
+                // Queries of the present may read the derived figures; whether this snapshot has
+                // them is the same for every bucket.
+                let derived = if query.as_of.is_none() && query.filters == Filters::default() {
+                    self.derived_answers.snapshot(conn).await?
+                } else {
+                    None
+                };
                 let mut series = Vec::with_capacity(buckets.len());
                 let mut own = OwnFigures::new();
                 for bucket in buckets {
@@ -563,9 +563,7 @@ impl FigureRepository for PgStore {
                         window: *bucket,
                         ..query.clone()
                     };
-                    series.push(
-                        figures_in(conn, &self.derived_answers, &query, &sources, &mut own).await?,
-                    );
+                    series.push(figures_in(conn, derived, &query, &sources, &mut own).await?);
                 }
                 Ok::<_, StoreError>(series)
             })

@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use civcas_domain::repository::{ImportRow, ImportedBatch, Resource, RowIncident};
 use civcas_domain::{
-    Assessment, AssessmentId, IncidentId, IncidentReference, NewIncident, RepositoryError, SourceId,
+    Assessment, AssessmentId, IncidentId, IncidentReference, NewIncident, RecordedAssessment,
+    RepositoryError, SourceId,
 };
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Text};
@@ -81,10 +82,9 @@ pub(crate) enum BatchKind {
 /// What became of one row of a batch.
 #[derive(Debug)]
 pub(crate) enum RowOutcome {
-    /// A new assessment, stored; and whether its row created its incident.
-    Created(Assessment, bool),
-    /// The assessment repeats the one in effect at the end of its day, which is this one.
-    Unchanged(Assessment),
+    /// Stored (`created`), or unchanged: it repeats the one in effect at the end of its day, which
+    /// is the assessment given.
+    Assessed(RecordedAssessment),
     /// An incident alone, found or created.
     Incident,
     Refused(RepositoryError),
@@ -106,7 +106,7 @@ impl Stored for WrittenBatch {
             || self
                 .outcomes
                 .iter()
-                .any(|outcome| matches!(outcome, RowOutcome::Created(..)))
+                .any(|outcome| matches!(outcome, RowOutcome::Assessed(r) if r.created))
     }
 }
 
@@ -141,8 +141,8 @@ impl PgStore {
             };
             for (row, outcome) in rows.iter().zip(written.outcomes) {
                 match outcome {
-                    RowOutcome::Created(..) => batch.created += 1,
-                    RowOutcome::Unchanged(_) => batch.unchanged += 1,
+                    RowOutcome::Assessed(r) if r.created => batch.created += 1,
+                    RowOutcome::Assessed(_) => batch.unchanged += 1,
                     RowOutcome::Incident => batch.incident_rows += 1,
                     RowOutcome::Refused(error) => batch.rejected.push((row.index, error)),
                     RowOutcome::Left => {}
@@ -485,9 +485,7 @@ async fn write_rows(
     .await?
     };
     let superseded: HashSet<(i64, String, NaiveDate)> = match kind {
-        _ if keys.is_empty() => HashSet::new(),
-        BatchKind::Import => HashSet::new(),
-        BatchKind::Records => diesel::sql_query(
+        BatchKind::Records if !keys.is_empty() => diesel::sql_query(
             "SELECT k.incident_id, k.source_id, k.assessed_on
              FROM unnest($1::bigint[], $2::text[], $3::date[]) AS k (incident_id, source_id, assessed_on)
              WHERE EXISTS (SELECT 1 FROM assessments later
@@ -502,6 +500,7 @@ async fn write_rows(
         .into_iter()
         .map(|k| (k.incident_id, k.source_id, k.assessed_on))
         .collect(),
+        _ => HashSet::new(),
     };
     let mut last: HashMap<(i64, String, NaiveDate), Assessment> = HashMap::new();
     for row in in_effect {
@@ -520,7 +519,8 @@ async fn write_rows(
     // Each row's outcome; None for those being inserted, until the insert returns their ids.
     let mut outcomes: Vec<Option<RowOutcome>> = Vec::with_capacity(rows.len());
     let mut inserts = Vec::new();
-    let mut inserting: Vec<(usize, bool)> = Vec::new();
+    // The rows being inserted: their index, key, assessment and whether they create their incident.
+    let mut inserting = Vec::new();
     let mut creating: HashSet<i64> = HashSet::new();
     for (i, (row, target)) in rows.iter().zip(&targets).enumerate() {
         let outcome = match (target, row.assessment()) {
@@ -539,7 +539,11 @@ async fn write_rows(
                 );
                 match last.get(&key) {
                     Some(held) if details.repeats(&held.details) => {
-                        Some(RowOutcome::Unchanged(held.clone()))
+                        Some(RowOutcome::Assessed(RecordedAssessment {
+                            assessment: held.clone(),
+                            created: false,
+                            incident_created: false,
+                        }))
                     }
                     _ => {
                         // The first row of a new incident created it.
@@ -550,7 +554,7 @@ async fn write_rows(
                             IncidentId::from_stored(key.0),
                             details,
                         ));
-                        inserting.push((i, created_incident));
+                        inserting.push((i, key, assessment, created_incident));
                         None
                     }
                 }
@@ -578,15 +582,7 @@ async fn write_rows(
                 .map(|(id, at, incident, source, day)| ((incident, source, day), (id, at))),
         );
     }
-    for (i, incident_created) in inserting {
-        let (Some(target), Some(new)) = (targets[i], rows[i].assessment()) else {
-            continue;
-        };
-        let key = (
-            id_of(target),
-            new.source_id.to_string(),
-            new.details.assessed_on(),
-        );
+    for (i, key, new, incident_created) in inserting {
         let &(id, recorded_at) = stored
             .get(&key)
             .ok_or_else(|| RepositoryError::Internal("an inserted row was not returned".into()))?;
@@ -596,8 +592,8 @@ async fn write_rows(
             && last
                 .get(&key)
                 .is_none_or(|held| (held.recorded_at, held.id.get()) < (recorded_at, id));
-        outcomes[i] = Some(RowOutcome::Created(
-            Assessment {
+        outcomes[i] = Some(RowOutcome::Assessed(RecordedAssessment {
+            assessment: Assessment {
                 id: AssessmentId::from_stored(id),
                 source_id: new.source_id.clone(),
                 incident_id: IncidentId::from_stored(key.0),
@@ -605,8 +601,9 @@ async fn write_rows(
                 recorded_at,
                 current,
             },
+            created: true,
             incident_created,
-        ));
+        }));
     }
     let outcomes = outcomes
         .into_iter()

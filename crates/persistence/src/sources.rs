@@ -43,28 +43,13 @@ impl KnownSources {
         id: &SourceId,
         field: &str,
     ) -> StoreResult<()> {
-        let known = self
-            .0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(id.as_str());
-        if !known {
-            let exists: bool =
-                diesel::select(diesel::dsl::exists(sources::table.find(id.as_str())))
-                    .get_result(conn)
-                    .await?;
-            if !exists {
-                return Err(RepositoryError::NotFound {
-                    resource: Resource::Source,
-                    id: id.to_string(),
-                    field: field.to_owned(),
-                }
-                .into());
+        if self.registered(conn, [id.as_str()]).await?.is_empty() {
+            return Err(RepositoryError::NotFound {
+                resource: Resource::Source,
+                id: id.to_string(),
+                field: field.to_owned(),
             }
-            self.0
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(id.to_string());
+            .into());
         }
         Ok(())
     }

@@ -2,8 +2,8 @@
 -- `as_of` and no filter: the same document as window_figures.sql, at a cost that grows with the
 -- window's months, not with its incidents.
 --
--- The document is NULL while a write is pending (the refresh has not caught up with this snapshot);
--- the caller then computes it in full. The sums are kept per interval (see `derived.terms`): a
+-- The caller reads it only when its snapshot holds no pending write (see `DerivedAnswers` in
+-- derived.rs), and otherwise computes in full. The sums are kept per interval (see `derived.terms`): a
 -- cluster's span ('s') inside the window makes it inside; its runs ('m') overlapping the window, less
 -- its consecutive pairs of runs ('j') inside the window, count it once when it meets the window.
 -- Incidents (rule 3) are single runs.
@@ -169,7 +169,7 @@ gaps AS (
            f.cluster_ids
     FROM gap_sources gs JOIN first_listed f ON f.list = gs.id
 )
-SELECT CASE WHEN EXISTS (SELECT 1 FROM derived.pending) THEN NULL ELSE json_build_object(
+SELECT json_build_object(
     'sources', json_build_object(
         'verdicts', (
             SELECT COALESCE(json_agg(v), '[]'::json) FROM (
@@ -221,4 +221,4 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM derived.pending) THEN NULL ELSE json_buil
     -- Bytewise, as the reference implementation orders ids, whatever the database's collation.
     'gap_sources', (SELECT COALESCE(json_agg(id ORDER BY id COLLATE "C"), '[]'::json) FROM gap_sources),
     'gaps', (SELECT COALESCE(json_agg(g), '[]'::json) FROM gaps g)
-)::text END AS document
+)::text AS document
