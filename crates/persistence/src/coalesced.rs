@@ -1,11 +1,11 @@
 //! RecordAssessment calls that arrive together are written together.
 //!
 //! A single write runs about seven statements, and each round trip costs PostgreSQL more than the
-//! work it carries (docs/BENCHMARKS.md, finding 7). So a call without a request id joins a queue,
-//! and a leader takes what is queued and writes it as one batch, with the set-wise statements of an
-//! import (see [`crate::imports`]). While one batch is written the next calls queue up, so batches
-//! grow with the load; a call that finds itself alone is written alone, at no extra cost in
-//! statements.
+//! work it carries (docs/BENCHMARKS.md, findings 7 and 13). So a call without a request id joins a
+//! queue, and a leader takes what is queued and writes it as one batch, with the set-wise statements
+//! of an import (see [`crate::imports`]): four round trips for new incidents, however many calls.
+//! While one batch is written the next calls queue up, so batches grow with the load; a call that
+//! finds itself alone is a batch of one, still fewer round trips than the single write's.
 //!
 //! Each call is answered as if it had been written alone, in some order of the calls:
 //! - no two calls of a batch name the same reference or the same stored incident;
@@ -54,7 +54,7 @@ pub(crate) struct Coalesced {
     leaders: Arc<Semaphore>,
     /// Calls written in a batch with others.
     batched: AtomicU64,
-    /// Calls written alone, by the leader or by their caller.
+    /// Calls alone in their batch, or written alone by their caller.
     alone: AtomicU64,
 }
 
@@ -282,17 +282,7 @@ impl PgStore {
     }
 
     /// Writes one batch and answers each of its calls.
-    async fn write_coalesced(&self, mut batch: Vec<Queued>) {
-        if batch.len() == 1
-            && let Some(call) = batch.pop()
-        {
-            // Alone, the single write's statements are fewer than a batch's. The leader writes it
-            // all the same, so that the calls arriving meanwhile queue up for the next batch.
-            let recorded = self.record_alone(&call.assessment, None).await;
-            self.coalesced.alone.fetch_add(1, Ordering::Relaxed);
-            let _ = call.answer.send(Some(recorded));
-            return;
-        }
+    async fn write_coalesced(&self, batch: Vec<Queued>) {
         let rows: Vec<ImportRow> = batch
             .iter()
             .zip(0..)
@@ -325,10 +315,11 @@ impl PgStore {
                 batch.iter().map(|_| None).collect()
             }
         };
+        let together = batch.len() > 1;
         for (call, outcome) in batch.into_iter().zip(outcomes) {
             let counter = match outcome {
-                Some(_) => &self.coalesced.batched,
-                None => &self.coalesced.alone,
+                Some(_) if together => &self.coalesced.batched,
+                _ => &self.coalesced.alone,
             };
             counter.fetch_add(1, Ordering::Relaxed);
             // A caller that went away needs no answer.

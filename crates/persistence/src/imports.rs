@@ -5,37 +5,35 @@
 //! 1. Check every source the batch names, in one query.
 //! 2. Resolve every inline incident's references in one query, then, in memory and in input order,
 //!    decide for each row: an existing incident, a new one (rows whose references meet share it), or
-//!    a conflict. New incidents get ids reserved from the sequence, so no row depends on the order of
-//!    a RETURNING clause.
+//!    a conflict.
 //! 3. Lock the existing incidents written to, and check stored ids and duplicate targets, in one
-//!    query each; insert new incidents and references in multi-row statements.
+//!    query each.
 //! 4. Fetch the assessment in effect at the end of each (incident, source, day) the batch touches,
 //!    in one query (and, for coalesced records, whether a later day's supersedes it); a row
 //!    repeating it is unchanged.
-//! 5. Insert the new assessments in multi-row statements, each returned with its key, and notify
-//!    watchers once.
+//! 5. Insert the new incidents, references and assessments in one statement (`sql/insert_batch.sql`),
+//!    each assessment returned with its key, and notify watchers in the same round trip.
+//!
+//! Round trips, not rows, are what a small batch costs (finding 13 in docs/BENCHMARKS.md), so each
+//! lookup is skipped when it has nothing to look up.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use civcas_domain::repository::{ImportRow, ImportedBatch, Resource, RowIncident};
 use civcas_domain::{
-    Assessment, AssessmentId, IncidentId, IncidentReference, NewIncident, RecordedAssessment,
-    RepositoryError, SourceId,
+    Assessment, AssessmentId, IncidentId, IncidentReference, NewAssessment, NewIncident,
+    RecordedAssessment, RepositoryError, SourceId,
 };
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Date, Text};
+use diesel::sql_types::{Array, BigInt, Date, Double, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
-use crate::changes::Stored;
 use crate::error::{StoreError, StoreResult};
-use crate::models::{AssessmentRow, IncidentDetailsRow, NewAssessmentRow};
-use crate::schema::{assessments, incident_references, incidents};
+use crate::models::{AssessmentRow, AssessmentValues, IncidentDetailsRow};
+use crate::schema::incidents;
 use crate::sources::KnownSources;
-
-/// Rows per multi-row INSERT: PostgreSQL takes at most 65,535 parameters a statement.
-const INSERT_CHUNK: usize = 1_000;
 
 #[derive(QueryableByName)]
 struct KnownReference {
@@ -45,12 +43,6 @@ struct KnownReference {
     external_ref: String,
     #[diesel(sql_type = BigInt)]
     incident_id: i64,
-}
-
-#[derive(QueryableByName)]
-struct ReservedId {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
 }
 
 /// Where a row's incident is, once resolved.
@@ -100,16 +92,6 @@ pub(crate) struct WrittenBatch {
     pub incidents_created: u64,
 }
 
-impl Stored for WrittenBatch {
-    fn stored(&self) -> bool {
-        self.incidents_created > 0
-            || self
-                .outcomes
-                .iter()
-                .any(|outcome| matches!(outcome, RowOutcome::Assessed(r) if r.created))
-    }
-}
-
 #[derive(QueryableByName)]
 struct AssessmentKey {
     #[diesel(sql_type = BigInt)]
@@ -155,21 +137,6 @@ impl PgStore {
 
 /// Writes `rows` in the caller's transaction, and notifies watchers once when anything was stored.
 pub(crate) async fn write_batch(
-    conn: &mut AsyncPgConnection,
-    sources: &KnownSources,
-    rows: &[ImportRow],
-    kind: BatchKind,
-) -> StoreResult<WrittenBatch> {
-    let written = write_rows(conn, sources, rows, kind).await?;
-    if written.stored() {
-        diesel::sql_query(crate::changes::NOTIFY)
-            .execute(conn)
-            .await?;
-    }
-    Ok(written)
-}
-
-async fn write_rows(
     conn: &mut AsyncPgConnection,
     sources: &KnownSources,
     rows: &[ImportRow],
@@ -310,21 +277,7 @@ async fn write_rows(
         targets[i] = Some(target);
     }
 
-    // 3. Incidents: reserve ids, check and lock the stored ones, insert the new ones.
-    let reserved: Vec<ReservedId> = if new_incidents.is_empty() {
-        Vec::new()
-    } else {
-        diesel::sql_query(
-            "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) AS id FROM generate_series(1, $1)",
-        )
-        .bind::<BigInt, _>(i64::try_from(new_incidents.len()).unwrap_or(i64::MAX))
-        .load(conn)
-        .await?
-    };
-    let id_of = |target: Target| match target {
-        Target::Stored(id) => id,
-        Target::New(n) => reserved[n].id,
-    };
+    // 3. Incidents: check and lock the stored ones.
     let mut stored: Vec<i64> = targets
         .iter()
         .flatten()
@@ -351,18 +304,18 @@ async fn write_rows(
             .collect()
     };
     for (i, row) in rows.iter().enumerate() {
-        let Some(target) = targets[i] else { continue };
-        let incident = id_of(target);
-        if let Target::Stored(id) = target
-            && !present.contains(&id)
-        {
+        // A new incident cannot be its own duplicate target: every target exists already.
+        let Some(Target::Stored(id)) = targets[i] else {
+            continue;
+        };
+        if !present.contains(&id) {
             rejected.insert(
                 i,
                 not_found(Resource::Incident, id, "assessment.incident_id"),
             );
         } else if let Some(Err(e)) = row
             .assessment()
-            .map(|a| a.details.check_target(IncidentId::from_stored(incident)))
+            .map(|a| a.details.check_target(IncidentId::from_stored(id)))
         {
             rejected.insert(i, RepositoryError::Invalid(e.at("assessment")));
         }
@@ -378,7 +331,7 @@ async fn write_rows(
     // day) once: the earlier row is refused, so that running the import again finds every written
     // row repeated, never a sequence to write again. Coalesced writes are each answered as if alone:
     // a later row about the same incident and source is left to be written alone, after the batch.
-    let mut seen: HashMap<(i64, &str, Option<NaiveDate>), usize> = HashMap::new();
+    let mut seen: HashMap<(Target, &str, Option<NaiveDate>), usize> = HashMap::new();
     for (i, row) in rows.iter().enumerate() {
         let (Some(target), Some(assessment)) = (targets[i], row.assessment()) else {
             continue;
@@ -387,7 +340,7 @@ async fn write_rows(
             BatchKind::Import => Some(assessment.details.assessed_on()),
             BatchKind::Records => None,
         };
-        let key = (id_of(target), assessment.source_id.as_str(), day);
+        let key = (target, assessment.source_id.as_str(), day);
         let Some(earlier) = seen.insert(key, i) else {
             continue;
         };
@@ -412,41 +365,6 @@ async fn write_rows(
                 left.insert(i);
             }
         }
-    }
-
-    let new_rows: Vec<_> = new_incidents
-        .iter()
-        .zip(&reserved)
-        .map(|(incident, id)| {
-            (
-                incidents::id.eq(id.id),
-                IncidentDetailsRow::from(&incident.details),
-            )
-        })
-        .collect();
-    for chunk in new_rows.chunks(INSERT_CHUNK) {
-        diesel::insert_into(incidents::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
-    }
-    let reference_rows: Vec<_> = new_references
-        .iter()
-        .filter(|(row, _, _)| !refused_before.contains(row) && !left.contains(row))
-        .map(|(_, target, r)| {
-            (
-                incident_references::source_id.eq(r.source_id.as_str()),
-                incident_references::external_ref.eq(r.external_ref.as_str()),
-                incident_references::incident_id.eq(id_of(*target)),
-            )
-        })
-        .collect();
-    for chunk in reference_rows.chunks(INSERT_CHUNK) {
-        // A reference another writer added meanwhile is a unique violation: the batch is retried.
-        diesel::insert_into(incident_references::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
     }
 
     // 4. What is in effect at the end of each (incident, source, day) touched; and for coalesced
@@ -515,13 +433,11 @@ async fn write_rows(
         last.insert(key, stored);
     }
 
-    // 5. The new assessments.
+    // 5. The new assessments, and the new incidents and references, in one statement.
     // Each row's outcome; None for those being inserted, until the insert returns their ids.
     let mut outcomes: Vec<Option<RowOutcome>> = Vec::with_capacity(rows.len());
-    let mut inserts = Vec::new();
-    // The rows being inserted: their index, key, assessment and whether they create their incident.
-    let mut inserting = Vec::new();
-    let mut creating: HashSet<i64> = HashSet::new();
+    // The rows being inserted: their index, incident and assessment.
+    let mut inserting: Vec<(usize, Target, &NewAssessment)> = Vec::new();
     for (i, (row, target)) in rows.iter().zip(&targets).enumerate() {
         let outcome = match (target, row.assessment()) {
             (None, _) => Some(match rejected.remove(&i) {
@@ -530,60 +446,59 @@ async fn write_rows(
             }),
             // An incident alone: resolved or created above, nothing more to write.
             (Some(_), None) => Some(RowOutcome::Incident),
-            (Some(target), Some(assessment)) => {
-                let details = &assessment.details;
+            (Some(Target::Stored(id)), Some(assessment))
+                if last
+                    .get(&(
+                        *id,
+                        assessment.source_id.to_string(),
+                        assessment.details.assessed_on(),
+                    ))
+                    .is_some_and(|held| assessment.details.repeats(&held.details)) =>
+            {
                 let key = (
-                    id_of(*target),
+                    *id,
                     assessment.source_id.to_string(),
-                    details.assessed_on(),
+                    assessment.details.assessed_on(),
                 );
-                match last.get(&key) {
-                    Some(held) if details.repeats(&held.details) => {
-                        Some(RowOutcome::Assessed(RecordedAssessment {
-                            assessment: held.clone(),
-                            created: false,
-                            incident_created: false,
-                        }))
-                    }
-                    _ => {
-                        // The first row of a new incident created it.
-                        let created_incident =
-                            matches!(target, Target::New(_)) && creating.insert(key.0);
-                        inserts.push(NewAssessmentRow::new(
-                            &assessment.source_id,
-                            IncidentId::from_stored(key.0),
-                            details,
-                        ));
-                        inserting.push((i, key, assessment, created_incident));
-                        None
-                    }
-                }
+                Some(RowOutcome::Assessed(RecordedAssessment {
+                    assessment: last[&key].clone(),
+                    created: false,
+                    incident_created: false,
+                }))
+            }
+            (Some(target), Some(assessment)) => {
+                inserting.push((i, *target, assessment));
+                None
             }
         };
         outcomes.push(outcome);
     }
-    let mut stored: HashMap<(i64, String, NaiveDate), (i64, DateTime<Utc>)> = HashMap::new();
-    for chunk in inserts.chunks(INSERT_CHUNK) {
-        let returned: Vec<(i64, DateTime<Utc>, i64, String, NaiveDate)> =
-            diesel::insert_into(assessments::table)
-                .values(chunk)
-                .returning((
-                    assessments::id,
-                    assessments::recorded_at,
-                    assessments::incident_id,
-                    assessments::source_id,
-                    assessments::assessed_on,
-                ))
-                .get_results(conn)
-                .await?;
-        stored.extend(
-            returned
-                .into_iter()
-                .map(|(id, at, incident, source, day)| ((incident, source, day), (id, at))),
+    let references: Vec<(Target, &IncidentReference)> = new_references
+        .iter()
+        .filter(|(row, _, _)| !refused_before.contains(row) && !left.contains(row))
+        .map(|&(_, target, reference)| (target, reference))
+        .collect();
+    let inserted = insert_new(
+        conn,
+        &new_incidents,
+        &references,
+        inserting
+            .iter()
+            .map(|&(_, target, assessment)| (target, assessment)),
+    )
+    .await?;
+
+    // The first row of a new incident created it.
+    let mut creating: HashSet<usize> = HashSet::new();
+    for (i, target, new) in inserting {
+        let incident = inserted.id_of(target)?;
+        let key = (
+            incident,
+            new.source_id.to_string(),
+            new.details.assessed_on(),
         );
-    }
-    for (i, key, new, incident_created) in inserting {
-        let &(id, recorded_at) = stored
+        let &(id, recorded_at) = inserted
+            .assessments
             .get(&key)
             .ok_or_else(|| RepositoryError::Internal("an inserted row was not returned".into()))?;
         // Writers of one incident hold its row lock, so this one is recorded after every stored one,
@@ -596,13 +511,13 @@ async fn write_rows(
             assessment: Assessment {
                 id: AssessmentId::from_stored(id),
                 source_id: new.source_id.clone(),
-                incident_id: IncidentId::from_stored(key.0),
+                incident_id: IncidentId::from_stored(incident),
                 details: new.details.clone(),
                 recorded_at,
                 current,
             },
             created: true,
-            incident_created,
+            incident_created: matches!(target, Target::New(n) if creating.insert(n)),
         }));
     }
     let outcomes = outcomes
@@ -619,4 +534,159 @@ async fn write_rows(
         outcomes,
         incidents_created: u64::try_from(new_incidents.len()).unwrap_or(u64::MAX),
     })
+}
+
+static INSERT_BATCH: &str = include_str!("sql/insert_batch.sql");
+
+/// One row of [`INSERT_BATCH`]'s answer: a new incident (`new_incident` is its n) or a new
+/// assessment (with its key).
+#[derive(QueryableByName)]
+struct InsertedRow {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    new_incident: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    recorded_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    incident_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    source_id: Option<String>,
+    #[diesel(sql_type = Nullable<Date>)]
+    assessed_on: Option<NaiveDate>,
+}
+
+/// What [`insert_new`] stored: the new incidents' ids, in order, and each new assessment's id and
+/// time by its key.
+struct Inserted {
+    incident_ids: Vec<i64>,
+    assessments: HashMap<(i64, String, NaiveDate), (i64, DateTime<Utc>)>,
+}
+
+impl Inserted {
+    fn id_of(&self, target: Target) -> StoreResult<i64> {
+        match target {
+            Target::Stored(id) => Ok(id),
+            Target::New(n) => self.incident_ids.get(n).copied().ok_or_else(|| {
+                RepositoryError::Internal("a new incident was not returned".into()).into()
+            }),
+        }
+    }
+}
+
+/// A row's incident as the statement takes it: a stored id, or the new incident's n (from 1).
+fn stored_id(target: Target) -> Option<i64> {
+    match target {
+        Target::Stored(id) => Some(id),
+        Target::New(_) => None,
+    }
+}
+
+fn new_n(target: Target) -> Option<i64> {
+    match target {
+        Target::Stored(_) => None,
+        Target::New(n) => i64::try_from(n + 1).ok(),
+    }
+}
+
+/// One column of `rows`, as one array parameter.
+fn column<T, U>(rows: &[T], value: impl Fn(&T) -> U) -> Vec<U> {
+    rows.iter().map(value).collect()
+}
+
+/// Inserts the new incidents, references and assessments with [`INSERT_BATCH`], and notifies
+/// watchers in the same round trip when anything is stored.
+async fn insert_new<'a>(
+    conn: &mut AsyncPgConnection,
+    incidents: &[&'a NewIncident],
+    references: &[(Target, &'a IncidentReference)],
+    assessments: impl Iterator<Item = (Target, &'a NewAssessment)>,
+) -> StoreResult<Inserted> {
+    let assessments: Vec<(Target, AssessmentValues<'a>)> = assessments
+        .map(|(target, a)| (target, AssessmentValues::new(&a.source_id, &a.details)))
+        .collect();
+    // A row about a stored incident may add references and no assessment: they are written too.
+    if incidents.is_empty() && references.is_empty() && assessments.is_empty() {
+        return Ok(Inserted {
+            incident_ids: Vec::new(),
+            assessments: HashMap::new(),
+        });
+    }
+    let details: Vec<IncidentDetailsRow<'a>> = incidents
+        .iter()
+        .map(|incident| IncidentDetailsRow::from(&incident.details))
+        .collect();
+    let statement = diesel::sql_query(INSERT_BATCH)
+        .bind::<BigInt, _>(i64::try_from(incidents.len()).unwrap_or(i64::MAX))
+        .bind::<Array<Date>, _>(column(&details, |d| d.occurred_from))
+        .bind::<Array<Date>, _>(column(&details, |d| d.occurred_to))
+        .bind::<Array<Text>, _>(column(&details, |d| d.country))
+        .bind::<Array<Nullable<Text>>, _>(column(&details, |d| d.admin1))
+        .bind::<Array<Nullable<Text>>, _>(column(&details, |d| d.locality))
+        .bind::<Array<Nullable<Double>>, _>(column(&details, |d| d.latitude))
+        .bind::<Array<Nullable<Double>>, _>(column(&details, |d| d.longitude))
+        .bind::<Array<Text>, _>(column(&details, |d| d.location_precision))
+        // Slugs hold no comma.
+        .bind::<Array<Text>, _>(column(&details, |d| d.attributed_to.join(",")))
+        .bind::<Array<Text>, _>(column(references, |(_, r)| r.source_id.as_str()))
+        .bind::<Array<Text>, _>(column(references, |(_, r)| r.external_ref.as_str()))
+        .bind::<Array<Nullable<BigInt>>, _>(column(references, |(t, _)| stored_id(*t)))
+        .bind::<Array<Nullable<BigInt>>, _>(column(references, |(t, _)| new_n(*t)))
+        .bind::<Array<Text>, _>(column(&assessments, |(_, a)| a.source_id))
+        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(t, _)| stored_id(*t)))
+        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(t, _)| new_n(*t)))
+        .bind::<Array<Text>, _>(column(&assessments, |(_, a)| a.verdict))
+        .bind::<Array<Text>, _>(column(&assessments, |(_, a)| a.source_label))
+        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.killed_min))
+        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.killed_max))
+        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.injured_min))
+        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.injured_max))
+        .bind::<Array<Date>, _>(column(&assessments, |(_, a)| a.assessed_on))
+        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.duplicate_of))
+        .bind::<Array<Nullable<Text>>, _>(column(&assessments, |(_, a)| a.citation))
+        .bind::<Array<Nullable<Text>>, _>(column(&assessments, |(_, a)| a.notes));
+    // Sent together: the notification takes effect at commit, and only if the insert succeeded.
+    let shared: &AsyncPgConnection = conn;
+    let stores = !incidents.is_empty() || !assessments.is_empty();
+    let inserted = statement.load::<InsertedRow>(&mut &*shared);
+    let returned = if stores {
+        let notify = diesel::sql_query(crate::changes::NOTIFY).execute(&mut &*shared);
+        futures::try_join!(inserted, notify)?.0
+    } else {
+        inserted.await?
+    };
+    let mut result = Inserted {
+        incident_ids: vec![0; incidents.len()],
+        assessments: HashMap::with_capacity(assessments.len()),
+    };
+    let corrupt = || {
+        StoreError::from(RepositoryError::Internal(
+            "a batch's insert returned an incomplete row".into(),
+        ))
+    };
+    for row in returned {
+        match row.new_incident {
+            Some(n) => {
+                let slot = usize::try_from(n - 1)
+                    .ok()
+                    .and_then(|n| result.incident_ids.get_mut(n))
+                    .ok_or_else(corrupt)?;
+                *slot = row.id;
+            }
+            None => {
+                let (Some(at), Some(incident), Some(source), Some(day)) = (
+                    row.recorded_at,
+                    row.incident_id,
+                    row.source_id,
+                    row.assessed_on,
+                ) else {
+                    return Err(corrupt());
+                };
+                result
+                    .assessments
+                    .insert((incident, source, day), (row.id, at));
+            }
+        }
+    }
+    Ok(result)
 }

@@ -177,11 +177,30 @@ pub(crate) struct AssessmentRow {
     pub current: bool,
 }
 
+/// A new assessment's row: its incident, and the rest as [`AssessmentValues`].
 #[derive(Debug, Insertable)]
 #[diesel(table_name = assessments, check_for_backend(Pg))]
 pub(crate) struct NewAssessmentRow<'a> {
-    pub source_id: &'a str,
     pub incident_id: i64,
+    #[diesel(embed)]
+    pub values: AssessmentValues<'a>,
+}
+
+impl<'a> NewAssessmentRow<'a> {
+    pub fn new(source_id: &'a SourceId, incident_id: IncidentId, d: &'a AssessmentDetails) -> Self {
+        Self {
+            incident_id: incident_id.get(),
+            values: AssessmentValues::new(source_id, d),
+        }
+    }
+}
+
+/// Everything a new assessment's row holds but its incident, which a batch may not know yet (see
+/// `sql/insert_batch.sql`).
+#[derive(Debug, Insertable)]
+#[diesel(table_name = assessments, check_for_backend(Pg))]
+pub(crate) struct AssessmentValues<'a> {
+    pub source_id: &'a str,
     pub verdict: &'static str,
     pub source_label: &'a str,
     pub killed_min: Option<i64>,
@@ -194,11 +213,10 @@ pub(crate) struct NewAssessmentRow<'a> {
     pub notes: Option<&'a str>,
 }
 
-impl<'a> NewAssessmentRow<'a> {
-    pub fn new(source_id: &'a SourceId, incident_id: IncidentId, d: &'a AssessmentDetails) -> Self {
+impl<'a> AssessmentValues<'a> {
+    pub fn new(source_id: &'a SourceId, d: &'a AssessmentDetails) -> Self {
         Self {
             source_id: source_id.as_str(),
-            incident_id: incident_id.get(),
             verdict: d.verdict().as_str(),
             source_label: &d.source_label,
             killed_min: d.killed.map(|r| i64::from(r.min())),

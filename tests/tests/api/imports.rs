@@ -180,10 +180,11 @@ async fn an_import_keeps_good_rows_rejects_bad_ones_and_changes_nothing_when_run
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_larger_than_one_statement_is_written_in_one_transaction() {
+async fn a_batch_past_one_statements_parameter_limit_is_written_in_one_transaction() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
-    // 5,000 rows × 12 columns is past PostgreSQL's 65,535 parameters a statement.
+    // 5,000 rows × 12 columns is past PostgreSQL's 65,535 parameters a statement, had each value
+    // been a parameter: the batch's statement takes each column as one array.
     let rows: Vec<_> = (1..=5000)
         .map(|n| row(n, "airwars", &format!("BIG{n}"), pb::Verdict::Weak, (1, 2)))
         .collect();
@@ -266,4 +267,81 @@ async fn a_refused_row_writes_none_of_its_references() {
     )
     .await;
     assert_eq!(fresh.incidents_created, 1);
+}
+
+/// What an incident reads back as, without what the server assigns, in a stable order.
+fn as_given(mut incident: pb::Incident) -> pb::Incident {
+    incident.id.clear();
+    incident.create_time = None;
+    incident.update_time = None;
+    incident.linked_incident_ids.clear();
+    incident
+        .references
+        .sort_by(|a, b| (&a.source_id, &a.external_ref).cmp(&(&b.source_id, &b.external_ref)));
+    incident.attributed_to.sort();
+    incident
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incidents_created_by_a_batch_read_back_exactly_as_given() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    // Every field set, two references and two parties, over three days.
+    let mut full = incident("airwars", "FULL1", "2017-06-10");
+    full.occurred_to = "2017-06-12".into();
+    full.references.push(pb::IncidentReference {
+        source_id: "cjtf-oir".into(),
+        external_ref: "C-17".into(),
+    });
+    full.attributed_to.push("russia".into());
+    // Only what is required.
+    let mut bare = incident("airwars", "BARE1", "2017-06-11");
+    bare.location = Some(pb::Location {
+        country: "IQ".into(),
+        precision: pb::LocationPrecision::Country.into(),
+        ..Default::default()
+    });
+    bare.attributed_to.clear();
+    // A third through a RecordAssessment call, which a batch of one writes.
+    let mut recorded = incident("airwars", "REC1", "2017-06-13");
+    recorded.location.as_mut().unwrap().latitude = Some(-12.5);
+    recorded.location.as_mut().unwrap().longitude = Some(44.25);
+
+    let mut assessed = row(1, "airwars", "", pb::Verdict::Fair, (1, 3));
+    assessed.incident = Some(full.clone());
+    let alone = pb::ImportRow {
+        index: 2,
+        assessment: None,
+        incident: Some(bare.clone()),
+    };
+    let imported = import(&app, vec![vec![assessed, alone]]).await;
+    assert_eq!((imported.incidents_created, imported.rejected), (2, 0));
+    let answer = app
+        .assessments()
+        .record_assessment(pb::RecordAssessmentRequest {
+            assessment: row(3, "airwars", "", pb::Verdict::Fair, (1, 3)).assessment,
+            incident: Some(recorded.clone()),
+            request_id: String::new(),
+        })
+        .await
+        .expect("the call records")
+        .into_inner();
+    assert!(answer.incident_created);
+
+    let listed = app
+        .incidents()
+        .list_incidents(pb::ListIncidentsRequest::default())
+        .await
+        .expect("incidents list")
+        .into_inner()
+        .incidents;
+    assert_eq!(
+        listed.last().map(|i| i.id.clone()),
+        Some(answer.assessment.unwrap().incident_id),
+        "the call's answer names the incident it created"
+    );
+    assert_eq!(
+        listed.into_iter().map(as_given).collect::<Vec<_>>(),
+        [full, bare, recorded].map(as_given),
+    );
 }

@@ -1,0 +1,47 @@
+-- A batch's new incidents, references and assessments in one statement (see imports.rs): one round
+-- trip whatever the batch holds, and no parameter limit, since every column comes as one array.
+--
+-- A row's incident is either stored (its id) or the n-th incident the batch creates (n, counted
+-- from 1). The new incidents get ids reserved here, joined by n, so that no row depends on the order
+-- of a RETURNING clause. Foreign keys are checked at the end of the statement, when the incidents
+-- inserted alongside are there.
+--
+-- It returns each new incident's n and id, then each new assessment's id with its key.
+WITH reserved AS MATERIALIZED (
+    SELECT n, nextval(pg_get_serial_sequence('incidents', 'id')) AS id
+    FROM generate_series(1, $1::bigint) AS n
+), new_incidents AS (
+    INSERT INTO incidents (id, occurred_from, occurred_to, country, admin1, locality, latitude,
+                           longitude, location_precision, attributed_to)
+    SELECT r.id, i.occurred_from, i.occurred_to, i.country, i.admin1, i.locality, i.latitude,
+           i.longitude, i.location_precision, string_to_array(i.attributed_to, ',')
+    FROM unnest($2::date[], $3::date[], $4::text[], $5::text[], $6::text[], $7::float8[],
+                $8::float8[], $9::text[], $10::text[])
+         WITH ORDINALITY AS i (occurred_from, occurred_to, country, admin1, locality, latitude,
+                               longitude, location_precision, attributed_to, n)
+    JOIN reserved r USING (n)
+), new_references AS (
+    INSERT INTO incident_references (source_id, external_ref, incident_id)
+    SELECT k.source_id, k.external_ref, coalesce(k.stored, r.id)
+    FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[])
+         AS k (source_id, external_ref, stored, n)
+    LEFT JOIN reserved r USING (n)
+), new_assessments AS (
+    INSERT INTO assessments (source_id, incident_id, verdict, source_label, killed_min, killed_max,
+                             injured_min, injured_max, assessed_on, duplicate_of, citation, notes)
+    SELECT a.source_id, coalesce(a.stored, r.id), a.verdict, a.source_label, a.killed_min,
+           a.killed_max, a.injured_min, a.injured_max, a.assessed_on, a.duplicate_of, a.citation,
+           a.notes
+    FROM unnest($15::text[], $16::bigint[], $17::bigint[], $18::text[], $19::text[], $20::bigint[],
+                $21::bigint[], $22::bigint[], $23::bigint[], $24::date[], $25::bigint[], $26::text[],
+                $27::text[])
+         AS a (source_id, stored, n, verdict, source_label, killed_min, killed_max, injured_min,
+               injured_max, assessed_on, duplicate_of, citation, notes)
+    LEFT JOIN reserved r USING (n)
+    RETURNING id, recorded_at, incident_id, source_id, assessed_on
+)
+SELECT n AS new_incident, id, NULL::timestamptz AS recorded_at, NULL::bigint AS incident_id,
+       NULL::text AS source_id, NULL::date AS assessed_on
+FROM reserved
+UNION ALL
+SELECT NULL, id, recorded_at, incident_id, source_id, assessed_on FROM new_assessments
