@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use civcas_domain::repository::{ImportedBatch, Written};
+use civcas_domain::repository::Written;
 use civcas_domain::{RecordedAssessment, WriteOutcome};
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
@@ -42,12 +42,6 @@ impl Stored for RecordedAssessment {
 impl Stored for bool {
     fn stored(&self) -> bool {
         *self
-    }
-}
-
-impl Stored for ImportedBatch {
-    fn stored(&self) -> bool {
-        self.created > 0 || self.incidents_created > 0
     }
 }
 

@@ -180,8 +180,6 @@ pub(crate) async fn write_batch(
         .iter()
         .filter_map(|r| r.assessment()?.details.duplicate_of().map(|id| id.get()))
         .collect();
-    // (The lookups below are skipped when they have nothing to look up: in a batch of coalesced
-    // calls the statements, not the rows, are the cost.)
     let existing_targets: HashSet<i64> = if targets_of_duplicates.is_empty() {
         HashSet::new()
     } else {
@@ -446,29 +444,26 @@ pub(crate) async fn write_batch(
             }),
             // An incident alone: resolved or created above, nothing more to write.
             (Some(_), None) => Some(RowOutcome::Incident),
-            (Some(Target::Stored(id)), Some(assessment))
-                if last
-                    .get(&(
+            (Some(target), Some(assessment)) => {
+                let held = match target {
+                    Target::Stored(id) => last.get(&(
                         *id,
                         assessment.source_id.to_string(),
                         assessment.details.assessed_on(),
-                    ))
-                    .is_some_and(|held| assessment.details.repeats(&held.details)) =>
-            {
-                let key = (
-                    *id,
-                    assessment.source_id.to_string(),
-                    assessment.details.assessed_on(),
-                );
-                Some(RowOutcome::Assessed(RecordedAssessment {
-                    assessment: last[&key].clone(),
-                    created: false,
-                    incident_created: false,
-                }))
-            }
-            (Some(target), Some(assessment)) => {
-                inserting.push((i, *target, assessment));
-                None
+                    )),
+                    Target::New(_) => None,
+                };
+                match held.filter(|held| assessment.details.repeats(&held.details)) {
+                    Some(held) => Some(RowOutcome::Assessed(RecordedAssessment {
+                        assessment: held.clone(),
+                        created: false,
+                        incident_created: false,
+                    })),
+                    None => {
+                        inserting.push((i, *target, assessment));
+                        None
+                    }
+                }
             }
         };
         outcomes.push(outcome);
@@ -655,10 +650,8 @@ async fn insert_new<'a>(
     } else {
         inserted.await?
     };
-    let mut result = Inserted {
-        incident_ids: vec![0; incidents.len()],
-        assessments: HashMap::with_capacity(assessments.len()),
-    };
+    let mut incident_ids: Vec<Option<i64>> = vec![None; incidents.len()];
+    let mut stored = HashMap::with_capacity(assessments.len());
     let corrupt = || {
         StoreError::from(RepositoryError::Internal(
             "a batch's insert returned an incomplete row".into(),
@@ -669,9 +662,9 @@ async fn insert_new<'a>(
             Some(n) => {
                 let slot = usize::try_from(n - 1)
                     .ok()
-                    .and_then(|n| result.incident_ids.get_mut(n))
+                    .and_then(|n| incident_ids.get_mut(n))
                     .ok_or_else(corrupt)?;
-                *slot = row.id;
+                *slot = Some(row.id);
             }
             None => {
                 let (Some(at), Some(incident), Some(source), Some(day)) = (
@@ -682,11 +675,16 @@ async fn insert_new<'a>(
                 ) else {
                     return Err(corrupt());
                 };
-                result
-                    .assessments
-                    .insert((incident, source, day), (row.id, at));
+                stored.insert((incident, source, day), (row.id, at));
             }
         }
     }
-    Ok(result)
+    Ok(Inserted {
+        // Every new incident's id came back, or the answer is incomplete.
+        incident_ids: incident_ids
+            .into_iter()
+            .collect::<Option<_>>()
+            .ok_or_else(corrupt)?,
+        assessments: stored,
+    })
 }
