@@ -1,9 +1,14 @@
 //! RecordAssessment calls that arrive together are written together.
 //!
 //! A single write runs about seven statements, and each round trip costs PostgreSQL more than the
-//! work it carries (docs/BENCHMARKS.md, findings 7 and 13). So a call without a request id joins a
-//! queue, and a leader takes what is queued and writes it as one batch, with the set-wise statements
-//! of an import (see [`crate::imports`]): four round trips for new incidents, however many calls.
+//! work it carries (docs/BENCHMARKS.md, findings 7, 13 and 14). So a call without a request id joins
+//! a queue, and a leader takes what is queued and writes it as one batch:
+//! - the calls that create their incidents (the usual RecordAssessment of a new report) first, with
+//!   one statement and no transaction: one round trip, however many calls
+//!   ([`crate::imports::insert_fresh`]);
+//! - then the others, and those whose incident turned out to be stored, in one transaction, with
+//!   the set-wise statements of an import ([`crate::imports::write_batch`]).
+//!
 //! While one batch is written the next calls queue up, so batches grow with the load; a call that
 //! finds itself alone is a batch of one, still fewer round trips than the single write's.
 //!
@@ -29,12 +34,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use civcas_domain::repository::{ImportContent, ImportRow};
-use civcas_domain::{AssessedIncident, NewAssessment, RecordedAssessment, RepositoryResult};
+use civcas_domain::{
+    AssessedIncident, NewAssessment, NewIncident, RecordedAssessment, RepositoryError,
+    RepositoryResult,
+};
 use diesel_async::AsyncConnection;
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::PgStore;
-use crate::imports::{BatchKind, RowOutcome, write_batch};
+use crate::imports::{BatchKind, RowOutcome, insert_fresh, write_batch};
 
 /// How many batches are written at once. One gave slightly larger batches and more calls per second
 /// at concurrency 16 (2,489 against 2,176, within the runs' noise), but a batch waiting on a row lock
@@ -52,16 +60,21 @@ const MOST_QUEUED: usize = 1024;
 pub(crate) struct Coalesced {
     queue: Mutex<Queue>,
     leaders: Arc<Semaphore>,
-    /// Calls written in a batch with others.
+    /// Calls that created their incidents with one statement (see [`PgStore::write_fresh`]).
+    new_incidents: AtomicU64,
+    /// Other calls written in a batch with others.
     batched: AtomicU64,
-    /// Calls alone in their batch, or written alone by their caller.
+    /// Other calls alone in their batch, or written alone by their caller.
     alone: AtomicU64,
 }
 
 /// How the RecordAssessment calls without a request id were written, since the store was built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CoalescedCounts {
-    /// In a batch with other calls.
+    /// Created their incidents with one statement, without a transaction (with the other calls of
+    /// their batch that did).
+    pub new_incidents: u64,
+    /// Otherwise in a batch with other calls.
     pub batched: u64,
     /// Alone: they were alone in their batch, or the batch left, refused or failed them.
     pub alone: u64,
@@ -72,6 +85,7 @@ impl Default for Coalesced {
         Self {
             queue: Mutex::default(),
             leaders: Arc::new(Semaphore::new(BATCHES_AT_ONCE)),
+            new_incidents: AtomicU64::new(0),
             batched: AtomicU64::new(0),
             alone: AtomicU64::new(0),
         }
@@ -116,6 +130,7 @@ fn claims(assessment: &NewAssessment) -> Vec<Claim> {
 impl Coalesced {
     pub(crate) fn counts(&self) -> CoalescedCounts {
         CoalescedCounts {
+            new_incidents: AtomicU64::load(&self.new_incidents, Ordering::Relaxed),
             batched: AtomicU64::load(&self.batched, Ordering::Relaxed),
             alone: AtomicU64::load(&self.alone, Ordering::Relaxed),
         }
@@ -281,14 +296,86 @@ impl PgStore {
         });
     }
 
-    /// Writes one batch and answers each of its calls.
+    /// Writes one batch and answers each of its calls: first those that create their incidents, in
+    /// one statement, then the others, and those the statement skipped, in one transaction.
     async fn write_coalesced(&self, batch: Vec<Queued>) {
-        let rows: Vec<ImportRow> = batch
+        let calls: Vec<&NewAssessment> = batch.iter().map(|call| &call.assessment).collect();
+        let mut answers = self.write_fresh(&calls).await;
+        let fresh: Vec<bool> = answers.iter().map(Option::is_some).collect();
+        let others: Vec<usize> = (0..calls.len()).filter(|&i| !fresh[i]).collect();
+        if !others.is_empty() {
+            let written = self
+                .write_others(others.iter().map(|&i| calls[i]).collect())
+                .await;
+            for (i, answer) in others.into_iter().zip(written) {
+                answers[i] = answer;
+            }
+        }
+        let together = batch.len() > 1;
+        for ((call, answer), fresh) in batch.into_iter().zip(answers).zip(fresh) {
+            let counter = match answer {
+                _ if fresh => &self.coalesced.new_incidents,
+                Some(_) if together => &self.coalesced.batched,
+                _ => &self.coalesced.alone,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            // A caller that went away needs no answer.
+            let _ = call.answer.send(answer);
+        }
+    }
+
+    /// The calls that give an incident of registered sources' references and name no duplicate
+    /// target, written as new incidents with one statement, which needs no transaction and no
+    /// lookup ([`insert_fresh`]). `None` for the other calls, those whose incident turned out to be
+    /// stored, and every call when the statement fails: they are written by [`Self::write_others`].
+    async fn write_fresh(&self, calls: &[&NewAssessment]) -> Vec<Answer> {
+        let mut answers: Vec<Answer> = calls.iter().map(|_| None).collect();
+        let (at, fresh): (Vec<usize>, Vec<(&NewIncident, &NewAssessment)>) = calls
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &call)| Some((i, (self.fresh_incident(call)?, call))))
+            .unzip();
+        if fresh.is_empty() {
+            return answers;
+        }
+        let written = async {
+            let mut conn = self.conn().await?;
+            insert_fresh(&mut conn, &fresh).await
+        };
+        match written.await {
+            Ok(recorded) => {
+                for (i, recorded) in at.into_iter().zip(recorded) {
+                    answers[i] = recorded.map(Ok);
+                }
+            }
+            Err(error) => {
+                let error = RepositoryError::from(error);
+                tracing::debug!(%error, calls = fresh.len(), "fresh calls failed; writing them in a transaction");
+            }
+        }
+        answers
+    }
+
+    /// The incident `call` gives, when it can be written by [`Self::write_fresh`].
+    fn fresh_incident<'a>(&self, call: &'a NewAssessment) -> Option<&'a NewIncident> {
+        let AssessedIncident::Inline(incident) = &call.incident else {
+            return None;
+        };
+        let sources = std::iter::once(call.source_id.as_str())
+            .chain(incident.references().iter().map(|r| r.source_id.as_str()));
+        (call.details.duplicate_of().is_none() && self.known_sources.all_seen(sources))
+            .then_some(incident)
+    }
+
+    /// Writes `calls` in one transaction with the set-wise statements of an import, each answered
+    /// as if written alone; `None` for those to write alone.
+    async fn write_others(&self, calls: Vec<&NewAssessment>) -> Vec<Answer> {
+        let rows: Vec<ImportRow> = calls
             .iter()
             .zip(0..)
-            .map(|(call, index)| ImportRow {
+            .map(|(&call, index)| ImportRow {
                 index,
-                content: ImportContent::Assessment(call.assessment.clone()),
+                content: ImportContent::Assessment(call.clone()),
             })
             .collect();
         let rows = &rows;
@@ -301,7 +388,7 @@ impl PgStore {
                 .await
             })
             .await;
-        let outcomes: Vec<Answer> = match written {
+        match written {
             Ok(written) => written
                 .outcomes
                 .into_iter()
@@ -311,19 +398,9 @@ impl PgStore {
                 })
                 .collect(),
             Err(error) => {
-                tracing::warn!(%error, calls = batch.len(), "a coalesced batch failed; writing its calls alone");
-                batch.iter().map(|_| None).collect()
+                tracing::warn!(%error, calls = calls.len(), "a coalesced batch failed; writing its calls alone");
+                calls.iter().map(|_| None).collect()
             }
-        };
-        let together = batch.len() > 1;
-        for (call, outcome) in batch.into_iter().zip(outcomes) {
-            let counter = match outcome {
-                Some(_) if together => &self.coalesced.batched,
-                _ => &self.coalesced.alone,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
-            // A caller that went away needs no answer.
-            let _ = call.answer.send(outcome);
         }
     }
 }

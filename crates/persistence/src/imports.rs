@@ -12,10 +12,12 @@
 //!    in one query (and, for coalesced records, whether a later day's supersedes it); a row
 //!    repeating it is unchanged.
 //! 5. Insert the new incidents, references and assessments in one statement (`sql/insert_batch.sql`),
-//!    each assessment returned with its key, and notify watchers in the same round trip.
+//!    each assessment returned with its key; the statement notifies watchers when it stores anything.
 //!
-//! Round trips, not rows, are what a small batch costs (finding 13 in docs/BENCHMARKS.md), so each
-//! lookup is skipped when it has nothing to look up.
+//! Round trips, not rows, are what a small batch costs (findings 13 and 14 in docs/BENCHMARKS.md),
+//! so each lookup is skipped when it has nothing to look up, and every statement is prepared once
+//! per connection ([`Prepared`]). RecordAssessment calls that create their incidents skip steps 1
+//! to 4 altogether: [`insert_fresh`] sends step 5's statement alone, without a transaction.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -32,6 +34,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
 use crate::models::{AssessmentRow, AssessmentValues, IncidentDetailsRow};
+use crate::prepared::Prepared;
 use crate::schema::incidents;
 use crate::sources::KnownSources;
 
@@ -215,13 +218,13 @@ pub(crate) async fn write_batch(
     let stored_references: Vec<KnownReference> = if wanted.is_empty() {
         Vec::new()
     } else {
-        diesel::sql_query(
+        Prepared(diesel::sql_query(
         "SELECT r.source_id, r.external_ref, r.incident_id
          FROM incident_references r
          JOIN unnest($1::text[], $2::text[]) AS k (source_id, external_ref) USING (source_id, external_ref)",
     )
     .bind::<Array<Text>, _>(wanted.iter().map(|r| r.source_id.as_str()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(wanted.iter().map(|r| r.external_ref.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(wanted.iter().map(|r| r.external_ref.as_str()).collect::<Vec<_>>()))
     .load(conn)
     .await?
     };
@@ -386,7 +389,7 @@ pub(crate) async fn write_batch(
     let in_effect: Vec<AssessmentRow> = if keys.is_empty() {
         Vec::new()
     } else {
-        diesel::sql_query(format!(
+        Prepared(diesel::sql_query(format!(
         "SELECT DISTINCT ON (a.incident_id, a.source_id, a.assessed_on) {}, false AS current
          FROM assessments a
          JOIN unnest($1::bigint[], $2::text[], $3::date[]) AS k (incident_id, source_id, assessed_on)
@@ -396,12 +399,12 @@ pub(crate) async fn write_batch(
     ))
     .bind::<Array<BigInt>, _>(&key_columns.0)
     .bind::<Array<Text>, _>(&key_columns.1)
-    .bind::<Array<Date>, _>(&key_columns.2)
+    .bind::<Array<Date>, _>(&key_columns.2))
     .load(conn)
     .await?
     };
     let superseded: HashSet<(i64, String, NaiveDate)> = match kind {
-        BatchKind::Records if !keys.is_empty() => diesel::sql_query(
+        BatchKind::Records if !keys.is_empty() => Prepared(diesel::sql_query(
             "SELECT k.incident_id, k.source_id, k.assessed_on
              FROM unnest($1::bigint[], $2::text[], $3::date[]) AS k (incident_id, source_id, assessed_on)
              WHERE EXISTS (SELECT 1 FROM assessments later
@@ -410,7 +413,7 @@ pub(crate) async fn write_batch(
         )
         .bind::<Array<BigInt>, _>(&key_columns.0)
         .bind::<Array<Text>, _>(&key_columns.1)
-        .bind::<Array<Date>, _>(&key_columns.2)
+        .bind::<Array<Date>, _>(&key_columns.2))
         .load::<AssessmentKey>(conn)
         .await?
         .into_iter()
@@ -485,32 +488,36 @@ pub(crate) async fn write_batch(
 
     // The first row of a new incident created it.
     let mut creating: HashSet<usize> = HashSet::new();
+    // Every new incident's references were looked up above: a write that committed since stored
+    // one of them, so the batch is tried again.
+    let incident_ids = inserted
+        .incident_ids
+        .iter()
+        .copied()
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            StoreError::Conflict("a new incident's reference was stored meanwhile".into())
+        })?;
     for (i, target, new) in inserting {
-        let incident = inserted.id_of(target)?;
+        let incident = match target {
+            Target::Stored(id) => id,
+            Target::New(n) => incident_ids[n],
+        };
+        let mut assessment = inserted.assessment(incident, new)?;
         let key = (
             incident,
             new.source_id.to_string(),
             new.details.assessed_on(),
         );
-        let &(id, recorded_at) = inserted
-            .assessments
-            .get(&key)
-            .ok_or_else(|| RepositoryError::Internal("an inserted row was not returned".into()))?;
         // Writers of one incident hold its row lock, so this one is recorded after every stored one,
         // unless the clock stepped back: the comparison keeps `current` true to rule 1 even then.
-        let current = !superseded.contains(&key)
+        let recorded = (assessment.recorded_at, assessment.id.get());
+        assessment.current = !superseded.contains(&key)
             && last
                 .get(&key)
-                .is_none_or(|held| (held.recorded_at, held.id.get()) < (recorded_at, id));
+                .is_none_or(|held| (held.recorded_at, held.id.get()) < recorded);
         outcomes[i] = Some(RowOutcome::Assessed(RecordedAssessment {
-            assessment: Assessment {
-                id: AssessmentId::from_stored(id),
-                source_id: new.source_id.clone(),
-                incident_id: IncidentId::from_stored(incident),
-                details: new.details.clone(),
-                recorded_at,
-                current,
-            },
+            assessment,
             created: true,
             incident_created: matches!(target, Target::New(n) if creating.insert(n)),
         }));
@@ -529,6 +536,54 @@ pub(crate) async fn write_batch(
         outcomes,
         incidents_created: u64::try_from(new_incidents.len()).unwrap_or(u64::MAX),
     })
+}
+
+/// Calls that each create the incident they give, written by step 5's statement alone: no
+/// transaction and no lookup, one round trip for them all. The statement skips a call one of whose
+/// references is stored already, and the answer is `None` for it.
+///
+/// No call may name a duplicate target, or a reference that another call names. A call naming an
+/// unregistered source, or a reference that a concurrent write stores first, fails the statement.
+pub(crate) async fn insert_fresh(
+    conn: &mut AsyncPgConnection,
+    calls: &[(&NewIncident, &NewAssessment)],
+) -> StoreResult<Vec<Option<RecordedAssessment>>> {
+    let incidents: Vec<&NewIncident> = calls.iter().map(|&(incident, _)| incident).collect();
+    let references: Vec<(Target, &IncidentReference)> = incidents
+        .iter()
+        .enumerate()
+        .flat_map(|(n, incident)| {
+            incident
+                .references()
+                .iter()
+                .map(move |r| (Target::New(n), r))
+        })
+        .collect();
+    let inserted = insert_new(
+        conn,
+        &incidents,
+        &references,
+        calls
+            .iter()
+            .enumerate()
+            .map(|(n, &(_, call))| (Target::New(n), call)),
+    )
+    .await?;
+    calls
+        .iter()
+        .zip(&inserted.incident_ids)
+        .map(|(&(_, new), incident)| {
+            let Some(incident) = *incident else {
+                return Ok(None);
+            };
+            Ok(Some(RecordedAssessment {
+                // A new incident has no other assessment.
+                assessment: inserted.assessment(incident, new)?,
+                created: true,
+                incident_created: true,
+            }))
+        })
+        .collect()
 }
 
 static INSERT_BATCH: &str = include_str!("sql/insert_batch.sql");
@@ -551,21 +606,35 @@ struct InsertedRow {
     assessed_on: Option<NaiveDate>,
 }
 
-/// What [`insert_new`] stored: the new incidents' ids, in order, and each new assessment's id and
-/// time by its key.
+/// What [`insert_new`] stored: the new incidents' ids, in order (`None` for one not created), and
+/// each new assessment's id and time by its key.
 struct Inserted {
-    incident_ids: Vec<i64>,
+    incident_ids: Vec<Option<i64>>,
     assessments: HashMap<(i64, String, NaiveDate), (i64, DateTime<Utc>)>,
 }
 
 impl Inserted {
-    fn id_of(&self, target: Target) -> StoreResult<i64> {
-        match target {
-            Target::Stored(id) => Ok(id),
-            Target::New(n) => self.incident_ids.get(n).copied().ok_or_else(|| {
-                RepositoryError::Internal("a new incident was not returned".into()).into()
-            }),
-        }
+    /// The assessment stored for `new` about `incident`, as current: whoever knows of others
+    /// about the same incident and source decides whether it is.
+    fn assessment(&self, incident: i64, new: &NewAssessment) -> StoreResult<Assessment> {
+        let key = (
+            incident,
+            new.source_id.to_string(),
+            new.details.assessed_on(),
+        );
+        let &(id, recorded_at) = self.assessments.get(&key).ok_or_else(|| {
+            StoreError::from(RepositoryError::Internal(
+                "an inserted row was not returned".into(),
+            ))
+        })?;
+        Ok(Assessment {
+            id: AssessmentId::from_stored(id),
+            source_id: new.source_id.clone(),
+            incident_id: IncidentId::from_stored(incident),
+            details: new.details.clone(),
+            recorded_at,
+            current: true,
+        })
     }
 }
 
@@ -589,8 +658,9 @@ fn column<T, U>(rows: &[T], value: impl Fn(&T) -> U) -> Vec<U> {
     rows.iter().map(value).collect()
 }
 
-/// Inserts the new incidents, references and assessments with [`INSERT_BATCH`], and notifies
-/// watchers in the same round trip when anything is stored.
+/// Inserts the new incidents, references and assessments with [`INSERT_BATCH`], which notifies
+/// watchers when anything is stored. A new incident one of whose references is stored already is
+/// not created, and nothing is written for it: its id is `None`.
 async fn insert_new<'a>(
     conn: &mut AsyncPgConnection,
     incidents: &[&'a NewIncident],
@@ -611,46 +681,40 @@ async fn insert_new<'a>(
         .iter()
         .map(|incident| IncidentDetailsRow::from(&incident.details))
         .collect();
-    let statement = diesel::sql_query(INSERT_BATCH)
-        .bind::<BigInt, _>(i64::try_from(incidents.len()).unwrap_or(i64::MAX))
-        .bind::<Array<Date>, _>(column(&details, |d| d.occurred_from))
-        .bind::<Array<Date>, _>(column(&details, |d| d.occurred_to))
-        .bind::<Array<Text>, _>(column(&details, |d| d.country))
-        .bind::<Array<Nullable<Text>>, _>(column(&details, |d| d.admin1))
-        .bind::<Array<Nullable<Text>>, _>(column(&details, |d| d.locality))
-        .bind::<Array<Nullable<Double>>, _>(column(&details, |d| d.latitude))
-        .bind::<Array<Nullable<Double>>, _>(column(&details, |d| d.longitude))
-        .bind::<Array<Text>, _>(column(&details, |d| d.location_precision))
-        // Slugs hold no comma.
-        .bind::<Array<Text>, _>(column(&details, |d| d.attributed_to.join(",")))
-        .bind::<Array<Text>, _>(column(references, |(_, r)| r.source_id.as_str()))
-        .bind::<Array<Text>, _>(column(references, |(_, r)| r.external_ref.as_str()))
-        .bind::<Array<Nullable<BigInt>>, _>(column(references, |(t, _)| stored_id(*t)))
-        .bind::<Array<Nullable<BigInt>>, _>(column(references, |(t, _)| new_n(*t)))
-        .bind::<Array<Text>, _>(column(&assessments, |(_, a)| a.source_id))
-        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(t, _)| stored_id(*t)))
-        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(t, _)| new_n(*t)))
-        .bind::<Array<Text>, _>(column(&assessments, |(_, a)| a.verdict))
-        .bind::<Array<Text>, _>(column(&assessments, |(_, a)| a.source_label))
-        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.killed_min))
-        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.killed_max))
-        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.injured_min))
-        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.injured_max))
-        .bind::<Array<Date>, _>(column(&assessments, |(_, a)| a.assessed_on))
-        .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.duplicate_of))
-        .bind::<Array<Nullable<Text>>, _>(column(&assessments, |(_, a)| a.citation))
-        .bind::<Array<Nullable<Text>>, _>(column(&assessments, |(_, a)| a.notes));
-    // Sent together: the notification takes effect at commit, and only if the insert succeeded.
-    let shared: &AsyncPgConnection = conn;
-    let stores = !incidents.is_empty() || !assessments.is_empty();
-    let inserted = statement.load::<InsertedRow>(&mut &*shared);
-    let returned = if stores {
-        let notify = diesel::sql_query(crate::changes::NOTIFY).execute(&mut &*shared);
-        futures::try_join!(inserted, notify)?.0
-    } else {
-        inserted.await?
-    };
-    let mut incident_ids: Vec<Option<i64>> = vec![None; incidents.len()];
+    let statement = Prepared(
+        diesel::sql_query(INSERT_BATCH)
+            .bind::<BigInt, _>(i64::try_from(incidents.len()).unwrap_or(i64::MAX))
+            .bind::<Array<Date>, _>(column(&details, |d| d.occurred_from))
+            .bind::<Array<Date>, _>(column(&details, |d| d.occurred_to))
+            .bind::<Array<Text>, _>(column(&details, |d| d.country))
+            .bind::<Array<Nullable<Text>>, _>(column(&details, |d| d.admin1))
+            .bind::<Array<Nullable<Text>>, _>(column(&details, |d| d.locality))
+            .bind::<Array<Nullable<Double>>, _>(column(&details, |d| d.latitude))
+            .bind::<Array<Nullable<Double>>, _>(column(&details, |d| d.longitude))
+            .bind::<Array<Text>, _>(column(&details, |d| d.location_precision))
+            // Slugs hold no comma.
+            .bind::<Array<Text>, _>(column(&details, |d| d.attributed_to.join(",")))
+            .bind::<Array<Text>, _>(column(references, |(_, r)| r.source_id.as_str()))
+            .bind::<Array<Text>, _>(column(references, |(_, r)| r.external_ref.as_str()))
+            .bind::<Array<Nullable<BigInt>>, _>(column(references, |(t, _)| stored_id(*t)))
+            .bind::<Array<Nullable<BigInt>>, _>(column(references, |(t, _)| new_n(*t)))
+            .bind::<Array<Text>, _>(column(&assessments, |(_, a)| a.source_id))
+            .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(t, _)| stored_id(*t)))
+            .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(t, _)| new_n(*t)))
+            .bind::<Array<Text>, _>(column(&assessments, |(_, a)| a.verdict))
+            .bind::<Array<Text>, _>(column(&assessments, |(_, a)| a.source_label))
+            .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.killed_min))
+            .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.killed_max))
+            .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.injured_min))
+            .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.injured_max))
+            .bind::<Array<Date>, _>(column(&assessments, |(_, a)| a.assessed_on))
+            .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.duplicate_of))
+            .bind::<Array<Nullable<Text>>, _>(column(&assessments, |(_, a)| a.citation))
+            .bind::<Array<Nullable<Text>>, _>(column(&assessments, |(_, a)| a.notes))
+            .bind::<Text, _>(crate::changes::CHANNEL),
+    );
+    let returned = statement.load::<InsertedRow>(conn).await?;
+    let mut incident_ids = vec![None; incidents.len()];
     let mut stored = HashMap::with_capacity(assessments.len());
     let corrupt = || {
         StoreError::from(RepositoryError::Internal(
@@ -680,11 +744,7 @@ async fn insert_new<'a>(
         }
     }
     Ok(Inserted {
-        // Every new incident's id came back, or the answer is incomplete.
-        incident_ids: incident_ids
-            .into_iter()
-            .collect::<Option<_>>()
-            .ok_or_else(corrupt)?,
+        incident_ids,
         assessments: stored,
     })
 }

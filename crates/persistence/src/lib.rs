@@ -60,6 +60,7 @@ mod imports;
 mod incidents;
 mod models;
 mod paging;
+mod prepared;
 mod schema;
 mod sources;
 mod statements;

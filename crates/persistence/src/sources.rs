@@ -54,6 +54,12 @@ impl KnownSources {
         Ok(())
     }
 
+    /// Whether every one of `named` has been seen registered, without asking the database.
+    pub(crate) fn all_seen<'a>(&self, mut named: impl Iterator<Item = &'a str>) -> bool {
+        let seen = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        named.all(|id| seen.contains(id))
+    }
+
     /// Those of `named` that are registered, asking the database only about those not seen yet.
     pub(crate) async fn registered<'a>(
         &self,

@@ -7,8 +7,9 @@
 //! - `civcas_import_*`: ImportAssessments rows by outcome, and batches committed;
 //! - `civcas_derived_answers_total{outcome}`: answers of the present read from the derived figures,
 //!   or kept from an earlier reading, read at each scrape;
-//! - `civcas_coalesced_records_total{outcome}`: RecordAssessment calls without a request id, written
-//!   in a batch with others or alone, read at each scrape.
+//! - `civcas_coalesced_records_total{outcome}`: RecordAssessment calls without a request id that
+//!   created their incident with one statement, or were written in a batch with others, or alone,
+//!   read at each scrape.
 //!
 //! Labels take only the names in [`crate::methods`] and the 17 gRPC codes, so they stay bounded.
 
@@ -137,7 +138,7 @@ impl Metrics {
         let coalesced_records = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "civcas_coalesced_records",
-            "RecordAssessment calls without a request id, by outcome: written in a batch with others (batched), or alone",
+            "RecordAssessment calls without a request id, by outcome: created their incident with one statement (new_incident), otherwise written in a batch with others (batched), or alone",
             coalesced_records.clone(),
         );
         Self {
@@ -206,6 +207,11 @@ impl Metrics {
         catch_up(&self.derived_answers, "read", answers.read);
         catch_up(&self.derived_answers, "kept", answers.kept);
         let records = store.coalesced_counts();
+        catch_up(
+            &self.coalesced_records,
+            "new_incident",
+            records.new_incidents,
+        );
         catch_up(&self.coalesced_records, "batched", records.batched);
         catch_up(&self.coalesced_records, "alone", records.alone);
         let mut text = String::new();

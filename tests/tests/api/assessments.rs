@@ -436,7 +436,8 @@ async fn an_inline_incident_that_resolves_to_its_own_duplicate_target_is_rejecte
 
 /// Calls queued at once (`PgStore::record_together`, what the server does with concurrent calls):
 /// the first batch holds every call that names no reference or stored incident an earlier one
-/// does, and each call is answered as if it had been written alone.
+/// does, and each call is answered as if it had been written alone. The store has seen no source
+/// registered, so even the call that creates its incident is written in the batch's transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_arriving_together_are_written_in_one_batch_each_as_if_alone() {
     use civcas_domain::RepositoryError;
@@ -535,6 +536,7 @@ async fn calls_arriving_together_are_written_in_one_batch_each_as_if_alone() {
     assert_eq!(
         store.coalesced_counts(),
         CoalescedCounts {
+            new_incidents: 0,
             batched: 4,
             alone: 3
         }
@@ -586,4 +588,134 @@ async fn calls_arriving_together_are_written_in_one_batch_each_as_if_alone() {
     };
     assert_eq!(current(&u).await[0].assessed_on, "2024-06-01");
     assert_eq!(history(&app, &v.id).await.len(), 2);
+}
+
+/// Calls that create their incidents are written together with one statement, without a
+/// transaction; a call whose inline incident turns out to be stored is written in the transaction
+/// after it, as if alone. Two replicas writing the same new incidents at once create each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_that_create_their_incidents_are_written_with_one_statement() {
+    use civcas_domain::NewAssessment;
+    use civcas_domain::repository::AssessmentRepository;
+    use civcas_persistence::{PgStore, PoolSettings};
+
+    let settings = civcas_tests::fresh_database_settings().await;
+    let url = settings.database.url.clone().expect("a database url");
+    let app = civcas_tests::spawn_app_with(settings).await;
+    register_seed_sources(&app).await;
+    let s = record_incident(&app, incident("airwars", "S", "2017-06-01")).await;
+    let t = record_incident(&app, incident("airwars", "T", "2017-06-02")).await;
+    let call = |assessment: pb::Assessment, inline: pb::Incident| {
+        civcas_server::convert::new_assessment(
+            Some(assessment),
+            Some(inline),
+            chrono::Utc::now().date_naive(),
+        )
+        .expect("a valid call")
+    };
+    let fair = |killed, day: &str| {
+        assessment(
+            "airwars",
+            "",
+            pb::Verdict::Fair,
+            Some((killed, Some(killed))),
+            day,
+        )
+    };
+    // A store writes calls this way only with sources it has seen registered: one write shows it.
+    let warmed = || async {
+        let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
+        let about_t = civcas_server::convert::new_assessment(
+            Some(assessment(
+                "airwars",
+                &t.id,
+                pb::Verdict::Weak,
+                None,
+                "2024-01-01",
+            )),
+            None,
+            chrono::Utc::now().date_naive(),
+        )
+        .expect("a valid call");
+        store.record_assessment(about_t, None).await.unwrap();
+        store
+    };
+    let store = warmed().await;
+
+    let mut new_and_t = incident("airwars", "N2", "2017-07-02");
+    new_and_t
+        .references
+        .extend(incident("airwars", "T", "2017-06-02").references);
+    let calls = [
+        // 0: a new incident.
+        call(
+            fair(2, "2024-05-01"),
+            incident("airwars", "N1", "2017-07-01"),
+        ),
+        // 1: S's reference: the statement skips it, and the transaction assesses S.
+        call(
+            fair(3, "2024-05-02"),
+            incident("airwars", "S", "2017-06-01"),
+        ),
+        // 2: a new reference with T's: T, in the transaction.
+        call(fair(4, "2024-05-03"), new_and_t),
+    ];
+    let before = store.coalesced_counts();
+    let answers = store.record_together(&calls).await;
+    let after = store.coalesced_counts();
+    assert_eq!(
+        (
+            after.new_incidents - before.new_incidents,
+            after.batched - before.batched,
+            after.alone - before.alone
+        ),
+        (1, 2, 0)
+    );
+    let ok = |n: usize| answers[n].as_ref().expect("the call succeeds");
+    assert!(ok(0).created && ok(0).incident_created && ok(0).assessment.current);
+    let incident_of = |n: usize| ok(n).assessment.incident_id.to_string();
+    assert!(![s.id.clone(), t.id.clone()].contains(&incident_of(0)));
+    assert!(ok(1).created && !ok(1).incident_created && ok(1).assessment.current);
+    assert_eq!(incident_of(1), s.id);
+    assert!(ok(2).created && !ok(2).incident_created);
+    assert_eq!(incident_of(2), t.id);
+    // What the one statement stored reads back as answered.
+    let stored = history(&app, &incident_of(0)).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].id, ok(0).assessment.id.to_string());
+    assert_eq!(
+        (
+            stored[0].verdict(),
+            stored[0].civilians_killed,
+            stored[0].assessed_on.as_str()
+        ),
+        (
+            pb::Verdict::Fair,
+            Some(pb::CountRange {
+                min: 2,
+                max: Some(2)
+            }),
+            "2024-05-01"
+        )
+    );
+
+    // Two replicas at once: one's statement stores the references first, so the other's skips
+    // them or fails on them, and its calls find the incidents stored and repeat what was stored.
+    let other = warmed().await;
+    let race: Vec<NewAssessment> = (0..40)
+        .map(|n| {
+            call(
+                fair(n, "2024-06-01"),
+                incident("airwars", &format!("R{n}"), "2017-08-01"),
+            )
+        })
+        .collect();
+    let (mine, theirs) = tokio::join!(store.record_together(&race), other.record_together(&race));
+    for (mine, theirs) in mine.iter().zip(&theirs) {
+        let (mine, theirs) = (mine.as_ref().unwrap(), theirs.as_ref().unwrap());
+        assert_ne!(mine.created, theirs.created, "{mine:?} {theirs:?}");
+        assert_ne!(mine.incident_created, theirs.incident_created);
+        assert_eq!(mine.assessment.id, theirs.assessment.id);
+        assert_eq!(mine.assessment.incident_id, theirs.assessment.incident_id);
+    }
 }

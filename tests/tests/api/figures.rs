@@ -721,6 +721,23 @@ async fn only_writes_that_store_something_notify_the_watchers() {
     )
     .await;
     assert_eq!(notifications_within(&mut listener, quiet).await, 1);
+
+    // A call that creates its incident is told once; the same call again stores nothing.
+    let creating = || pb::RecordAssessmentRequest {
+        assessment: Some(assessment(
+            "airwars",
+            "",
+            pb::Verdict::Fair,
+            None,
+            "2024-03-01",
+        )),
+        incident: Some(incident("airwars", "CS2", "2017-06-11")),
+        request_id: String::new(),
+    };
+    for (call, told) in [(creating(), 1), (creating(), 0)] {
+        app.assessments().record_assessment(call).await.unwrap();
+        assert_eq!(notifications_within(&mut listener, quiet).await, told);
+    }
 }
 
 /// Waits until the server's background refresh has taken in every committed write.

@@ -302,7 +302,8 @@ async fn incidents_created_by_a_batch_read_back_exactly_as_given() {
         ..Default::default()
     });
     bare.attributed_to.clear();
-    // A third through a RecordAssessment call, which a batch of one writes.
+    // A third through a RecordAssessment call, which creates its incident with one statement
+    // (the store has seen the sources by then).
     let mut recorded = incident("airwars", "REC1", "2017-06-13");
     recorded.location.as_mut().unwrap().latitude = Some(-12.5);
     recorded.location.as_mut().unwrap().longitude = Some(44.25);

@@ -319,11 +319,13 @@ async fn calls_written_together_are_each_answered_as_if_written_alone() {
         )
     };
     eprintln!(
-        "[figures] {} calls at once: {:?} batched, {:?} alone",
+        "[figures] {} calls at once: {:?} new incidents with one statement, {:?} batched, {:?} alone",
         calls.len(),
+        written("new_incident"),
         written("batched"),
         written("alone")
     );
+    assert!(written("new_incident") > Some(0.0), "{text}");
     assert!(written("batched") > Some(0.0), "{text}");
 
     let of = |kind: &str| -> Vec<&Result<pb::RecordAssessmentResponse, tonic::Status>> {

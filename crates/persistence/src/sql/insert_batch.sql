@@ -6,10 +6,21 @@
 -- of a RETURNING clause. Foreign keys are checked at the end of the statement, when the incidents
 -- inserted alongside are there.
 --
--- It returns each new incident's n and id, then each new assessment's id with its key.
-WITH reserved AS MATERIALIZED (
+-- A new incident one of whose references is stored already is not created, and nothing is written
+-- for it: the caller, who sent it as new without looking (see coalesced.rs) or whose lookup a
+-- concurrent commit overtook, finds its n missing from the answer.
+--
+-- It returns each new incident's n and id, then each new assessment's id with its key; and when it
+-- returns any row, it notifies channel $28, once, when the transaction commits.
+WITH already_stored AS MATERIALIZED (
+    SELECT DISTINCT k.n
+    FROM unnest($11::text[], $12::text[], $14::bigint[]) AS k (source_id, external_ref, n)
+    JOIN incident_references r USING (source_id, external_ref)
+    WHERE k.n IS NOT NULL
+), reserved AS MATERIALIZED (
     SELECT n, nextval(pg_get_serial_sequence('incidents', 'id')) AS id
     FROM generate_series(1, $1::bigint) AS n
+    WHERE n NOT IN (SELECT n FROM already_stored)
 ), new_incidents AS (
     INSERT INTO incidents (id, occurred_from, occurred_to, country, admin1, locality, latitude,
                            longitude, location_precision, attributed_to)
@@ -26,6 +37,7 @@ WITH reserved AS MATERIALIZED (
     FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[])
          AS k (source_id, external_ref, stored, n)
     LEFT JOIN reserved r USING (n)
+    WHERE k.stored IS NOT NULL OR r.id IS NOT NULL
 ), new_assessments AS (
     INSERT INTO assessments (source_id, incident_id, verdict, source_label, killed_min, killed_max,
                              injured_min, injured_max, assessed_on, duplicate_of, citation, notes)
@@ -38,10 +50,15 @@ WITH reserved AS MATERIALIZED (
          AS a (source_id, stored, n, verdict, source_label, killed_min, killed_max, injured_min,
                injured_max, assessed_on, duplicate_of, citation, notes)
     LEFT JOIN reserved r USING (n)
+    WHERE a.stored IS NOT NULL OR r.id IS NOT NULL
     RETURNING id, recorded_at, incident_id, source_id, assessed_on
 )
-SELECT n AS new_incident, id, NULL::timestamptz AS recorded_at, NULL::bigint AS incident_id,
-       NULL::text AS source_id, NULL::date AS assessed_on
-FROM reserved
-UNION ALL
-SELECT NULL, id, recorded_at, incident_id, source_id, assessed_on FROM new_assessments
+-- The notification is an InitPlan, run when the first row is returned, and never if none is.
+SELECT stored.*, (SELECT true FROM (SELECT pg_notify($28, '')) AS once) AS notified
+FROM (
+    SELECT n AS new_incident, id, NULL::timestamptz AS recorded_at, NULL::bigint AS incident_id,
+           NULL::text AS source_id, NULL::date AS assessed_on
+    FROM reserved
+    UNION ALL
+    SELECT NULL, id, recorded_at, incident_id, source_id, assessed_on FROM new_assessments
+) AS stored
