@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{StoreResult, classify};
 use crate::incidents::{OnExisting, require_incident, upsert_incident};
 use crate::models::{AssessmentRow, NewAssessmentRow};
+use crate::prepared::Prepared;
 use crate::schema::assessments;
 use crate::sources::KnownSources;
 use crate::{PgStore, paging};
@@ -78,14 +79,16 @@ async fn same_day_and_later(
 ) -> StoreResult<(Option<AssessmentRow>, bool)> {
     // The first row from the new one's day on: that day's last, else the earliest later one. That
     // day's last is superseded only by a later day's.
-    let first: Option<AssessmentRow> = diesel::sql_query(format!(
-        "SELECT {COLUMNS}, {IS_CURRENT} AS current FROM assessments a
-         WHERE a.incident_id = $1 AND a.source_id = $2 AND a.assessed_on >= $3
-         ORDER BY a.assessed_on, a.recorded_at DESC, a.id DESC LIMIT 1"
-    ))
-    .bind::<BigInt, _>(incident_id.get())
-    .bind::<Text, _>(new.source_id.as_str())
-    .bind::<Date, _>(new.details.assessed_on())
+    let first: Option<AssessmentRow> = Prepared(
+        diesel::sql_query(format!(
+            "SELECT {COLUMNS}, {IS_CURRENT} AS current FROM assessments a
+             WHERE a.incident_id = $1 AND a.source_id = $2 AND a.assessed_on >= $3
+             ORDER BY a.assessed_on, a.recorded_at DESC, a.id DESC LIMIT 1"
+        ))
+        .bind::<BigInt, _>(incident_id.get())
+        .bind::<Text, _>(new.source_id.as_str())
+        .bind::<Date, _>(new.details.assessed_on()),
+    )
     .get_result(conn)
     .await
     .optional()?;

@@ -350,7 +350,7 @@ impl PgStore {
             }
             Err(error) => {
                 let error = RepositoryError::from(error);
-                tracing::debug!(%error, calls = fresh.len(), "fresh calls failed; writing them in a transaction");
+                tracing::debug!(%error, calls = fresh.len(), "calls creating their incidents failed together; writing them in a transaction");
             }
         }
         answers

@@ -21,6 +21,7 @@ use tokio::sync::OnceCell;
 use crate::PgStore;
 use crate::changes::Changes;
 use crate::error::{StoreError, StoreResult};
+use crate::prepared::Prepared;
 
 /// The advisory lock that serialises refreshes across replicas ("civder" in ASCII).
 const REFRESH_LOCK: i64 = 0x63_69_76_64_65_72;
@@ -72,11 +73,12 @@ impl PgStore {
     /// the lock, which leaves the pending incidents to it and to the next refresh.
     pub async fn refresh_derived(&self) -> RepositoryResult<Option<u64>> {
         let mut conn = self.conn().await?;
-        let pending: Flag =
-            diesel::sql_query("SELECT EXISTS (SELECT 1 FROM derived.pending) AS flag")
-                .get_result(&mut conn)
-                .await
-                .map_err(crate::error::classify)?;
+        let pending: Flag = Prepared(diesel::sql_query(
+            "SELECT EXISTS (SELECT 1 FROM derived.pending) AS flag",
+        ))
+        .get_result(&mut conn)
+        .await
+        .map_err(crate::error::classify)?;
         if !pending.flag {
             return Ok(Some(0));
         }
@@ -231,10 +233,10 @@ impl DerivedAnswers {
         &self,
         conn: &mut AsyncPgConnection,
     ) -> StoreResult<Option<DerivedSnapshot<'_>>> {
-        let state: DerivedState = diesel::sql_query(
+        let state: DerivedState = Prepared(diesel::sql_query(
             "SELECT (SELECT version FROM derived.version) AS version,
                     EXISTS (SELECT 1 FROM derived.pending) AS pending",
-        )
+        ))
         .get_result(conn)
         .await?;
         Ok((!state.pending).then_some(DerivedSnapshot {

@@ -30,6 +30,7 @@ use crate::PgStore;
 use crate::derived::DerivedSnapshot;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::models::StatementRow;
+use crate::prepared::Prepared;
 use crate::schema::{assessments, sources, statements};
 
 /// The queries share the definitions of rule 3's sums, of the cluster walk and of rules 4 and 5 per
@@ -299,14 +300,16 @@ pub(crate) async fn derived_document(
     window: DateInterval,
     (first, last, last_month): (NaiveDate, NaiveDate, NaiveDate),
 ) -> StoreResult<String> {
-    let document: Document = diesel::sql_query(DERIVED_FIGURES)
-        .bind::<Date, _>(window.from())
-        .bind::<Date, _>(window.to())
-        .bind::<Date, _>(first)
-        .bind::<Date, _>(last)
-        .bind::<Date, _>(last_month)
-        .get_result(conn)
-        .await?;
+    let document: Document = Prepared(
+        diesel::sql_query(DERIVED_FIGURES)
+            .bind::<Date, _>(window.from())
+            .bind::<Date, _>(window.to())
+            .bind::<Date, _>(first)
+            .bind::<Date, _>(last)
+            .bind::<Date, _>(last_month),
+    )
+    .get_result(conn)
+    .await?;
     Ok(document.document)
 }
 
