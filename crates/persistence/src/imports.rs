@@ -64,6 +64,13 @@ fn not_found(resource: Resource, id: impl ToString, field: &str) -> RepositoryEr
     }
 }
 
+/// An assessment's (incident, source, day): what is in effect at the end of a day is per key.
+type DayKey = (i64, String, NaiveDate);
+
+fn day_key(incident: i64, source: &SourceId, day: NaiveDate) -> DayKey {
+    (incident, source.to_string(), day)
+}
+
 /// Who a batch is for: what a second row about the same incident and source does, and whether each
 /// row's answer is needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -403,7 +410,7 @@ pub(crate) async fn write_batch(
     .load(conn)
     .await?
     };
-    let superseded: HashSet<(i64, String, NaiveDate)> = match kind {
+    let superseded: HashSet<DayKey> = match kind {
         BatchKind::Records if !keys.is_empty() => Prepared(diesel::sql_query(
             "SELECT k.incident_id, k.source_id, k.assessed_on
              FROM unnest($1::bigint[], $2::text[], $3::date[]) AS k (incident_id, source_id, assessed_on)
@@ -421,12 +428,12 @@ pub(crate) async fn write_batch(
         .collect(),
         _ => HashSet::new(),
     };
-    let mut last: HashMap<(i64, String, NaiveDate), Assessment> = HashMap::new();
+    let mut last: HashMap<DayKey, Assessment> = HashMap::new();
     for row in in_effect {
         let mut stored = Assessment::try_from(row)?;
-        let key = (
+        let key = day_key(
             stored.incident_id.get(),
-            stored.source_id.to_string(),
+            &stored.source_id,
             stored.details.assessed_on(),
         );
         // The last of its day is current unless a later day's assessment supersedes it.
@@ -449,9 +456,9 @@ pub(crate) async fn write_batch(
             (Some(_), None) => Some(RowOutcome::Incident),
             (Some(target), Some(assessment)) => {
                 let held = match target {
-                    Target::Stored(id) => last.get(&(
+                    Target::Stored(id) => last.get(&day_key(
                         *id,
-                        assessment.source_id.to_string(),
+                        &assessment.source_id,
                         assessment.details.assessed_on(),
                     )),
                     Target::New(_) => None,
@@ -503,12 +510,8 @@ pub(crate) async fn write_batch(
             Target::Stored(id) => id,
             Target::New(n) => incident_ids[n],
         };
-        let mut assessment = inserted.assessment(incident, new)?;
-        let key = (
-            incident,
-            new.source_id.to_string(),
-            new.details.assessed_on(),
-        );
+        let key = day_key(incident, &new.source_id, new.details.assessed_on());
+        let mut assessment = inserted.assessment(&key, new)?;
         // Writers of one incident hold its row lock, so this one is recorded after every stored one,
         // unless the clock stepped back: the comparison keeps `current` true to rule 1 even then.
         let recorded = (assessment.recorded_at, assessment.id.get());
@@ -578,7 +581,10 @@ pub(crate) async fn insert_fresh(
             };
             Ok(Some(RecordedAssessment {
                 // A new incident has no other assessment.
-                assessment: inserted.assessment(incident, new)?,
+                assessment: inserted.assessment(
+                    &day_key(incident, &new.source_id, new.details.assessed_on()),
+                    new,
+                )?,
                 created: true,
                 incident_created: true,
             }))
@@ -610,19 +616,14 @@ struct InsertedRow {
 /// each new assessment's id and time by its key.
 struct Inserted {
     incident_ids: Vec<Option<i64>>,
-    assessments: HashMap<(i64, String, NaiveDate), (i64, DateTime<Utc>)>,
+    assessments: HashMap<DayKey, (i64, DateTime<Utc>)>,
 }
 
 impl Inserted {
-    /// The assessment stored for `new` about `incident`, as current: whoever knows of others
-    /// about the same incident and source decides whether it is.
-    fn assessment(&self, incident: i64, new: &NewAssessment) -> StoreResult<Assessment> {
-        let key = (
-            incident,
-            new.source_id.to_string(),
-            new.details.assessed_on(),
-        );
-        let &(id, recorded_at) = self.assessments.get(&key).ok_or_else(|| {
+    /// The assessment stored for `new` under `key` (its incident's), as current: whoever knows of
+    /// others about the same incident and source decides whether it is.
+    fn assessment(&self, key: &DayKey, new: &NewAssessment) -> StoreResult<Assessment> {
+        let &(id, recorded_at) = self.assessments.get(key).ok_or_else(|| {
             StoreError::from(RepositoryError::Internal(
                 "an inserted row was not returned".into(),
             ))
@@ -630,7 +631,7 @@ impl Inserted {
         Ok(Assessment {
             id: AssessmentId::from_stored(id),
             source_id: new.source_id.clone(),
-            incident_id: IncidentId::from_stored(incident),
+            incident_id: IncidentId::from_stored(key.0),
             details: new.details.clone(),
             recorded_at,
             current: true,

@@ -55,9 +55,9 @@ impl KnownSources {
     }
 
     /// Whether every one of `named` has been seen registered, without asking the database.
-    pub(crate) fn all_seen<'a>(&self, mut named: impl Iterator<Item = &'a str>) -> bool {
+    pub(crate) fn all_seen<'a>(&self, named: impl IntoIterator<Item = &'a str>) -> bool {
         let seen = self.0.read().unwrap_or_else(PoisonError::into_inner);
-        named.all(|id| seen.contains(id))
+        named.into_iter().all(|id| seen.contains(id))
     }
 
     /// Those of `named` that are registered, asking the database only about those not seen yet.

@@ -12,6 +12,19 @@ fn record(assessment: pb::Assessment) -> pb::RecordAssessmentRequest {
     }
 }
 
+/// A RecordAssessment call as the store takes it, for tests that call the store directly.
+fn store_call(
+    assessment: pb::Assessment,
+    inline: Option<pb::Incident>,
+) -> civcas_domain::NewAssessment {
+    civcas_server::convert::new_assessment(
+        Some(assessment),
+        inline,
+        chrono::Utc::now().date_naive(),
+    )
+    .expect("a valid call")
+}
+
 async fn history(app: &civcas_tests::TestApp, incident_id: &str) -> Vec<pb::Assessment> {
     app.assessments()
         .list_assessments(pb::ListAssessmentsRequest {
@@ -477,14 +490,7 @@ async fn calls_arriving_together_are_written_in_one_batch_each_as_if_alone() {
     }
 
     let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
-    let call = |assessment: pb::Assessment, inline: Option<pb::Incident>| {
-        civcas_server::convert::new_assessment(
-            Some(assessment),
-            inline,
-            chrono::Utc::now().date_naive(),
-        )
-        .expect("a valid call")
-    };
+    let call = store_call;
     let unami = assessment(
         "un-unami",
         &s.id,
@@ -605,14 +611,7 @@ async fn calls_that_create_their_incidents_are_written_with_one_statement() {
     register_seed_sources(&app).await;
     let s = record_incident(&app, incident("airwars", "S", "2017-06-01")).await;
     let t = record_incident(&app, incident("airwars", "T", "2017-06-02")).await;
-    let call = |assessment: pb::Assessment, inline: pb::Incident| {
-        civcas_server::convert::new_assessment(
-            Some(assessment),
-            Some(inline),
-            chrono::Utc::now().date_naive(),
-        )
-        .expect("a valid call")
-    };
+    let call = |assessment, inline| store_call(assessment, Some(inline));
     let fair = |killed, day: &str| {
         assessment(
             "airwars",
@@ -625,18 +624,10 @@ async fn calls_that_create_their_incidents_are_written_with_one_statement() {
     // A store writes calls this way only with sources it has seen registered: one write shows it.
     let warmed = || async {
         let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
-        let about_t = civcas_server::convert::new_assessment(
-            Some(assessment(
-                "airwars",
-                &t.id,
-                pb::Verdict::Weak,
-                None,
-                "2024-01-01",
-            )),
+        let about_t = store_call(
+            assessment("airwars", &t.id, pb::Verdict::Weak, None, "2024-01-01"),
             None,
-            chrono::Utc::now().date_naive(),
-        )
-        .expect("a valid call");
+        );
         store.record_assessment(about_t, None).await.unwrap();
         store
     };

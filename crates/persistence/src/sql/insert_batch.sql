@@ -13,7 +13,7 @@
 -- It returns each new incident's n and id, then each new assessment's id with its key; and when it
 -- returns any row, it notifies channel $28, once, when the transaction commits.
 WITH already_stored AS MATERIALIZED (
-    SELECT DISTINCT k.n
+    SELECT k.n
     FROM unnest($11::text[], $12::text[], $14::bigint[]) AS k (source_id, external_ref, n)
     JOIN incident_references r USING (source_id, external_ref)
     WHERE k.n IS NOT NULL
