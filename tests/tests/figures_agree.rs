@@ -135,6 +135,10 @@ struct Plan {
     refresh_every: usize,
     /// Whether the first link is removed after the assessments.
     unlink_first: bool,
+    /// Whether each source but the first (whose references name the incidents) is registered only
+    /// when it first assesses or states something, so that refreshes meet sources registered after
+    /// they stored clusters, which are then gaps of the new source.
+    late_sources: bool,
 }
 
 fn figure() -> impl Strategy<Value = Figure> {
@@ -231,7 +235,7 @@ fn plan() -> impl Strategy<Value = Plan> {
         prop::collection::vec((0usize..64, 0usize..64), 0..6),
         prop::collection::vec(statement, 0..5),
         prop::collection::vec(query, 1..4),
-        (1usize..12, any::<bool>()),
+        (1usize..12, any::<bool>(), any::<bool>()),
     )
         .prop_map(
             |(
@@ -240,7 +244,7 @@ fn plan() -> impl Strategy<Value = Plan> {
                 links,
                 statements,
                 queries,
-                (refresh_every, unlink_first),
+                (refresh_every, unlink_first, late_sources),
             )| {
                 Plan {
                     incidents,
@@ -250,6 +254,7 @@ fn plan() -> impl Strategy<Value = Plan> {
                     queries,
                     refresh_every,
                     unlink_first,
+                    late_sources,
                 }
             },
         )
@@ -261,23 +266,10 @@ async fn store(plan: &Plan) -> (PgStore, Dataset) {
     let url = settings.database.url.clone().unwrap();
     PgStore::migrate(&url).await.unwrap();
     let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
-    for (id, belligerent) in SOURCES {
-        store
-            .register_source(
-                NewSource {
-                    id: SourceId::parse(id).unwrap(),
-                    details: SourceDetails {
-                        display_name: id.into(),
-                        kind: SourceKind::Other,
-                        belligerent: belligerent.map(slug),
-                        homepage: None,
-                        methodology: None,
-                    },
-                },
-                None,
-            )
-            .await
-            .unwrap();
+    let mut registered = [false; SOURCES.len()];
+    let registered_now = if plan.late_sources { 1 } else { SOURCES.len() };
+    for source in 0..registered_now {
+        register(&store, &mut registered, source).await;
     }
     let mut ids = Vec::new();
     for (n, incident) in plan.incidents.iter().enumerate() {
@@ -337,6 +329,7 @@ async fn store(plan: &Plan) -> (PgStore, Dataset) {
             notes: None,
         })
         .unwrap();
+        register(&store, &mut registered, a.source).await;
         let source = SourceId::parse(SOURCES[a.source].0).unwrap();
         let new =
             NewAssessment::new(source, AssessedIncident::Stored(ids[incident]), details).unwrap();
@@ -392,14 +385,42 @@ async fn store(plan: &Plan) -> (PgStore, Dataset) {
             notes: None,
         })
         .unwrap();
+        register(&store, &mut registered, s.source).await;
         let new = NewStatement {
             source_id: SourceId::parse(SOURCES[s.source].0).unwrap(),
             details,
         };
         store.record_statement(new, None).await.unwrap();
     }
+    for source in 0..SOURCES.len() {
+        register(&store, &mut registered, source).await;
+    }
     let dataset = civcas_tests::dataset::read_back(&store, &sources()).await;
     (store, dataset)
+}
+
+/// Registers `SOURCES[source]` unless `registered` says it is.
+async fn register(store: &PgStore, registered: &mut [bool], source: usize) {
+    if std::mem::replace(&mut registered[source], true) {
+        return;
+    }
+    let (id, belligerent) = SOURCES[source];
+    store
+        .register_source(
+            NewSource {
+                id: SourceId::parse(id).unwrap(),
+                details: SourceDetails {
+                    display_name: id.into(),
+                    kind: SourceKind::Other,
+                    belligerent: belligerent.map(slug),
+                    homepage: None,
+                    methodology: None,
+                },
+            },
+            None,
+        )
+        .await
+        .unwrap();
 }
 
 fn sources() -> Vec<SourceFacts> {

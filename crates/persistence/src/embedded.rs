@@ -29,6 +29,14 @@ const SUPERUSER: &str = "civcas";
 /// Every cluster has a socket folder of its own, so the port never needs to differ.
 const PORT: u16 = 5432;
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The bounds of a managed cluster's shared buffers, in MiB. PostgreSQL's default (128 MB) holds a
+/// small part of a large dataset: at a million incidents the tables and indexes take 2.2 GB, and
+/// every refresh read its pages through the kernel, writing dirty ones back to make room
+/// (docs/BENCHMARKS.md, finding 15). A managed cluster takes a quarter of the memory it may use, as
+/// PostgreSQL's documentation suggests for a server of its own, within these bounds. The buffers'
+/// pages are only taken as data fills them.
+const SHARED_BUFFERS_MIB: std::ops::RangeInclusive<u64> = 128..=8192;
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why a managed cluster could not be started or used.
@@ -95,6 +103,28 @@ impl RunAs {
 
     fn chown(&self, path: &Path) -> Result<(), ClusterError> {
         std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid)).map_err(io_error(path))
+    }
+}
+
+/// The shared buffers, in MiB, that a managed cluster takes when it may use `memory` bytes (the
+/// least when that is unknown).
+pub fn shared_buffers_mib(memory: Option<u64>) -> u64 {
+    let quarter = memory.map_or(0, |bytes| bytes / 4 / (1024 * 1024));
+    quarter.clamp(*SHARED_BUFFERS_MIB.start(), *SHARED_BUFFERS_MIB.end())
+}
+
+/// The memory this process may use, in bytes: the machine's, or its control group's limit when that
+/// is less, as in a container.
+pub fn usable_memory() -> Option<u64> {
+    let machine = nix::sys::sysinfo::sysinfo()
+        .ok()
+        .map(|info| info.ram_total());
+    let limit = fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|max| max.trim().parse::<u64>().ok());
+    match (machine, limit) {
+        (Some(machine), Some(limit)) => Some(machine.min(limit)),
+        (machine, limit) => machine.or(limit),
     }
 }
 
@@ -263,6 +293,11 @@ impl LocalCluster {
                 "-c",
                 "max_connections=200",
             ])
+            .arg("-c")
+            .arg(format!(
+                "shared_buffers={}MB",
+                shared_buffers_mib(usable_memory())
+            ))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(stderr)
@@ -530,4 +565,19 @@ async fn can_write(user: &RunAs, dir: &Path) -> bool {
     let mut test = command(Some(user), Path::new("/usr/bin/test"));
     test.arg("-w").arg(dir);
     run(test, "access check").await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    #[test]
+    fn shared_buffers_take_a_quarter_of_the_memory_within_bounds() {
+        assert_eq!(shared_buffers_mib(Some(24 * 1024 * MIB)), 6 * 1024);
+        assert_eq!(shared_buffers_mib(Some(256 * MIB)), 128);
+        assert_eq!(shared_buffers_mib(Some(256 * 1024 * MIB)), 8192);
+        assert_eq!(shared_buffers_mib(None), 128);
+    }
 }

@@ -75,7 +75,9 @@ use civcas_domain::{RepositoryError, RepositoryResult};
 use diesel::ConnectionError;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use secrecy::{ExposeSecret, SecretString};
@@ -161,6 +163,11 @@ impl PgStore {
             settings.statement_timeout.as_millis()
         );
         let mut config = ManagerConfig::<AsyncPgConnection>::default();
+        // A pooled connection is checked only for being closed or inside a transaction, not with a
+        // `SELECT 1`: that was one more round trip on every call (docs/BENCHMARKS.md, finding 15). A
+        // connection the server dropped shows as closed; one that breaks unnoticed fails its call
+        // with UNAVAILABLE, which callers retry, and the pool then drops it.
+        config.recycling_method = RecyclingMethod::Fast;
         config.custom_setup = Box::new(move |url| {
             let session_setup = session_setup.clone();
             let url = url.to_owned();

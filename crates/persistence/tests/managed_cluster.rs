@@ -2,8 +2,14 @@
 
 use civcas_domain::repository::SourceRepository;
 use civcas_domain::{NewSource, SourceDetails, SourceId, SourceKind, WriteOutcome};
-use civcas_persistence::embedded::{ClusterSettings, LocalCluster};
+use civcas_persistence::embedded::{
+    ClusterSettings, LocalCluster, shared_buffers_mib, usable_memory,
+};
 use civcas_persistence::{PgStore, PoolSettings};
+use diesel::QueryableByName;
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use secrecy::ExposeSecret;
 
 fn airwars() -> NewSource {
     NewSource {
@@ -64,6 +70,30 @@ async fn a_managed_cluster_keeps_its_data_across_restarts() {
     let again = store.register_source(airwars(), None).await.unwrap();
     assert_eq!(again.outcome, WriteOutcome::Unchanged);
     drop(store);
+    cluster.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_cluster_takes_a_quarter_of_the_memory_for_its_buffers() {
+    #[derive(QueryableByName)]
+    struct SharedBuffers {
+        #[diesel(sql_type = BigInt)]
+        mib: i64,
+    }
+    let cluster = LocalCluster::start_temporary().await.unwrap();
+    cluster.ensure_database("buffers").await.unwrap();
+    let mut conn = AsyncPgConnection::establish(cluster.url("buffers").expose_secret())
+        .await
+        .unwrap();
+    let shared: SharedBuffers = diesel::sql_query(
+        "SELECT pg_size_bytes(current_setting('shared_buffers')) / 1048576 AS mib",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    let expected = shared_buffers_mib(usable_memory());
+    assert_eq!(u64::try_from(shared.mib).unwrap(), expected);
+    drop(conn);
     cluster.stop().await.unwrap();
 }
 

@@ -144,8 +144,11 @@ first_listed AS (
                 ORDER BY r.cluster_id LIMIT 100
             ) m
             UNION ALL
+            -- Runs of two days or more: the only ones that can hold two days, and the only ones
+            -- indexed by their days (listed_runs_spans_idx).
             SELECT r.cluster_id FROM derived.listed_runs r
-            WHERE r.list = l.list AND daterange(r.first, r.last, '[]') @> daterange($1::date - 1, $1::date, '[]')
+            WHERE r.list = l.list AND r.last > r.first
+              AND daterange(r.first, r.last, '[]') @> daterange($1::date - 1, $1::date, '[]')
               AND (l.party IS NULL OR l.party = ANY (r.parties))
         ) candidates
         ORDER BY cluster_id LIMIT 100

@@ -4,6 +4,13 @@
 -- READ transaction, under the refresh lock, so that it reads one snapshot and no other refresh
 -- interleaves. Rows left in `derived.pending` by writers that commit meanwhile wait for the next one.
 
+-- The pending incidents are usually few next to the tables they are joined with, whose pages are
+-- mostly in memory. At PostgreSQL's default cost of a random read (4) the planner scanned whole
+-- tables of a million rows to join a few thousand incidents, 0.2 to 1 s each (docs/BENCHMARKS.md,
+-- finding 15); priced as a cached read, it probes the indexes, and still scans when most rows are
+-- pending, as after an import.
+SET LOCAL random_page_cost = 1.1;
+
 CREATE TEMP TABLE refresh_pending (incident_id bigint PRIMARY KEY) ON COMMIT DROP;
 WITH taken AS (DELETE FROM derived.pending RETURNING incident_id)
 INSERT INTO refresh_pending SELECT DISTINCT incident_id FROM taken;
@@ -143,6 +150,8 @@ CROSS JOIN LATERAL (
 ) l
 CROSS JOIN LATERAL unnest(r.members) AS run
 WHERE r.sign = 1 AND r.tier = 3;
+-- Mostly no source is new: the EXISTS, which refers to no row, is checked once before the join
+-- runs, which otherwise reads every LIKELY cluster to join it with nothing.
 WITH added AS (
     INSERT INTO derived.gap_sources SELECT id FROM sources ON CONFLICT DO NOTHING RETURNING source_id
 )
@@ -150,7 +159,8 @@ INSERT INTO derived.listed_runs
 SELECT a.source_id, t.cluster_id, date_trunc('month', lower(run))::date, lower(run), upper(run) - 1, t.parties
 FROM added a
 JOIN derived.cluster_tiers t ON t.tier = 3 AND NOT a.source_id = ANY (t.covered)
-CROSS JOIN LATERAL unnest(t.members) AS run;
+CROSS JOIN LATERAL unnest(t.members) AS run
+WHERE EXISTS (SELECT 1 FROM added);
 
 -- Rule 3 per incident, for the pending incidents only: no other incident's own assessments or
 -- dates changed.
