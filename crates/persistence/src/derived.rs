@@ -29,6 +29,14 @@ const REFRESH_LOCK: i64 = 0x63_69_76_64_65_72;
 /// A refresh after an import recomputes every cluster it touched, far longer than a request may run.
 const REFRESH_TIMEOUT: &str = "SET LOCAL statement_timeout = '10min'";
 
+/// From this many pending incidents, a refresh first brings the planner's statistics of the tables
+/// it reads up to date. Such a set comes from an import, whose rows the statistics may not describe
+/// yet: autovacuum analyzes a table some time after it changed. Planned with statistics taken before
+/// an import's later rows (and so with no DUPLICATE verdict), the cluster walk of a refresh of 425,457
+/// incidents took 150 s; in a run whose statistics had caught up, 1.8 s (docs/BENCHMARKS.md, finding
+/// 16). Analyzing the three tables takes well under a second, and a refresh this large some seconds.
+pub const ANALYZED_REFRESH: u64 = 10_000;
+
 /// Refreshes at most this often, so that a stream of writes is taken in batches, not one by one.
 const REFRESH_PAUSE: Duration = Duration::from_millis(100);
 
@@ -93,6 +101,9 @@ impl PgStore {
         if !locked.flag {
             return Ok(None);
         }
+        if let Err(error) = analyze_before_a_large_refresh(&mut conn).await {
+            tracing::warn!(%error, "cannot analyze the tables before a large refresh");
+        }
         let refreshed = conn
             .build_transaction()
             .repeatable_read()
@@ -146,6 +157,24 @@ impl PgStore {
             }
         })
     }
+}
+
+/// Analyzes the core tables when [`ANALYZED_REFRESH`] incidents or more are pending; outside the
+/// refresh's transaction, so that the statistics are everybody's. A failure leaves the refresh to
+/// the statistics as they are.
+async fn analyze_before_a_large_refresh(conn: &mut AsyncPgConnection) -> RepositoryResult<()> {
+    let pending: Count = Prepared(diesel::sql_query(
+        "SELECT count(*) AS count FROM derived.pending",
+    ))
+    .get_result(conn)
+    .await
+    .map_err(crate::error::classify)?;
+    if u64::try_from(pending.count).unwrap_or_default() >= ANALYZED_REFRESH {
+        conn.batch_execute("ANALYZE incidents, incident_links, assessments")
+            .await
+            .map_err(crate::error::classify)?;
+    }
+    Ok(())
 }
 
 /// How many windows' answers are kept at once; past that they are all dropped and kept anew. A

@@ -66,7 +66,7 @@ mod sources;
 mod statements;
 
 pub use coalesced::CoalescedCounts;
-pub use derived::DerivedAnswerCounts;
+pub use derived::{ANALYZED_REFRESH, DerivedAnswerCounts};
 
 use std::future::Future;
 use std::time::Duration;

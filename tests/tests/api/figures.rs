@@ -901,3 +901,58 @@ async fn an_answer_of_the_present_is_read_once_per_version_and_shared() {
     assert_eq!(after, pending);
     assert_eq!(derived_answers(&app).await, (Some(2.0), Some(16.0)));
 }
+
+/// A refresh of many pending incidents (as after an import) first brings the planner's statistics of
+/// the core tables up to date, and a small one does not spend the time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_refresh_first_analyzes_the_tables_it_reads() {
+    use civcas_persistence::{ANALYZED_REFRESH, PgStore, PoolSettings};
+    use diesel::QueryableByName;
+    use diesel::sql_types::BigInt;
+    use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+
+    #[derive(QueryableByName)]
+    struct Analyzed {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+    async fn analyzed(conn: &mut AsyncPgConnection) -> i64 {
+        let row: Analyzed = diesel::sql_query(
+            "SELECT analyze_count AS count FROM pg_stat_user_tables WHERE relname = 'assessments'",
+        )
+        .get_result(conn)
+        .await
+        .unwrap();
+        row.count
+    }
+    async fn mark_pending(conn: &mut AsyncPgConnection, incidents: u64) {
+        conn.batch_execute(&format!(
+            "INSERT INTO derived.pending SELECT generate_series(1, {incidents})"
+        ))
+        .await
+        .unwrap();
+    }
+
+    let settings = civcas_tests::fresh_database_settings().await;
+    let url = settings.database.url.clone().unwrap();
+    PgStore::migrate(&url).await.unwrap();
+    let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
+    let mut conn = civcas_tests::db::connect(&url).await;
+    let before = analyzed(&mut conn).await;
+
+    let small = ANALYZED_REFRESH - 1;
+    mark_pending(&mut conn, small).await;
+    assert_eq!(store.refresh_derived().await.unwrap(), Some(small));
+    assert_eq!(
+        analyzed(&mut conn).await,
+        before,
+        "a small refresh analyzed"
+    );
+
+    mark_pending(&mut conn, ANALYZED_REFRESH).await;
+    assert_eq!(
+        store.refresh_derived().await.unwrap(),
+        Some(ANALYZED_REFRESH)
+    );
+    assert_eq!(analyzed(&mut conn).await, before + 1);
+}
