@@ -97,6 +97,20 @@ fn postmaster_alive(pgdata: &Path) -> bool {
         .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
 }
 
+/// A store on a fresh, migrated database of the test cluster, without a server, and its url.
+pub async fn fresh_store() -> (civcas_persistence::PgStore, secrecy::SecretString) {
+    use civcas_persistence::{PgStore, PoolSettings};
+
+    let url = fresh_database_settings()
+        .await
+        .database
+        .url
+        .expect("a database url");
+    PgStore::migrate(&url).await.expect("migrations");
+    let store = PgStore::new(&url, &PoolSettings::default()).expect("a store");
+    (store, url)
+}
+
 /// A fresh, migrated database in the test cluster, and settings that point at it.
 pub async fn fresh_database_settings() -> Settings {
     let cluster = cluster();

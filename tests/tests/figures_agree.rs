@@ -20,7 +20,7 @@ use civcas_domain::{
     NewSource, NewStatement, Precision, Slug, SourceDetails, SourceId, SourceKind,
     StatementDetails, Verdict,
 };
-use civcas_persistence::{PgStore, PoolSettings};
+use civcas_persistence::PgStore;
 use proptest::prelude::*;
 
 /// Two sources speak for a belligerent, so the rule-5 restriction meets both parties.
@@ -262,10 +262,7 @@ fn plan() -> impl Strategy<Value = Plan> {
 
 /// Writes the plan through the repositories, and returns the store with the dataset as stored.
 async fn store(plan: &Plan) -> (PgStore, Dataset) {
-    let settings = civcas_tests::fresh_database_settings().await;
-    let url = settings.database.url.clone().unwrap();
-    PgStore::migrate(&url).await.unwrap();
-    let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
+    let (store, _) = civcas_tests::fresh_store().await;
     let mut registered = [false; SOURCES.len()];
     let registered_now = if plan.late_sources { 1 } else { SOURCES.len() };
     for source in 0..registered_now {

@@ -10,7 +10,6 @@ use civcas_domain::reconcile::{FigureQuery, Filters, ReconciledFigures, reconcil
 use civcas_domain::repository::FigureRepository;
 use civcas_domain::{DateInterval, Tier};
 use civcas_import::airwars::COALITION_SOURCE;
-use civcas_persistence::{PgStore, PoolSettings};
 
 fn d(raw: &str) -> NaiveDate {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
@@ -80,10 +79,7 @@ async fn coalition_strikes_in_syria_in_2017_agree_in_sql_and_in_the_reference() 
     let Some(dir) = civcas_tests::data::shared_data("airwars-syria") else {
         return;
     };
-    let settings = civcas_tests::fresh_database_settings().await;
-    let url = settings.database.url.clone().unwrap();
-    PgStore::migrate(&url).await.unwrap();
-    let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
+    let (store, _) = civcas_tests::fresh_store().await;
     let started = Instant::now();
     let loaded = civcas_tests::real::load_airwars_year(&store, &dir, 2017).await;
     eprintln!(

@@ -30,7 +30,7 @@ const REFRESH_LOCK: i64 = 0x63_69_76_64_65_72;
 const REFRESH_TIMEOUT: &str = "SET LOCAL statement_timeout = '10min'";
 
 /// From this many pending incidents, a refresh first brings the planner's statistics of the tables
-/// it reads up to date. Such a set comes from an import, whose rows the statistics may not describe
+/// it reads up to date (`ANALYZE`, outside its transaction, so that they are everybody's). Such a set comes from an import, whose rows the statistics may not describe
 /// yet: autovacuum analyzes a table some time after it changed. Planned with statistics taken before
 /// an import's later rows (and so with no DUPLICATE verdict), the cluster walk of a refresh of 425,457
 /// incidents took 150 s; in a run whose statistics had caught up, 1.8 s (docs/BENCHMARKS.md, finding
@@ -81,13 +81,14 @@ impl PgStore {
     /// the lock, which leaves the pending incidents to it and to the next refresh.
     pub async fn refresh_derived(&self) -> RepositoryResult<Option<u64>> {
         let mut conn = self.conn().await?;
-        let pending: Flag = Prepared(diesel::sql_query(
-            "SELECT EXISTS (SELECT 1 FROM derived.pending) AS flag",
-        ))
+        // Counted up to ANALYZED_REFRESH only: enough to tell none, some and many, at a bounded cost.
+        let pending: Count = Prepared(diesel::sql_query(format!(
+            "SELECT count(*) AS count FROM (SELECT FROM derived.pending LIMIT {ANALYZED_REFRESH}) p"
+        )))
         .get_result(&mut conn)
         .await
         .map_err(crate::error::classify)?;
-        if !pending.flag {
+        if pending.count == 0 {
             return Ok(Some(0));
         }
         // A session lock, taken before the transaction begins: its REPEATABLE READ snapshot must
@@ -101,7 +102,12 @@ impl PgStore {
         if !locked.flag {
             return Ok(None);
         }
-        if let Err(error) = analyze_before_a_large_refresh(&mut conn).await {
+        if u64::try_from(pending.count).unwrap_or_default() >= ANALYZED_REFRESH
+            && let Err(error) = conn
+                .batch_execute("ANALYZE incidents, incident_links, assessments")
+                .await
+        {
+            // The refresh goes on with the statistics as they are.
             tracing::warn!(%error, "cannot analyze the tables before a large refresh");
         }
         let refreshed = conn
@@ -157,24 +163,6 @@ impl PgStore {
             }
         })
     }
-}
-
-/// Analyzes the core tables when [`ANALYZED_REFRESH`] incidents or more are pending; outside the
-/// refresh's transaction, so that the statistics are everybody's. A failure leaves the refresh to
-/// the statistics as they are.
-async fn analyze_before_a_large_refresh(conn: &mut AsyncPgConnection) -> RepositoryResult<()> {
-    let pending: Count = Prepared(diesel::sql_query(
-        "SELECT count(*) AS count FROM derived.pending",
-    ))
-    .get_result(conn)
-    .await
-    .map_err(crate::error::classify)?;
-    if u64::try_from(pending.count).unwrap_or_default() >= ANALYZED_REFRESH {
-        conn.batch_execute("ANALYZE incidents, incident_links, assessments")
-            .await
-            .map_err(crate::error::classify)?;
-    }
-    Ok(())
 }
 
 /// How many windows' answers are kept at once; past that they are all dropped and kept anew. A

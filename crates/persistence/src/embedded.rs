@@ -29,6 +29,7 @@ const SUPERUSER: &str = "civcas";
 /// Every cluster has a socket folder of its own, so the port never needs to differ.
 const PORT: u16 = 5432;
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The bounds of a managed cluster's shared buffers, in MiB. PostgreSQL's default (128 MB) holds a
 /// small part of a large dataset: at a million incidents the tables and indexes take 2.2 GB, and
@@ -37,7 +38,6 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// PostgreSQL's documentation suggests for a server of its own, within these bounds. The buffers'
 /// pages are only taken as data fills them.
 const SHARED_BUFFERS_MIB: std::ops::RangeInclusive<u64> = 128..=8192;
-const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why a managed cluster could not be started or used.
 #[derive(Debug, thiserror::Error)]

@@ -906,7 +906,7 @@ async fn an_answer_of_the_present_is_read_once_per_version_and_shared() {
 /// the core tables up to date, and a small one does not spend the time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_refresh_first_analyzes_the_tables_it_reads() {
-    use civcas_persistence::{ANALYZED_REFRESH, PgStore, PoolSettings};
+    use civcas_persistence::ANALYZED_REFRESH;
     use diesel::QueryableByName;
     use diesel::sql_types::BigInt;
     use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
@@ -933,10 +933,7 @@ async fn a_large_refresh_first_analyzes_the_tables_it_reads() {
         .unwrap();
     }
 
-    let settings = civcas_tests::fresh_database_settings().await;
-    let url = settings.database.url.clone().unwrap();
-    PgStore::migrate(&url).await.unwrap();
-    let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
+    let (store, url) = civcas_tests::fresh_store().await;
     let mut conn = civcas_tests::db::connect(&url).await;
     let before = analyzed(&mut conn).await;
 
