@@ -47,7 +47,7 @@ use crate::imports::{BatchKind, RowOutcome, insert_fresh, write_batch};
 /// How many batches are written at once. One gave slightly larger batches and more calls per second
 /// at concurrency 16 (2,489 against 2,176, within the runs' noise), but a batch waiting on a row lock
 /// would then hold up every call; two leave a slot free.
-const BATCHES_AT_ONCE: usize = 2;
+pub(crate) const BATCHES_AT_ONCE: usize = 2;
 
 /// The most calls in one batch.
 const MOST_PER_BATCH: usize = 128;
@@ -339,7 +339,7 @@ impl PgStore {
             return answers;
         }
         let written = async {
-            let mut conn = self.conn().await?;
+            let mut conn = self.batch_conn().await?;
             insert_fresh(&mut conn, &fresh).await
         };
         match written.await {
@@ -381,7 +381,7 @@ impl PgStore {
         let rows = &rows;
         let written = self
             .write(|| async move {
-                let mut conn = self.conn().await?;
+                let mut conn = self.batch_conn().await?;
                 conn.transaction(async |conn| {
                     write_batch(conn, &self.known_sources, rows, BatchKind::Records).await
                 })

@@ -33,20 +33,11 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::PgStore;
 use crate::error::{StoreError, StoreResult};
+use crate::incidents::stored_references;
 use crate::models::{AssessmentRow, AssessmentValues, IncidentDetailsRow};
 use crate::prepared::Prepared;
 use crate::schema::incidents;
 use crate::sources::KnownSources;
-
-#[derive(QueryableByName)]
-struct KnownReference {
-    #[diesel(sql_type = Text)]
-    source_id: String,
-    #[diesel(sql_type = Text)]
-    external_ref: String,
-    #[diesel(sql_type = BigInt)]
-    incident_id: i64,
-}
 
 /// Where a row's incident is, once resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -222,19 +213,7 @@ pub(crate) async fn write_batch(
         })
         .flatten()
         .collect();
-    let stored_references: Vec<KnownReference> = if wanted.is_empty() {
-        Vec::new()
-    } else {
-        Prepared(diesel::sql_query(
-        "SELECT r.source_id, r.external_ref, r.incident_id
-         FROM incident_references r
-         JOIN unnest($1::text[], $2::text[]) AS k (source_id, external_ref) USING (source_id, external_ref)",
-    )
-    .bind::<Array<Text>, _>(wanted.iter().map(|r| r.source_id.as_str()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(wanted.iter().map(|r| r.external_ref.as_str()).collect::<Vec<_>>()))
-    .load(conn)
-    .await?
-    };
+    let stored_references = stored_references(conn, wanted).await?;
     let mut owner: HashMap<(String, String), Target> = stored_references
         .into_iter()
         .map(|k| ((k.source_id, k.external_ref), Target::Stored(k.incident_id)))

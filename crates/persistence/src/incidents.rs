@@ -9,10 +9,12 @@ use civcas_domain::{
     PageRequest, RepositoryError, RepositoryResult, SourceId, WriteOutcome, Written,
 };
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::error::{StoreResult, classify, corrupt};
 use crate::models::{IncidentDetailsRow, IncidentRow};
+use crate::prepared::Prepared;
 use crate::schema::{incident_links, incident_references, incidents};
 use crate::sources::KnownSources;
 use crate::{PgStore, paging};
@@ -96,28 +98,64 @@ pub(crate) async fn upsert_incident(
     Ok((IncidentId::from_stored(id), outcome))
 }
 
+/// `references` as the two arrays (sources, external refs) that the statements below take: one text
+/// for any number of references, prepared once per connection.
+fn reference_arrays<'a>(
+    references: impl IntoIterator<Item = &'a IncidentReference>,
+) -> (Vec<&'a str>, Vec<&'a str>) {
+    references
+        .into_iter()
+        .map(|r| (r.source_id.as_str(), r.external_ref.as_str()))
+        .unzip()
+}
+
+/// A stored reference, and the incident it names.
+#[derive(QueryableByName)]
+pub(crate) struct KnownReference {
+    #[diesel(sql_type = Text)]
+    pub(crate) source_id: String,
+    #[diesel(sql_type = Text)]
+    pub(crate) external_ref: String,
+    #[diesel(sql_type = BigInt)]
+    pub(crate) incident_id: i64,
+}
+
+/// The stored ones among `references`.
+pub(crate) async fn stored_references<'a>(
+    conn: &mut AsyncPgConnection,
+    references: impl IntoIterator<Item = &'a IncidentReference>,
+) -> StoreResult<Vec<KnownReference>> {
+    let (sources, externals) = reference_arrays(references);
+    if sources.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(Prepared(
+        diesel::sql_query(
+            "SELECT r.source_id, r.external_ref, r.incident_id
+             FROM incident_references r
+             JOIN unnest($1::text[], $2::text[]) AS k (source_id, external_ref) USING (source_id, external_ref)",
+        )
+        .bind::<Array<Text>, _>(sources)
+        .bind::<Array<Text>, _>(externals),
+    )
+    .load(conn)
+    .await?)
+}
+
 /// The stored references among `references`, with the incident each names.
 async fn named_incidents(
     conn: &mut AsyncPgConnection,
     references: &BTreeSet<IncidentReference>,
 ) -> StoreResult<BTreeMap<IncidentReference, i64>> {
-    let mut query = incident_references::table
-        .select((
-            incident_references::source_id,
-            incident_references::external_ref,
-            incident_references::incident_id,
-        ))
-        .into_boxed();
-    for r in references {
-        query = query.or_filter(
-            incident_references::source_id
-                .eq(r.source_id.as_str())
-                .and(incident_references::external_ref.eq(&r.external_ref)),
-        );
-    }
-    let rows: Vec<(String, String, i64)> = query.load(conn).await?;
-    rows.into_iter()
-        .map(|(source, external, id)| Ok((reference(&source, &external)?, id)))
+    stored_references(conn, references)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok((
+                reference(&row.source_id, &row.external_ref)?,
+                row.incident_id,
+            ))
+        })
         .collect()
 }
 
@@ -134,21 +172,19 @@ async fn add_references(
     if references.is_empty() {
         return Ok(());
     }
-    let rows: Vec<_> = references
-        .iter()
-        .map(|r| {
-            (
-                incident_references::source_id.eq(r.source_id.as_str()),
-                incident_references::external_ref.eq(&r.external_ref),
-                incident_references::incident_id.eq(incident_id),
-            )
-        })
-        .collect();
+    let (sources, externals) = reference_arrays(references);
     // A reference another writer added meanwhile is a unique violation: the write is retried.
-    diesel::insert_into(incident_references::table)
-        .values(rows)
-        .execute(conn)
-        .await?;
+    Prepared(
+        diesel::sql_query(
+            "INSERT INTO incident_references (source_id, external_ref, incident_id)
+             SELECT source_id, external_ref, $3 FROM unnest($1::text[], $2::text[]) AS r (source_id, external_ref)",
+        )
+        .bind::<Array<Text>, _>(sources)
+        .bind::<Array<Text>, _>(externals)
+        .bind::<BigInt, _>(incident_id),
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -33,7 +33,7 @@ macro_rules! idempotent_write {
                     // Delivered on commit, to every replica's change feed (see `changes`).
                     if $crate::changes::Stored::stored(&result) {
                         diesel_async::RunQueryDsl::execute(
-                            diesel::sql_query($crate::changes::NOTIFY),
+                            $crate::prepared::Prepared(diesel::sql_query($crate::changes::NOTIFY)),
                             $conn,
                         )
                         .await?;
@@ -133,6 +133,8 @@ pub struct PoolStatus {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
+    /// The connections that write coalesced batches, whose statements are planned once.
+    batch_pool: Pool<AsyncPgConnection>,
     known_sources: std::sync::Arc<sources::KnownSources>,
     /// RecordAssessment calls waiting to be written together.
     coalesced: std::sync::Arc<coalesced::Coalesced>,
@@ -150,8 +152,47 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
+/// A pool of at most `max_size` connections, each set up with `session_setup`.
+fn build_pool(
+    url: &SecretString,
+    settings: &PoolSettings,
+    max_size: usize,
+    session_setup: String,
+) -> RepositoryResult<Pool<AsyncPgConnection>> {
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    // A pooled connection is checked only for being closed or inside a transaction, not with a
+    // `SELECT 1`: that was one more round trip on every call (docs/BENCHMARKS.md, finding 15). A
+    // connection the server dropped shows as closed; one that breaks unnoticed fails its call
+    // with UNAVAILABLE, which callers retry, and the pool then drops it.
+    config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(move |url| {
+        let session_setup = session_setup.clone();
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            conn.batch_execute(&session_setup)
+                .await
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
+    let manager =
+        AsyncDieselConnectionManager::new_with_config(url.expose_secret().to_owned(), config);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(settings.acquire_timeout))
+        .create_timeout(Some(settings.connect_timeout))
+        .recycle_timeout(Some(settings.connect_timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        // The connection used last, whose backend is still warm in the CPU's caches. Handed round
+        // in turn, each call went to the backend idle the longest (docs/BENCHMARKS.md, finding 17).
+        .queue_mode(deadpool::managed::QueueMode::Lifo)
+        .build()
+        .map_err(|e| RepositoryError::Internal(format!("cannot build the pool: {e}")))
+}
+
 impl PgStore {
-    /// Builds the pool. Connections are opened lazily, so this succeeds while the database is down;
+    /// Builds the pools. Connections are opened lazily, so this succeeds while the database is down;
     /// [`PgStore::ping`] tells whether it answers.
     pub fn new(url: &SecretString, settings: &PoolSettings) -> RepositoryResult<Self> {
         // JIT off: the figure queries' recursive walk makes the planner's cost estimates huge, so
@@ -162,35 +203,20 @@ impl PgStore {
             settings.application_name.replace('\'', ""),
             settings.statement_timeout.as_millis()
         );
-        let mut config = ManagerConfig::<AsyncPgConnection>::default();
-        // A pooled connection is checked only for being closed or inside a transaction, not with a
-        // `SELECT 1`: that was one more round trip on every call (docs/BENCHMARKS.md, finding 15). A
-        // connection the server dropped shows as closed; one that breaks unnoticed fails its call
-        // with UNAVAILABLE, which callers retry, and the pool then drops it.
-        config.recycling_method = RecyclingMethod::Fast;
-        config.custom_setup = Box::new(move |url| {
-            let session_setup = session_setup.clone();
-            let url = url.to_owned();
-            Box::pin(async move {
-                let mut conn = AsyncPgConnection::establish(&url).await?;
-                conn.batch_execute(&session_setup)
-                    .await
-                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
-                Ok(conn)
-            })
-        });
-        let manager =
-            AsyncDieselConnectionManager::new_with_config(url.expose_secret().to_owned(), config);
-        let pool = Pool::builder(manager)
-            .max_size(settings.max_size)
-            .wait_timeout(Some(settings.acquire_timeout))
-            .create_timeout(Some(settings.connect_timeout))
-            .recycle_timeout(Some(settings.connect_timeout))
-            .runtime(deadpool::Runtime::Tokio1)
-            .build()
-            .map_err(|e| RepositoryError::Internal(format!("cannot build the pool: {e}")))?;
+        let pool = build_pool(url, settings, settings.max_size, session_setup.clone())?;
+        // A batch statement's plan is the same whatever its arrays hold, but PostgreSQL planned it
+        // anew on every call: a plan for a few rows looked cheaper than the generic one for any
+        // number. Planning took a third of its time (docs/BENCHMARKS.md, finding 17). Only these
+        // connections plan once: elsewhere a window's dates may rightly change the plan.
+        let batch_pool = build_pool(
+            url,
+            settings,
+            coalesced::BATCHES_AT_ONCE,
+            format!("{session_setup}; SET plan_cache_mode = force_generic_plan"),
+        )?;
         Ok(Self {
             pool,
+            batch_pool,
             known_sources: Default::default(),
             coalesced: Default::default(),
             derived_answers: Default::default(),
@@ -274,11 +300,48 @@ impl PgStore {
         self.coalesced.counts()
     }
 
+    /// How often the statements prepared on the batch connection used last were planned: for a
+    /// generic plan, and for custom plans. For the tests.
+    #[doc(hidden)]
+    pub async fn batch_plans(&self) -> RepositoryResult<(i64, i64)> {
+        #[derive(diesel::QueryableByName)]
+        struct Plans {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            generic: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            custom: i64,
+        }
+        let mut conn = self.batch_conn().await?;
+        let plans: Plans = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(
+                "SELECT COALESCE(sum(generic_plans), 0)::bigint AS generic,
+                        COALESCE(sum(custom_plans), 0)::bigint AS custom
+                 FROM pg_prepared_statements",
+            ),
+            &mut *conn,
+        )
+        .await
+        .map_err(error::classify)?;
+        Ok((plans.generic, plans.custom))
+    }
+
     /// A connection from the pool. Within a [`Call`], waiting for it (and opening it) ends before the
     /// call's deadline, so that the caller hears UNAVAILABLE rather than its own timeout.
     async fn conn(&self) -> RepositoryResult<PooledConnection> {
+        self.conn_from(&self.pool).await
+    }
+
+    /// A connection for a coalesced batch (see [`PgStore::new`]).
+    async fn batch_conn(&self) -> RepositoryResult<PooledConnection> {
+        self.conn_from(&self.batch_pool).await
+    }
+
+    async fn conn_from(
+        &self,
+        pool: &Pool<AsyncPgConnection>,
+    ) -> RepositoryResult<PooledConnection> {
         let call = Call::current();
-        let mut timeouts = self.pool.timeouts();
+        let mut timeouts = pool.timeouts();
         if let Some(deadline) = call.as_ref().and_then(Call::deadline) {
             // Give up a tenth early, so that the caller hears why, before its own timer fires.
             let left = deadline.saturating_duration_since(tokio::time::Instant::now()) * 9 / 10;
@@ -286,10 +349,10 @@ impl PgStore {
             timeouts.wait = within(timeouts.wait);
             timeouts.create = within(timeouts.create);
         }
-        let object =
-            self.pool.timeout_get(&timeouts).await.map_err(|e| {
-                RepositoryError::Unavailable(format!("no database connection: {e}"))
-            })?;
+        let object = pool
+            .timeout_get(&timeouts)
+            .await
+            .map_err(|e| RepositoryError::Unavailable(format!("no database connection: {e}")))?;
         Ok(PooledConnection::new(object, call))
     }
 

@@ -596,6 +596,34 @@ async fn calls_arriving_together_are_written_in_one_batch_each_as_if_alone() {
     assert_eq!(history(&app, &v.id).await.len(), 2);
 }
 
+/// The connections that write coalesced batches plan each statement once: a batch's plan is the
+/// same whatever its arrays hold, and planning it anew took a third of its time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coalesced_batches_are_planned_once() {
+    use civcas_persistence::{PgStore, PoolSettings};
+
+    let settings = civcas_tests::fresh_database_settings().await;
+    let url = settings.database.url.clone().expect("a database url");
+    let app = civcas_tests::spawn_app_with(settings).await;
+    register_seed_sources(&app).await;
+    let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
+    let new = |n: u32| {
+        store_call(
+            assessment("airwars", "", pb::Verdict::Fair, None, "2024-05-01"),
+            Some(incident("airwars", &format!("N{n}"), "2017-07-01")),
+        )
+    };
+    // The first call, alone, shows the store that the source is registered; the others are batches
+    // of new incidents, more than the five custom plans PostgreSQL tries before choosing.
+    for n in 0..8 {
+        let answers = store.record_together(&[new(n)]).await;
+        assert!(answers[0].as_ref().expect("the call succeeds").created);
+    }
+    let (generic, custom) = store.batch_plans().await.unwrap();
+    assert_eq!(custom, 0, "custom plans on a batch connection");
+    assert!(generic >= 7, "{generic} generic plans for 7 batches");
+}
+
 /// Calls that create their incidents are written together with one statement, without a
 /// transaction; a call whose inline incident turns out to be stored is written in the transaction
 /// after it, as if alone. Two replicas writing the same new incidents at once create each once.
