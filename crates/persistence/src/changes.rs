@@ -7,16 +7,25 @@ use std::time::Duration;
 use civcas_domain::repository::Written;
 use civcas_domain::{RecordedAssessment, WriteOutcome};
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel::sql_types::Text;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures::StreamExt;
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use crate::PgStore;
+use crate::prepared::Prepared;
 
 /// The channel writes notify on.
 pub const CHANNEL: &str = "civcas_changes";
-pub(crate) const NOTIFY: &str = "NOTIFY civcas_changes";
+
+/// Notifies [`CHANNEL`] when `conn`'s transaction commits.
+pub(crate) async fn notify(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+    Prepared(diesel::sql_query("SELECT pg_notify($1, '')").bind::<Text, _>(CHANNEL))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
 
 /// Whether a write changed what the figures read. Only such writes notify, so that an import run
 /// again, or a repeated write, does not make every watcher recompute its figures. (References added

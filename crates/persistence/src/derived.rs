@@ -30,11 +30,12 @@ const REFRESH_LOCK: i64 = 0x63_69_76_64_65_72;
 const REFRESH_TIMEOUT: &str = "SET LOCAL statement_timeout = '10min'";
 
 /// From this many pending incidents, a refresh first brings the planner's statistics of the tables
-/// it reads up to date (`ANALYZE`, outside its transaction, so that they are everybody's). Such a set comes from an import, whose rows the statistics may not describe
-/// yet: autovacuum analyzes a table some time after it changed. Planned with statistics taken before
-/// an import's later rows (and so with no DUPLICATE verdict), the cluster walk of a refresh of 425,457
-/// incidents took 150 s; in a run whose statistics had caught up, 1.8 s (docs/BENCHMARKS.md, finding
-/// 16). Analyzing the three tables takes well under a second, and a refresh this large some seconds.
+/// it reads up to date (`ANALYZE`, outside its transaction, so that they are everybody's). Such a set
+/// comes from an import, whose rows the statistics may not describe yet: autovacuum analyzes a table
+/// some time after it changed. Planned with statistics taken before an import's later rows (and so
+/// with no DUPLICATE verdict), the cluster walk of a refresh of 425,457 incidents took 150 s; in a
+/// run whose statistics had caught up, 1.8 s (docs/BENCHMARKS.md, finding 16). Analyzing the three
+/// tables takes well under a second, and a refresh this large some seconds.
 pub const ANALYZED_REFRESH: u64 = 10_000;
 
 /// Refreshes at most this often, so that a stream of writes is taken in batches, not one by one.

@@ -32,11 +32,7 @@ macro_rules! idempotent_write {
                     $crate::idempotency::remember($conn, key, &result).await?;
                     // Delivered on commit, to every replica's change feed (see `changes`).
                     if $crate::changes::Stored::stored(&result) {
-                        diesel_async::RunQueryDsl::execute(
-                            $crate::prepared::Prepared(diesel::sql_query($crate::changes::NOTIFY)),
-                            $conn,
-                        )
-                        .await?;
+                        $crate::changes::notify($conn).await?;
                     }
                     Ok(result)
                 })

@@ -447,6 +447,16 @@ async fn an_inline_incident_that_resolves_to_its_own_duplicate_target_is_rejecte
     civcas_tests::status::assert_invalid_field(&err, "assessment.duplicate_of");
 }
 
+/// A server on a fresh database with the seed sources, and the database's url, for a store of the
+/// test's own beside it: the batches a store writes are seen through its own counts.
+async fn app_beside_a_store() -> (civcas_tests::TestApp, secrecy::SecretString) {
+    let settings = civcas_tests::fresh_database_settings().await;
+    let url = settings.database.url.clone().expect("a database url");
+    let app = civcas_tests::spawn_app_with(settings).await;
+    register_seed_sources(&app).await;
+    (app, url)
+}
+
 /// Calls queued at once (`PgStore::record_together`, what the server does with concurrent calls):
 /// the first batch holds every call that names no reference or stored incident an earlier one
 /// does, and each call is answered as if it had been written alone. The store has seen no source
@@ -457,10 +467,7 @@ async fn calls_arriving_together_are_written_in_one_batch_each_as_if_alone() {
     use civcas_domain::repository::AssessmentRepository;
     use civcas_persistence::{CoalescedCounts, PgStore, PoolSettings};
 
-    let settings = civcas_tests::fresh_database_settings().await;
-    let url = settings.database.url.clone().expect("a database url");
-    let app = civcas_tests::spawn_app_with(settings).await;
-    register_seed_sources(&app).await;
+    let (app, url) = app_beside_a_store().await;
     let s = record_incident(&app, incident("airwars", "S", "2017-06-01")).await;
     let t = record_incident(&app, incident("airwars", "T", "2017-06-02")).await;
     let u = record_incident(&app, incident("airwars", "U", "2017-06-03")).await;
@@ -602,10 +609,7 @@ async fn calls_arriving_together_are_written_in_one_batch_each_as_if_alone() {
 async fn coalesced_batches_are_planned_once() {
     use civcas_persistence::{PgStore, PoolSettings};
 
-    let settings = civcas_tests::fresh_database_settings().await;
-    let url = settings.database.url.clone().expect("a database url");
-    let app = civcas_tests::spawn_app_with(settings).await;
-    register_seed_sources(&app).await;
+    let (_app, url) = app_beside_a_store().await;
     let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
     let new = |n: u32| {
         store_call(
@@ -633,10 +637,7 @@ async fn calls_that_create_their_incidents_are_written_with_one_statement() {
     use civcas_domain::repository::AssessmentRepository;
     use civcas_persistence::{PgStore, PoolSettings};
 
-    let settings = civcas_tests::fresh_database_settings().await;
-    let url = settings.database.url.clone().expect("a database url");
-    let app = civcas_tests::spawn_app_with(settings).await;
-    register_seed_sources(&app).await;
+    let (app, url) = app_beside_a_store().await;
     let s = record_incident(&app, incident("airwars", "S", "2017-06-01")).await;
     let t = record_incident(&app, incident("airwars", "T", "2017-06-02")).await;
     let call = |assessment, inline| store_call(assessment, Some(inline));
