@@ -192,6 +192,13 @@ async fn calls_written_together_are_each_answered_as_if_written_alone() {
     register_seed_sources(&app).await;
     let stored = record_incident(&app, incident("airwars", "S", "2017-06-01")).await;
     let other = record_incident(&app, incident("airwars", "T", "2017-06-02")).await;
+    // Incidents of their own for calls that can share a batch with others: every call about S
+    // waits for the one before it, so those alone would be batched only by the luck of timing.
+    let mut apart = Vec::new();
+    for i in 0..16 {
+        apart
+            .push(record_incident(&app, incident("airwars", &format!("R{i}"), "2017-06-03")).await);
+    }
     let earlier = assessment(
         "airwars",
         &stored.id,
@@ -214,6 +221,16 @@ async fn calls_written_together_are_each_answered_as_if_written_alone() {
     // What each call is, and the call. Sent all at once, most are written in batches.
     let mut calls: Vec<(&str, pb::RecordAssessmentRequest)> = Vec::new();
     for i in 0..64 {
+        if i % 4 == 0 {
+            let of_its_own = assessment(
+                "cjtf-oir",
+                &apart[i / 4].id,
+                pb::Verdict::Credible,
+                Some((1, None)),
+                "2024-05-01",
+            );
+            calls.push(("stored apart", about(of_its_own)));
+        }
         calls.push((
             "new incident",
             pb::RecordAssessmentRequest {
@@ -339,6 +356,12 @@ async fn calls_written_together_are_each_answered_as_if_written_alone() {
     let created = |answer: &&Result<pb::RecordAssessmentResponse, tonic::Status>| {
         answer.as_ref().expect("the call succeeds").outcome() == pb::WriteOutcome::Created
     };
+    let apart_answers = of("stored apart");
+    assert!(apart_answers.iter().all(created));
+    assert!(apart_answers.iter().all(|a| {
+        let a = a.as_ref().unwrap();
+        !a.incident_created && a.assessment.as_ref().is_some_and(|s| s.current)
+    }));
     let new = of("new incident");
     assert!(new.iter().all(created));
     assert!(new.iter().all(|a| {
