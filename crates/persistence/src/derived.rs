@@ -29,14 +29,34 @@ const REFRESH_LOCK: i64 = 0x63_69_76_64_65_72;
 /// A refresh after an import recomputes every cluster it touched, far longer than a request may run.
 const REFRESH_TIMEOUT: &str = "SET LOCAL statement_timeout = '10min'";
 
-/// From this many pending incidents, a refresh first brings the planner's statistics of the tables
-/// it reads up to date (`ANALYZE`, outside its transaction, so that they are everybody's). Such a set
-/// comes from an import, whose rows the statistics may not describe yet: autovacuum analyzes a table
-/// some time after it changed. Planned with statistics taken before an import's later rows (and so
-/// with no DUPLICATE verdict), the cluster walk of a refresh of 425,457 incidents took 150 s; in a
-/// run whose statistics had caught up, 1.8 s (docs/BENCHMARKS.md, finding 16). Analyzing the three
-/// tables takes well under a second, and a refresh this large some seconds.
+/// From this many pending incidents, and a tenth of the incidents stored ([`ANALYZED_SHARE`]), a
+/// refresh first brings the planner's statistics of the tables it reads up to date (`ANALYZE`,
+/// outside its transaction, so that they are everybody's). Such a set comes from an import, whose
+/// rows the statistics may not describe yet: autovacuum analyzes a table some time after it changed.
+/// Planned with statistics taken before an import's later rows (and so with no DUPLICATE verdict),
+/// the cluster walk of a refresh of 425,457 incidents took 150 s; in a run whose statistics had
+/// caught up, 1.8 s (docs/BENCHMARKS.md, finding 16). Analyzing the three tables takes well under a
+/// second, and a refresh this large some seconds.
 pub const ANALYZED_REFRESH: u64 = 10_000;
+
+/// The share of the stored incidents (one in this many) that a refresh must take in to analyze
+/// first, as autovacuum's own threshold is a tenth of a table. A stream of writes leaves more than
+/// [`ANALYZED_REFRESH`] pending between refreshes without changing what the statistics describe, and
+/// at 1,000,000 incidents the analysis took 0.7 s of each such refresh (finding 18).
+pub const ANALYZED_SHARE: u64 = 10;
+
+/// How many incidents are pending, counted up to what makes a refresh analyze first, and whether
+/// they reach it: a bounded count, which tells none, some and many.
+static PENDING: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH analyzed AS (
+             SELECT greatest({ANALYZED_REFRESH}, reltuples::bigint / {ANALYZED_SHARE}) AS pending
+             FROM pg_class WHERE oid = 'incidents'::regclass
+         )
+         SELECT count(*) AS count, count(*) >= (SELECT pending FROM analyzed) AS analyze_first
+         FROM (SELECT FROM derived.pending LIMIT (SELECT pending FROM analyzed)) p"
+    )
+});
 
 /// Refreshes at most this often, so that a stream of writes is taken in batches, not one by one.
 const REFRESH_PAUSE: Duration = Duration::from_millis(100);
@@ -71,6 +91,14 @@ struct DerivedState {
 }
 
 #[derive(QueryableByName)]
+struct Pending {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+    #[diesel(sql_type = Bool)]
+    analyze_first: bool,
+}
+
+#[derive(QueryableByName)]
 struct Flag {
     #[diesel(sql_type = Bool)]
     flag: bool,
@@ -82,13 +110,10 @@ impl PgStore {
     /// the lock, which leaves the pending incidents to it and to the next refresh.
     pub async fn refresh_derived(&self) -> RepositoryResult<Option<u64>> {
         let mut conn = self.conn().await?;
-        // Counted up to ANALYZED_REFRESH only: enough to tell none, some and many, at a bounded cost.
-        let pending: Count = Prepared(diesel::sql_query(format!(
-            "SELECT count(*) AS count FROM (SELECT FROM derived.pending LIMIT {ANALYZED_REFRESH}) p"
-        )))
-        .get_result(&mut conn)
-        .await
-        .map_err(crate::error::classify)?;
+        let pending: Pending = Prepared(diesel::sql_query(PENDING.as_str()))
+            .get_result(&mut conn)
+            .await
+            .map_err(crate::error::classify)?;
         if pending.count == 0 {
             return Ok(Some(0));
         }
@@ -103,7 +128,7 @@ impl PgStore {
         if !locked.flag {
             return Ok(None);
         }
-        if u64::try_from(pending.count).unwrap_or_default() >= ANALYZED_REFRESH
+        if pending.analyze_first
             && let Err(error) = conn
                 .batch_execute("ANALYZE incidents, incident_links, assessments")
                 .await

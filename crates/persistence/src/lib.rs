@@ -62,7 +62,7 @@ mod sources;
 mod statements;
 
 pub use coalesced::CoalescedCounts;
-pub use derived::{ANALYZED_REFRESH, DerivedAnswerCounts};
+pub use derived::{ANALYZED_REFRESH, ANALYZED_SHARE, DerivedAnswerCounts};
 
 use std::future::Future;
 use std::time::Duration;

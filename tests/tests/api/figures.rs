@@ -902,11 +902,12 @@ async fn an_answer_of_the_present_is_read_once_per_version_and_shared() {
     assert_eq!(derived_answers(&app).await, (Some(2.0), Some(16.0)));
 }
 
-/// A refresh of many pending incidents (as after an import) first brings the planner's statistics of
-/// the core tables up to date, and a small one does not spend the time.
+/// A refresh of many pending incidents, a tenth of those stored or more (as after an import), first
+/// brings the planner's statistics of the core tables up to date; a small one does not spend the
+/// time, nor does one of a small share of the incidents (as under a stream of writes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_refresh_first_analyzes_the_tables_it_reads() {
-    use civcas_persistence::ANALYZED_REFRESH;
+    use civcas_persistence::{ANALYZED_REFRESH, ANALYZED_SHARE};
     use diesel::QueryableByName;
     use diesel::sql_types::BigInt;
     use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
@@ -952,4 +953,30 @@ async fn a_large_refresh_first_analyzes_the_tables_it_reads() {
         Some(ANALYZED_REFRESH)
     );
     assert_eq!(analyzed(&mut conn).await, before + 1);
+
+    // As many pending among more stored incidents than ANALYZED_SHARE of them: a stream of writes,
+    // which leaves the statistics describing the tables.
+    let stored = ANALYZED_REFRESH * ANALYZED_SHARE * 11 / 10;
+    conn.batch_execute(&format!(
+        "INSERT INTO incidents (occurred_from, occurred_to, country, location_precision)
+         SELECT date '2017-01-01' + n % 365, date '2017-01-01' + n % 365, 'SY', 'country'
+         FROM generate_series(1, {stored}) AS n;
+         ANALYZE incidents"
+    ))
+    .await
+    .unwrap();
+    let between = analyzed(&mut conn).await;
+    mark_pending(&mut conn, ANALYZED_REFRESH).await;
+    assert_eq!(
+        store.refresh_derived().await.unwrap(),
+        Some(ANALYZED_REFRESH)
+    );
+    assert_eq!(
+        analyzed(&mut conn).await,
+        between,
+        "a refresh of a small share of the incidents analyzed"
+    );
+    mark_pending(&mut conn, stored / ANALYZED_SHARE + ANALYZED_REFRESH).await;
+    assert!(store.refresh_derived().await.unwrap().is_some());
+    assert_eq!(analyzed(&mut conn).await, between + 1);
 }
