@@ -44,9 +44,10 @@ use tokio::sync::{Semaphore, oneshot};
 use crate::PgStore;
 use crate::imports::{BatchKind, RowOutcome, insert_fresh, write_batch};
 
-/// How many batches are written at once. One gave slightly larger batches and more calls per second
-/// at concurrency 16 (2,489 against 2,176, within the runs' noise), but a batch waiting on a row lock
-/// would then hold up every call; two leave a slot free.
+/// How many batches are written at once. A batch waiting on a row lock would hold up every call were
+/// there only one, and since batches are planned once one is also slower: at 1,000,000 incidents and
+/// concurrency 16, 3,547 calls/s against 4,653 with two, its larger batches saving less than the
+/// second PostgreSQL backend adds (docs/BENCHMARKS.md, finding 18).
 pub(crate) const BATCHES_AT_ONCE: usize = 2;
 
 /// The most calls in one batch.
