@@ -678,17 +678,8 @@ fn sigterm_under_load_fails_no_admitted_call_and_exits_within_the_grace_period()
                             .await
                         {
                             Ok(_) => acknowledged.push(tag),
-                            Err(status) => {
-                                let reason = status
-                                    .get_error_details()
-                                    .error_info()
-                                    .map(|info| info.reason.clone());
-                                failed.push((
-                                    tag,
-                                    status.code(),
-                                    reason,
-                                    status.message().to_owned(),
-                                ));
+                            Err(refusal) => {
+                                failed.push((tag, refusal));
                                 tokio::time::sleep(Duration::from_millis(10)).await;
                             }
                         }
@@ -731,11 +722,16 @@ fn sigterm_under_load_fails_no_admitted_call_and_exits_within_the_grace_period()
         .collect();
     let refused_draining = failed
         .iter()
-        .filter(|(_, _, reason, _)| reason.as_deref() == Some("SHUTTING_DOWN"))
+        .filter(|(_, refusal)| {
+            refusal
+                .get_error_details()
+                .error_info()
+                .is_some_and(|info| info.reason == "SHUTTING_DOWN")
+        })
         .count();
     let codes: std::collections::BTreeSet<String> = failed
         .iter()
-        .map(|(_, code, ..)| format!("{code:?}"))
+        .map(|(_, refusal)| format!("{:?}", refusal.code()))
         .collect();
     eprintln!(
         "[figures] SIGTERM under load ({WRITERS} writers, grace {GRACE:?}): {} writes acknowledged, all stored ({lost} lost); {} refused after SIGTERM ({refused_draining} with SHUTTING_DOWN, codes {codes:?}), of which {} were admitted; exit {status} {exit_took:.2?} after SIGTERM",
@@ -755,7 +751,12 @@ fn sigterm_under_load_fails_no_admitted_call_and_exits_within_the_grace_period()
     // CANCELLED for a call the client had begun to send): never an error from a handler.
     let from_a_handler: Vec<_> = failed
         .iter()
-        .filter(|(_, code, ..)| !matches!(code, tonic::Code::Unavailable | tonic::Code::Cancelled))
+        .filter(|(_, refusal)| {
+            !matches!(
+                refusal.code(),
+                tonic::Code::Unavailable | tonic::Code::Cancelled
+            )
+        })
         .collect();
     assert!(
         from_a_handler.is_empty(),
