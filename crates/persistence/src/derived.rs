@@ -45,15 +45,15 @@ pub const ANALYZED_REFRESH: u64 = 10_000;
 /// at 1,000,000 incidents the analysis took 0.7 s of each such refresh (finding 18).
 pub const ANALYZED_SHARE: u64 = 10;
 
-/// How many incidents are pending, counted up to what makes a refresh analyze first, and whether
-/// they reach it: a bounded count, which tells none, some and many.
+/// Whether any incident is pending, and whether as many as make a refresh analyze first: counted up
+/// to that many only, a bounded cost.
 static PENDING: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH analyzed AS (
              SELECT greatest({ANALYZED_REFRESH}, reltuples::bigint / {ANALYZED_SHARE}) AS pending
              FROM pg_class WHERE oid = 'incidents'::regclass
          )
-         SELECT count(*) AS count, count(*) >= (SELECT pending FROM analyzed) AS analyze_first
+         SELECT count(*) > 0 AS any, count(*) >= (SELECT pending FROM analyzed) AS analyze_first
          FROM (SELECT FROM derived.pending LIMIT (SELECT pending FROM analyzed)) p"
     )
 });
@@ -92,8 +92,8 @@ struct DerivedState {
 
 #[derive(QueryableByName)]
 struct Pending {
-    #[diesel(sql_type = BigInt)]
-    count: i64,
+    #[diesel(sql_type = Bool)]
+    any: bool,
     #[diesel(sql_type = Bool)]
     analyze_first: bool,
 }
@@ -114,7 +114,7 @@ impl PgStore {
             .get_result(&mut conn)
             .await
             .map_err(crate::error::classify)?;
-        if pending.count == 0 {
+        if !pending.any {
             return Ok(Some(0));
         }
         // A session lock, taken before the transaction begins: its REPEATABLE READ snapshot must
