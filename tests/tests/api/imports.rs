@@ -179,6 +179,41 @@ async fn an_import_keeps_good_rows_rejects_bad_ones_and_changes_nothing_when_run
     assert_eq!(stored_again, stored, "a second run changed nothing");
 }
 
+/// The server receives and checks each message while it writes the one before: a message refused
+/// on arrival ends the import with its error, after the batches before it are written whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_refused_on_arrival_ends_the_import_after_the_batches_before_it() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    let batch = |first: u64| -> Vec<_> {
+        (first..first + 100)
+            .map(|n| row(n, "airwars", &format!("ARR{n}"), pb::Verdict::Fair, (1, 2)))
+            .collect()
+    };
+    let messages = [batch(0), batch(100), vec![pb::ImportRow::default(); 10_001]]
+        .into_iter()
+        .map(|rows| pb::ImportAssessmentsRequest { rows });
+    let refused = app
+        .assessments()
+        .import_assessments(tokio_stream::iter(messages))
+        .await
+        .expect_err("a message of 10,001 rows is refused");
+    civcas_tests::status::assert_invalid_field(&refused, "rows");
+
+    let mut client = app.assessments();
+    let stored = civcas_tests::every_page!(
+        client.list_assessments,
+        pb::ListAssessmentsRequest {
+            page_size: Some(1000),
+            ..Default::default()
+        },
+        assessments
+    );
+    assert_eq!(stored.len(), 200, "both batches before it are written");
+    let again = import(&app, vec![batch(0), batch(100)]).await;
+    assert_eq!((again.created, again.unchanged), (0, 200));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_past_one_statements_parameter_limit_is_written_in_one_transaction() {
     let app = spawn_app().await;

@@ -46,6 +46,61 @@ fn rejection(index: u64, error: &RepositoryError) -> pb::ImportRejection {
     }
 }
 
+/// One import message, converted: the rows to write, and those refused before any was written.
+struct ReadBatch {
+    rows: Vec<ImportRow>,
+    rejected: Vec<pb::ImportRejection>,
+}
+
+/// Receives and converts the next message of an import; `None` at the end of the stream.
+async fn read_batch(
+    batches: &mut Streaming<pb::ImportAssessmentsRequest>,
+    today: chrono::NaiveDate,
+) -> Result<Option<ReadBatch>, Status> {
+    let Some(batch) = batches.message().await? else {
+        return Ok(None);
+    };
+    if batch.rows.len() > MAX_BATCH_ROWS {
+        return Err(invalid(Violations::one(
+            "rows",
+            format!(
+                "a batch holds at most {MAX_BATCH_ROWS} rows, got {}: send more, smaller messages",
+                batch.rows.len()
+            ),
+        )));
+    }
+    let mut read = ReadBatch {
+        rows: Vec::with_capacity(batch.rows.len()),
+        rejected: Vec::new(),
+    };
+    for pb::ImportRow {
+        index,
+        assessment,
+        incident,
+    } in batch.rows
+    {
+        let content = match (assessment, incident) {
+            (None, Some(incident)) => {
+                convert::new_incident("incident", incident, today).map(ImportContent::Incident)
+            }
+            (None, None) => Err(Violations::one(
+                "assessment",
+                "a row needs an assessment, an incident, or both",
+            )),
+            (assessment, incident) => {
+                convert::new_assessment(assessment, incident, today).map(ImportContent::Assessment)
+            }
+        };
+        match content {
+            Ok(content) => read.rows.push(ImportRow { index, content }),
+            Err(violations) => read
+                .rejected
+                .push(rejection(index, &RepositoryError::Invalid(violations))),
+        }
+    }
+    Ok(Some(read))
+}
+
 #[derive(Debug)]
 pub struct AssessmentApi<R> {
     repository: Arc<R>,
@@ -101,48 +156,16 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
         let mut batches = request.into_inner();
         let mut summary = pb::ImportAssessmentsResponse::default();
         let today = super::today();
-        // Each message is written whole before the next is read: an interrupted import leaves only
-        // whole batches, and a re-run finds the written ones unchanged.
-        while let Some(batch) = batches.message().await? {
-            if batch.rows.len() > MAX_BATCH_ROWS {
-                return Err(invalid(Violations::one(
-                    "rows",
-                    format!(
-                        "a batch holds at most {MAX_BATCH_ROWS} rows, got {}: send more, smaller messages",
-                        batch.rows.len()
-                    ),
-                )));
-            }
-            let mut rows = Vec::with_capacity(batch.rows.len());
-            let mut rejected = Vec::new();
-            for pb::ImportRow {
-                index,
-                assessment,
-                incident,
-            } in batch.rows
-            {
-                let content = match (assessment, incident) {
-                    (None, Some(incident)) => convert::new_incident("incident", incident, today)
-                        .map(ImportContent::Incident),
-                    (None, None) => Err(Violations::one(
-                        "assessment",
-                        "a row needs an assessment, an incident, or both",
-                    )),
-                    (assessment, incident) => convert::new_assessment(assessment, incident, today)
-                        .map(ImportContent::Assessment),
-                };
-                match content {
-                    Ok(content) => rows.push(ImportRow { index, content }),
-                    Err(violations) => {
-                        rejected.push(rejection(index, &RepositoryError::Invalid(violations)));
-                    }
-                }
-            }
-            let written = self
-                .repository
-                .import_assessments(rows)
-                .await
-                .map_err(from_repository)?;
+        // Each message is written whole, in order: an interrupted import leaves only whole batches,
+        // and a re-run finds the written ones unchanged. The next message is received and checked
+        // while one is written, so that the database does not wait on the network or on conversion.
+        let mut next = read_batch(&mut batches, today).await?;
+        while let Some(ReadBatch { rows, mut rejected }) = next {
+            let (written, following) = tokio::join!(
+                self.repository.import_assessments(rows),
+                read_batch(&mut batches, today)
+            );
+            let written = written.map_err(from_repository)?;
             rejected.extend(
                 written
                     .rejected
@@ -160,6 +183,7 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
             summary.rejected += rejected.len() as u64;
             let room = LISTED_REJECTIONS.saturating_sub(summary.rejections.len());
             summary.rejections.extend(rejected.into_iter().take(room));
+            next = following?;
         }
         Ok(Response::new(summary))
     }
