@@ -216,7 +216,8 @@ pub(crate) struct DerivedAnswers {
 pub struct DerivedAnswerCounts {
     /// Read from the derived figures.
     pub read: u64,
-    /// Found kept from an earlier reading at the same version.
+    /// Found kept from an earlier reading at the same version, or read by another caller of the
+    /// same window at the same time (callers of one window share its reading).
     pub kept: u64,
 }
 
