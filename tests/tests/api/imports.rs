@@ -1,10 +1,11 @@
 //! ImportAssessments: batches in one transaction each, bad rows rejected with their index and fields,
 //! good rows kept, and a re-run that changes nothing.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use civcas_proto::v1 as pb;
-use civcas_tests::fixtures::{assessment, incident, register_seed_sources};
+use civcas_tests::fixtures::{assessment, incident, register_seed_sources, stored_assessment_refs};
 use civcas_tests::{TestApp, spawn_app};
 
 fn row(
@@ -75,15 +76,21 @@ fn rows() -> Vec<pb::ImportRow> {
     rows
 }
 
-async fn import(app: &TestApp, batches: Vec<Vec<pb::ImportRow>>) -> pb::ImportAssessmentsResponse {
+async fn try_import(
+    app: &TestApp,
+    batches: Vec<Vec<pb::ImportRow>>,
+) -> Result<pb::ImportAssessmentsResponse, tonic::Status> {
     let messages = batches
         .into_iter()
         .map(|rows| pb::ImportAssessmentsRequest { rows });
     app.assessments()
         .import_assessments(tokio_stream::iter(messages))
         .await
-        .expect("the import runs")
-        .into_inner()
+        .map(tonic::Response::into_inner)
+}
+
+async fn import(app: &TestApp, batches: Vec<Vec<pb::ImportRow>>) -> pb::ImportAssessmentsResponse {
+    try_import(app, batches).await.expect("the import runs")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,26 +197,18 @@ async fn a_message_refused_on_arrival_ends_the_import_after_the_batches_before_i
             .map(|n| row(n, "airwars", &format!("ARR{n}"), pb::Verdict::Fair, (1, 2)))
             .collect()
     };
-    let messages = [batch(0), batch(100), vec![pb::ImportRow::default(); 10_001]]
-        .into_iter()
-        .map(|rows| pb::ImportAssessmentsRequest { rows });
-    let refused = app
-        .assessments()
-        .import_assessments(tokio_stream::iter(messages))
-        .await
-        .expect_err("a message of 10,001 rows is refused");
+    let refused = try_import(
+        &app,
+        vec![batch(0), batch(100), vec![pb::ImportRow::default(); 10_001]],
+    )
+    .await
+    .expect_err("a message of 10,001 rows is refused");
     civcas_tests::status::assert_invalid_field(&refused, "rows");
 
-    let mut client = app.assessments();
-    let stored = civcas_tests::every_page!(
-        client.list_assessments,
-        pb::ListAssessmentsRequest {
-            page_size: Some(1000),
-            ..Default::default()
-        },
-        assessments
-    );
+    let stored = stored_assessment_refs(&app).await;
     assert_eq!(stored.len(), 200, "both batches before it are written");
+    let written: BTreeSet<String> = stored.into_iter().collect();
+    assert_eq!(written, (0..200).map(|n| format!("ARR{n}")).collect());
     let again = import(&app, vec![batch(0), batch(100)]).await;
     assert_eq!((again.created, again.unchanged), (0, 200));
 }
