@@ -20,8 +20,9 @@ use civcas_domain::{
     NewSource, NewStatement, Precision, Slug, SourceDetails, SourceId, SourceKind,
     StatementDetails, Verdict,
 };
-use civcas_persistence::PgStore;
+use civcas_persistence::{PgStore, PoolSettings};
 use proptest::prelude::*;
+use secrecy::SecretString;
 
 /// Two sources speak for a belligerent, so the rule-5 restriction meets both parties.
 const SOURCES: [(&str, Option<&str>); 4] = [
@@ -260,9 +261,10 @@ fn plan() -> impl Strategy<Value = Plan> {
         )
 }
 
-/// Writes the plan through the repositories, and returns the store with the dataset as stored.
-async fn store(plan: &Plan) -> (PgStore, Dataset) {
-    let (store, _) = civcas_tests::fresh_store().await;
+/// Writes the plan through the repositories, and returns the store, its database and the dataset as
+/// stored.
+async fn store(plan: &Plan) -> (PgStore, SecretString, Dataset) {
+    let (store, url) = civcas_tests::fresh_store().await;
     let mut registered = [false; SOURCES.len()];
     let registered_now = if plan.late_sources { 1 } else { SOURCES.len() };
     for source in 0..registered_now {
@@ -393,7 +395,7 @@ async fn store(plan: &Plan) -> (PgStore, Dataset) {
         register(&store, &mut registered, source).await;
     }
     let dataset = civcas_tests::dataset::read_back(&store, &sources()).await;
-    (store, dataset)
+    (store, url, dataset)
 }
 
 /// Registers `SOURCES[source]` unless `registered` says it is.
@@ -474,6 +476,30 @@ fn whole_months(window: DateInterval) -> DateInterval {
     DateInterval::new(from, after - Days::new(1)).unwrap()
 }
 
+/// The queries of the present (no filter, no `as_of`) that the derived figures answer, around
+/// `query`'s window: the window itself; its whole months, which the derived figures read by the
+/// month, alone and followed by part of a month; and a window longer than a year, which lists the
+/// first clusters by walking them in id order.
+fn present_windows(query: &FigureQuery) -> Vec<FigureQuery> {
+    let present = FigureQuery {
+        filters: Filters::default(),
+        as_of: None,
+        ..query.clone()
+    };
+    let months = whole_months(present.window);
+    let then_part = DateInterval::new(months.from(), present.window.to()).unwrap();
+    let long =
+        DateInterval::new(present.window.from() - Days::new(400), present.window.to()).unwrap();
+    [months, then_part, long]
+        .into_iter()
+        .map(|window| FigureQuery {
+            window,
+            ..present.clone()
+        })
+        .chain([present.clone()])
+        .collect()
+}
+
 /// The store's figures for `query`, as one window and as weekly buckets from one snapshot (rule 8),
 /// equal the reference's.
 async fn figures_agree(
@@ -535,7 +561,7 @@ proptest! {
     fn sql_figures_equal_the_reference_implementation(plan in plan()) {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         runtime.block_on(async {
-            let (store, dataset) = store(&plan).await;
+            let (store, url, dataset) = store(&plan).await;
             // Computed in full: the last writes are still pending for the derived figures.
             for query_plan in &plan.queries {
                 let query = query(query_plan);
@@ -554,22 +580,22 @@ proptest! {
             for query_plan in &plan.queries {
                 let query = query(query_plan);
                 figures_agree(&store, &dataset, &query).await?;
-                let present = FigureQuery { filters: Filters::default(), as_of: None, ..query };
-                figures_agree(&store, &dataset, &present).await?;
-                // Whole months, which the derived figures read by the month, alone and followed by
-                // part of a month.
-                let months = whole_months(present.window);
-                let whole = FigureQuery { window: months, ..present.clone() };
-                figures_agree(&store, &dataset, &whole).await?;
-                let window = DateInterval::new(months.from(), present.window.to()).unwrap();
-                let then_part = FigureQuery { window, ..present.clone() };
-                figures_agree(&store, &dataset, &then_part).await?;
-                // Longer than a year, which lists the first clusters by walking them in id order.
-                let from = present.window.from() - Days::new(400);
-                let window = DateInterval::new(from, present.window.to()).unwrap();
-                let long = FigureQuery { window, ..present };
-                figures_agree(&store, &dataset, &long).await?;
+                for present in present_windows(&query) {
+                    figures_agree(&store, &dataset, &present).await?;
+                }
             }
+            // And from the derived figures held in memory, by a second store of the database, which
+            // has kept no answer yet: every answer of the present computed without a query.
+            let held = PgStore::new(&url, &PoolSettings::default()).unwrap();
+            prop_assert!(held.hold_derived().await.unwrap().is_some(), "nothing was held");
+            for query_plan in &plan.queries {
+                for present in present_windows(&query(query_plan)) {
+                    figures_agree(&held, &dataset, &present).await?;
+                }
+            }
+            let answers = held.derived_answer_counts();
+            prop_assert_eq!(answers.read, 0, "an answer of the present was read from the database");
+            prop_assert!(answers.held > 0, "no answer was computed from the held figures");
             Ok(())
         })?;
     }

@@ -16,11 +16,13 @@ use civcas_domain::{DateInterval, RepositoryResult};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Bool};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use tokio::sync::OnceCell;
+use tokio::sync::{Notify, OnceCell};
 
 use crate::PgStore;
 use crate::changes::Changes;
 use crate::error::{StoreError, StoreResult};
+use crate::figures::WindowDocument;
+use crate::held::HeldFigures;
 use crate::prepared::Prepared;
 
 /// The advisory lock that serialises refreshes across replicas ("civder" in ASCII).
@@ -80,6 +82,12 @@ static REFRESH_DERIVED: LazyLock<String> =
 struct Count {
     #[diesel(sql_type = BigInt)]
     count: i64,
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = BigInt)]
+    version: i64,
 }
 
 #[derive(QueryableByName)]
@@ -191,11 +199,67 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// Reads the derived figures into memory, where the callers of the present whose snapshot sees
+    /// the same version compute their answers without a query. Returns the version read, or `None`
+    /// when the latest is held already.
+    pub async fn hold_derived(&self) -> RepositoryResult<Option<i64>> {
+        let mut conn = self.conn().await?;
+        let latest: Version = Prepared(diesel::sql_query("SELECT version FROM derived.version"))
+            .get_result(&mut conn)
+            .await
+            .map_err(crate::error::classify)?;
+        if self.derived_answers.held_at(latest.version).is_some() {
+            return Ok(None);
+        }
+        let held = conn
+            .build_transaction()
+            .repeatable_read()
+            .read_only()
+            .run(async |conn| HeldFigures::read(conn).await)
+            .await?;
+        let version = held.version;
+        *self
+            .derived_answers
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(held));
+        Ok(Some(version))
+    }
+
+    /// Holds the derived figures in memory at the version a caller found none held at, until
+    /// aborted. Like the refresher, it pauses after each reading four times as long as the reading
+    /// took, so that while refreshes follow one another it takes at most a fifth of a core.
+    pub fn keep_derived_held(&self) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        tokio::spawn(async move {
+            loop {
+                store.derived_answers.hold_wanted.notified().await;
+                let started = tokio::time::Instant::now();
+                match store.hold_derived().await {
+                    Ok(None) => {}
+                    Ok(Some(version)) => tracing::info!(
+                        version,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "derived figures held in memory"
+                    ),
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot hold the derived figures in memory")
+                    }
+                }
+                let pause = started.elapsed() * PAUSE_PER_REFRESH_TIME;
+                tokio::time::sleep(pause.clamp(REFRESH_PAUSE, LONGEST_PAUSE)).await;
+            }
+        })
+    }
+}
+
 /// How many windows' answers are kept at once; past that they are all dropped and kept anew. A
 /// document is a few kilobytes, and platforms that poll ask the same few windows again and again.
 const KEPT_WINDOWS: usize = 256;
 
-/// The derived documents of recent windows, for one version of the derived figures.
+/// The derived documents of recent windows, for one version of the derived figures, and the
+/// derived figures themselves held in memory (see [`crate::held`]).
 ///
 /// The derived figures change only when a refresh adds one to their version (`derived.version`), so
 /// a document read at a version is the answer of every snapshot that sees that version and nothing
@@ -205,10 +269,16 @@ const KEPT_WINDOWS: usize = 256;
 #[derive(Debug, Default)]
 pub(crate) struct DerivedAnswers {
     kept: Mutex<Kept>,
+    /// The derived figures in memory, at the version they were read at.
+    held: Mutex<Option<Arc<HeldFigures>>>,
+    /// Woken when a caller finds no figures held at its version ([`PgStore::keep_derived_held`]).
+    hold_wanted: Notify,
     /// Documents read from the database.
     read: AtomicU64,
     /// Documents found kept, or read by another caller of the same window.
     found: AtomicU64,
+    /// Documents computed from the figures held in memory.
+    computed: AtomicU64,
 }
 
 /// How the answers of the present were found, since the store was built.
@@ -219,10 +289,12 @@ pub struct DerivedAnswerCounts {
     /// Found kept from an earlier reading at the same version, or read by another caller of the
     /// same window at the same time (callers of one window share its reading).
     pub kept: u64,
+    /// Computed from the derived figures held in memory at the same version.
+    pub held: u64,
 }
 
-/// A document being read, or read: callers that find it wait for the first reader.
-type Answer = Arc<OnceCell<Arc<str>>>;
+/// A document being found, or found: callers that find it wait for the first.
+type Answer = Arc<OnceCell<Arc<WindowDocument>>>;
 
 #[derive(Debug, Default)]
 struct Kept {
@@ -239,33 +311,34 @@ pub(crate) struct DerivedSnapshot<'a> {
 }
 
 impl DerivedSnapshot<'_> {
-    /// The derived document of `window`, found kept or read in `conn`'s transaction (the snapshot's);
-    /// `None` for a window the derived figures cannot express.
+    /// The derived document of `window`: found kept, computed from the figures held in memory at
+    /// the snapshot's version, or else read in `conn`'s transaction (the snapshot's), which asks for
+    /// the figures to be held at it. `None` for a window the derived figures cannot express.
     pub(crate) async fn document(
         self,
         conn: &mut AsyncPgConnection,
         window: DateInterval,
-    ) -> StoreResult<Option<Arc<str>>> {
+    ) -> StoreResult<Option<Arc<WindowDocument>>> {
         let Some(months) = crate::figures::whole_months(window) else {
             return Ok(None);
         };
         let answers = self.answers;
-        let mut read_here = false;
+        let mut found = &answers.found;
         let document = answers
             .answer(self.version, window)
             .get_or_try_init(|| async {
+                if let Some(held) = answers.held_at(self.version) {
+                    found = &answers.computed;
+                    return Ok(Arc::new(held.document(window)?));
+                }
+                answers.hold_wanted.notify_one();
                 let document = crate::figures::derived_document(conn, window, months).await?;
-                read_here = true;
-                Ok::<_, StoreError>(Arc::from(document))
+                found = &answers.read;
+                Ok::<_, StoreError>(Arc::new(document))
             })
             .await?
             .clone();
-        let counter = if read_here {
-            &answers.read
-        } else {
-            &answers.found
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        found.fetch_add(1, Ordering::Relaxed);
         Ok(Some(document))
     }
 }
@@ -304,10 +377,17 @@ impl DerivedAnswers {
         Arc::clone(kept.documents.entry(window).or_default())
     }
 
+    /// The figures held in memory, if they are at `version`.
+    fn held_at(&self, version: i64) -> Option<Arc<HeldFigures>> {
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.as_ref().filter(|h| h.version == version).cloned()
+    }
+
     pub(crate) fn counts(&self) -> DerivedAnswerCounts {
         DerivedAnswerCounts {
             read: AtomicU64::load(&self.read, Ordering::Relaxed),
             kept: AtomicU64::load(&self.found, Ordering::Relaxed),
+            held: AtomicU64::load(&self.computed, Ordering::Relaxed),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! see one snapshot even while writers go on.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use chrono::{Datelike, Months, NaiveDate};
 use civcas_domain::reconcile::flow::AssessmentFlow;
@@ -84,18 +84,18 @@ fn tier(number: i32) -> StoreResult<Tier> {
 
 /// One row of sums, as both figure queries spell them: `k_` killed, `j_` injured.
 #[derive(Debug, Deserialize)]
-struct Sums {
-    tier: i32,
-    inside: u64,
-    boundary: u64,
-    k_min: u64,
-    k_max_bounded: u64,
-    k_unbounded: u64,
-    k_without: u64,
-    j_min: u64,
-    j_max_bounded: u64,
-    j_unbounded: u64,
-    j_without: u64,
+pub(crate) struct Sums {
+    pub(crate) tier: i32,
+    pub(crate) inside: u64,
+    pub(crate) boundary: u64,
+    pub(crate) k_min: u64,
+    pub(crate) k_max_bounded: u64,
+    pub(crate) k_unbounded: u64,
+    pub(crate) k_without: u64,
+    pub(crate) j_min: u64,
+    pub(crate) j_max_bounded: u64,
+    pub(crate) j_unbounded: u64,
+    pub(crate) j_without: u64,
 }
 
 impl Sums {
@@ -140,40 +140,40 @@ fn reported_tiers(found: BTreeMap<Tier, TierFigures>) -> Vec<TierFigures> {
 }
 
 #[derive(Debug, Deserialize)]
-struct GapRow {
-    source_id: String,
-    clusters: u64,
-    cluster_ids: Vec<i64>,
+pub(crate) struct GapRow {
+    pub(crate) source_id: String,
+    pub(crate) clusters: u64,
+    pub(crate) cluster_ids: Vec<i64>,
 }
 
 #[derive(Debug, Deserialize)]
-struct WindowDocument {
-    sources: SourceDocument,
-    tiers: Vec<Sums>,
-    disputed_ids: Vec<i64>,
-    gap_sources: Vec<String>,
-    gaps: Vec<GapRow>,
+pub(crate) struct WindowDocument {
+    pub(crate) sources: SourceDocument,
+    pub(crate) tiers: Vec<Sums>,
+    pub(crate) disputed_ids: Vec<i64>,
+    pub(crate) gap_sources: Vec<String>,
+    pub(crate) gaps: Vec<GapRow>,
 }
 
 #[derive(Debug, Deserialize)]
-struct VerdictRow {
-    source_id: String,
-    verdict: String,
-    inside: u64,
-    boundary: u64,
+pub(crate) struct VerdictRow {
+    pub(crate) source_id: String,
+    pub(crate) verdict: String,
+    pub(crate) inside: u64,
+    pub(crate) boundary: u64,
 }
 
 #[derive(Debug, Deserialize)]
-struct SourceTierRow {
-    source_id: String,
+pub(crate) struct SourceTierRow {
+    pub(crate) source_id: String,
     #[serde(flatten)]
-    sums: Sums,
+    pub(crate) sums: Sums,
 }
 
 #[derive(Debug, Deserialize)]
-struct SourceDocument {
-    verdicts: Vec<VerdictRow>,
-    tiers: Vec<SourceTierRow>,
+pub(crate) struct SourceDocument {
+    pub(crate) verdicts: Vec<VerdictRow>,
+    pub(crate) tiers: Vec<SourceTierRow>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,14 +231,14 @@ async fn source_figures(
     sources: &[String],
 ) -> StoreResult<Vec<SourceFigures>> {
     let document = window_document(conn, &SOURCE_FIGURES, window, as_of, filters, sources).await?;
-    per_source(parse("source figures", &document)?, sources)
+    per_source(&parse("source figures", &document)?, sources)
 }
 
 /// Rule 3's document as figures for every source in `sources`, zero-filled.
-fn per_source(document: SourceDocument, sources: &[String]) -> StoreResult<Vec<SourceFigures>> {
-    let mut verdicts: BTreeMap<String, BTreeMap<Verdict, Split>> = BTreeMap::new();
-    for row in document.verdicts {
-        verdicts.entry(row.source_id).or_default().insert(
+fn per_source(document: &SourceDocument, sources: &[String]) -> StoreResult<Vec<SourceFigures>> {
+    let mut verdicts: BTreeMap<&str, BTreeMap<Verdict, Split>> = BTreeMap::new();
+    for row in &document.verdicts {
+        verdicts.entry(&row.source_id).or_default().insert(
             verdict(&row.verdict)?,
             Split {
                 inside: row.inside,
@@ -246,11 +246,11 @@ fn per_source(document: SourceDocument, sources: &[String]) -> StoreResult<Vec<S
             },
         );
     }
-    let mut tiers: BTreeMap<String, BTreeMap<Tier, TierFigures>> = BTreeMap::new();
-    for row in document.tiers {
+    let mut tiers: BTreeMap<&str, BTreeMap<Tier, TierFigures>> = BTreeMap::new();
+    for row in &document.tiers {
         let t = tier(row.sums.tier)?;
         tiers
-            .entry(row.source_id)
+            .entry(&row.source_id)
             .or_default()
             .insert(t, row.sums.figures(t));
     }
@@ -262,8 +262,8 @@ fn per_source(document: SourceDocument, sources: &[String]) -> StoreResult<Vec<S
         .map(|id| {
             Ok(SourceFigures {
                 source_id: source_id(id)?,
-                verdicts: verdicts.remove(id).unwrap_or_default(),
-                tiers: reported_tiers(tiers.remove(id).unwrap_or_default()),
+                verdicts: verdicts.remove(id.as_str()).unwrap_or_default(),
+                tiers: reported_tiers(tiers.remove(id.as_str()).unwrap_or_default()),
             })
         })
         .collect()
@@ -299,7 +299,7 @@ pub(crate) async fn derived_document(
     conn: &mut AsyncPgConnection,
     window: DateInterval,
     (first, last, last_month): (NaiveDate, NaiveDate, NaiveDate),
-) -> StoreResult<String> {
+) -> StoreResult<WindowDocument> {
     let document: Document = Prepared(
         diesel::sql_query(DERIVED_FIGURES)
             .bind::<Date, _>(window.from())
@@ -310,7 +310,7 @@ pub(crate) async fn derived_document(
     )
     .get_result(conn)
     .await?;
-    Ok(document.document)
+    parse("derived figures", &document.document)
 }
 
 /// Rules 2 to 5 in one query, from the derived figures when the snapshot has them for the query;
@@ -327,18 +327,19 @@ async fn window_figures(
     };
     let document = match derived {
         Some(document) => document,
-        None => window_document(
-            conn,
-            &WINDOW_FIGURES,
-            query.window,
-            query.as_of,
-            &query.filters,
-            sources,
-        )
-        .await?
-        .into(),
+        None => {
+            let document = window_document(
+                conn,
+                &WINDOW_FIGURES,
+                query.window,
+                query.as_of,
+                &query.filters,
+                sources,
+            )
+            .await?;
+            Arc::new(parse("window figures", &document)?)
+        }
     };
-    let document: WindowDocument = parse("window figures", &document)?;
     let mut tiers = BTreeMap::new();
     let mut disputed = empty_figures(Tier::Likely);
     for sums in &document.tiers {
@@ -349,23 +350,24 @@ async fn window_figures(
             tiers.insert(t, sums.figures(t));
         }
     }
-    let mut gaps: BTreeMap<String, GapRow> = document
+    let gaps: BTreeMap<&str, &GapRow> = document
         .gaps
-        .into_iter()
-        .map(|g| (g.source_id.clone(), g))
+        .iter()
+        .map(|g| (g.source_id.as_str(), g))
         .collect();
     let coverage_gaps = document
         .gap_sources
         .iter()
         .map(|id| {
-            let gap = gaps.remove(id);
+            let gap = gaps.get(id.as_str());
             Ok(CoverageGap {
                 source_id: source_id(id)?,
-                clusters: gap.as_ref().map_or(0, |g| g.clusters),
+                clusters: gap.map_or(0, |g| g.clusters),
                 cluster_ids: gap
                     .map(|g| {
                         g.cluster_ids
-                            .into_iter()
+                            .iter()
+                            .copied()
                             .map(IncidentId::from_stored)
                             .collect()
                     })
@@ -374,13 +376,14 @@ async fn window_figures(
         })
         .collect::<StoreResult<_>>()?;
     Ok(ReconciledFigures {
-        sources: per_source(document.sources, sources)?,
+        sources: per_source(&document.sources, sources)?,
         tiers: reported_tiers(tiers),
         disputed: Disputed {
             figures: disputed,
             cluster_ids: document
                 .disputed_ids
-                .into_iter()
+                .iter()
+                .copied()
                 .map(IncidentId::from_stored)
                 .collect(),
         },

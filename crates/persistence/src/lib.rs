@@ -51,6 +51,7 @@ mod derived;
 pub mod embedded;
 mod error;
 mod figures;
+mod held;
 mod idempotency;
 mod imports;
 mod incidents;

@@ -6,7 +6,8 @@
 //! - `civcas_db_pool_*`: the connection pool, read at each scrape;
 //! - `civcas_import_*`: ImportAssessments rows by outcome, and batches committed;
 //! - `civcas_derived_answers_total{outcome}`: answers of the present read from the derived figures,
-//!   or kept from an earlier reading, read at each scrape;
+//!   kept from an earlier reading, or computed from the derived figures held in memory, read at each
+//!   scrape;
 //! - `civcas_coalesced_records_total{outcome}`: RecordAssessment calls without a request id that
 //!   created their incident with one statement, or were written in a batch with others, or alone,
 //!   read at each scrape.
@@ -206,6 +207,7 @@ impl Metrics {
         let answers = store.derived_answer_counts();
         catch_up(&self.derived_answers, "read", answers.read);
         catch_up(&self.derived_answers, "kept", answers.kept);
+        catch_up(&self.derived_answers, "held", answers.held);
         let records = store.coalesced_counts();
         catch_up(
             &self.coalesced_records,

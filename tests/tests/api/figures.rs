@@ -1,5 +1,6 @@
 //! FigureService through gRPC: the seed article's scenario and each rule of DESIGN.md section 2.
 
+use chrono::NaiveDate;
 use civcas_proto::v1 as pb;
 use civcas_tests::fixtures::{
     assessment, coalition_cumulative, incident, record_incident, register_seed_sources,
@@ -679,16 +680,23 @@ async fn notifications_within(
     seen
 }
 
+/// A server on a database of its own, with the seed article's sources, and the database's url, for
+/// the tests that look into the database too.
+async fn app_and_database() -> (TestApp, secrecy::SecretString) {
+    let settings = civcas_tests::fresh_database_settings().await;
+    let url = settings.database.url.clone().expect("a database url");
+    let app = civcas_tests::spawn_app_with(settings).await;
+    register_seed_sources(&app).await;
+    (app, url)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_writes_that_store_something_notify_the_watchers() {
     use std::time::Duration;
 
     use diesel_async::SimpleAsyncConnection;
 
-    let settings = civcas_tests::fresh_database_settings().await;
-    let url = settings.database.url.clone().expect("a database url");
-    let app = civcas_tests::spawn_app_with(settings).await;
-    register_seed_sources(&app).await;
+    let (app, url) = app_and_database().await;
     let report = record_incident(&app, incident("airwars", "CS1", "2017-06-10")).await;
     let mut listener = civcas_tests::db::connect(&url).await;
     listener
@@ -767,10 +775,7 @@ async fn derived_caught_up(url: &secrecy::SecretString) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_derived_figures_follow_writes_and_a_change_of_belligerent() {
-    let settings = civcas_tests::fresh_database_settings().await;
-    let url = settings.database.url.clone().expect("a database url");
-    let app = civcas_tests::spawn_app_with(settings).await;
-    register_seed_sources(&app).await;
+    let (app, url) = app_and_database().await;
     let report = record_incident(&app, incident("airwars", "CS1", "2017-06-12")).await;
     assess(
         &app,
@@ -831,8 +836,8 @@ async fn the_derived_figures_follow_writes_and_a_change_of_belligerent() {
     assert!(derived.disputed.unwrap().cluster_ids.is_empty());
 }
 
-/// How the server found its answers of the present so far: (read, kept).
-async fn derived_answers(app: &TestApp) -> (Option<f64>, Option<f64>) {
+/// How the server found its answers of the present so far: (read, kept, held).
+async fn derived_answers(app: &TestApp) -> (Option<f64>, Option<f64>, Option<f64>) {
     let text = app.scrape_metrics().await;
     let count = |outcome: &str| {
         metric_sample(
@@ -840,15 +845,12 @@ async fn derived_answers(app: &TestApp) -> (Option<f64>, Option<f64>) {
             &format!("civcas_derived_answers_total{{outcome=\"{outcome}\"}}"),
         )
     };
-    (count("read"), count("kept"))
+    (count("read"), count("kept"), count("held"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_of_the_present_is_read_once_per_version_and_shared() {
-    let settings = civcas_tests::fresh_database_settings().await;
-    let url = settings.database.url.clone().expect("a database url");
-    let app = civcas_tests::spawn_app_with(settings).await;
-    register_seed_sources(&app).await;
+    let (app, url) = app_and_database().await;
     let report = record_incident(&app, incident("airwars", "CS1", "2017-06-12")).await;
     let fair = |killed| {
         assessment(
@@ -868,7 +870,10 @@ async fn an_answer_of_the_present_is_read_once_per_version_and_shared() {
     let full = figures(&app, "2017-06-01", "2017-06-30", "2030-01-01").await;
     assert!(asked.iter().all(|answer| *answer == full), "{asked:?}");
     assert_eq!(again, full);
-    assert_eq!(derived_answers(&app).await, (Some(1.0), Some(16.0)));
+    assert_eq!(
+        derived_answers(&app).await,
+        (Some(1.0), Some(16.0), Some(0.0))
+    );
 
     // A write the refresh has not taken (the test holds the refresher's lock): the kept answer is
     // not served, and the full computation answers.
@@ -892,14 +897,80 @@ async fn an_answer_of_the_present_is_read_once_per_version_and_shared() {
         pending,
         figures(&app, "2017-06-01", "2017-06-30", "2030-01-01").await
     );
-    assert_eq!(derived_answers(&app).await, (Some(1.0), Some(16.0)));
+    assert_eq!(
+        derived_answers(&app).await,
+        (Some(1.0), Some(16.0), Some(0.0))
+    );
 
     // Once the refresh has taken it, the next answer is read again, and agrees.
     drop(refresher_lock);
     derived_caught_up(&url).await;
     let after = figures(&app, "2017-06-01", "2017-06-30", "").await;
     assert_eq!(after, pending);
-    assert_eq!(derived_answers(&app).await, (Some(2.0), Some(16.0)));
+    assert_eq!(
+        derived_answers(&app).await,
+        (Some(2.0), Some(16.0), Some(0.0))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_of_the_present_are_computed_from_the_derived_figures_held_in_memory() {
+    let (app, url) = app_and_database().await;
+    // Two incidents, one of them disputed and both a gap of the monitor's, so that every part of
+    // the answer has something to show.
+    for (reference, day) in [("CS1", "2017-06-12"), ("CS2", "2017-07-03")] {
+        let report = record_incident(&app, incident("airwars", reference, day)).await;
+        assess(
+            &app,
+            assessment(
+                "cjtf-oir",
+                &report.id,
+                pb::Verdict::Credible,
+                Some((1, Some(3))),
+                "2017-08-01",
+            ),
+        )
+        .await;
+    }
+    let report = record_incident(&app, incident("airwars", "CS3", "2017-06-20")).await;
+    for (source, verdict) in [
+        ("airwars", pb::Verdict::Fair),
+        ("cjtf-oir", pb::Verdict::NotCredible),
+    ] {
+        assess(
+            &app,
+            assessment(source, &report.id, verdict, None, "2017-08-01"),
+        )
+        .await;
+    }
+    assess(
+        &app,
+        assessment(
+            "airwars",
+            &report.id,
+            pb::Verdict::Fair,
+            Some((2, None)),
+            "2017-08-02",
+        ),
+    )
+    .await;
+    derived_caught_up(&url).await;
+
+    // The first answer is read from the derived tables and has the server read them into its
+    // memory, in the background; each later window is computed from them once they are held.
+    let first_day = NaiveDate::from_ymd_opt(2017, 6, 1).unwrap();
+    for days in 29..200 {
+        let to = (first_day + chrono::Days::new(days)).to_string();
+        let answer = figures(&app, "2017-06-01", &to, "").await;
+        assert_eq!(answer, figures(&app, "2017-06-01", &to, "2030-01-01").await);
+        let (read, _, held) = derived_answers(&app).await;
+        assert_eq!(read, Some(1.0), "only the first answer is read");
+        if held > Some(0.0) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no answer was computed from the derived figures held in memory");
 }
 
 /// A refresh of many pending incidents, a tenth of those stored or more (as after an import), first

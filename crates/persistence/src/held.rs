@@ -1,0 +1,619 @@
+//! The derived figures held in memory for one version of them, so that a window's answer is computed
+//! in microseconds, without a query, at a cost that grows neither with the incidents nor with the
+//! window's length.
+//!
+//! A window's sums over the derived tables' day intervals are differences of sums cumulative by first
+//! day and by last day (see [`IntervalSums`]), and the listed clusters are found month by month among
+//! runs kept in id order. Only the day grain is held: the month grain exists so that PostgreSQL reads
+//! fewer rows, which cumulative sums do not need.
+//!
+//! What is held is the derived tables at one version, read in one snapshot. A refresh changes them
+//! only together with the version (`derived.version`), so held figures answer exactly the callers
+//! whose snapshot sees that version and nothing pending, as the derived queries do
+//! ([`crate::derived`] checks both).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{Datelike, NaiveDate};
+use civcas_domain::DateInterval;
+use civcas_domain::reconcile::LISTED_CLUSTERS;
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Bool, Date, Nullable, SmallInt, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::error::{StoreError, StoreResult, corrupt};
+use crate::figures::{GapRow, SourceDocument, SourceTierRow, Sums, VerdictRow, WindowDocument};
+
+/// The measures each sum keeps, as the derived tables name them (`k_` killed, `j_` injured).
+type Measures = [i64; 9];
+const COUNT: usize = 0;
+const K_MIN: usize = 1;
+const K_MAX_BOUNDED: usize = 2;
+const K_UNBOUNDED: usize = 3;
+const K_WITHOUT: usize = 4;
+const J_MIN: usize = 5;
+const J_MAX_BOUNDED: usize = 6;
+const J_UNBOUNDED: usize = 7;
+const J_WITHOUT: usize = 8;
+
+/// The tiers a source's figures are reported at, as the SQL numbers them.
+const SOURCE_TIERS: [i16; 3] = [4, 3, 2];
+
+fn add<const N: usize>(sums: &mut [i64; N], values: &[i64; N]) {
+    sums.iter_mut().zip(values).for_each(|(s, v)| *s += v);
+}
+
+fn less<const N: usize>(mut sums: [i64; N], values: &[i64; N]) -> [i64; N] {
+    sums.iter_mut().zip(values).for_each(|(s, v)| *s -= v);
+    sums
+}
+
+/// Sums by a day: entry `i` of `sums` sums every interval whose day (first or last) is `days[i]` or
+/// earlier.
+#[derive(Debug)]
+struct Cumulative<const N: usize> {
+    days: Vec<NaiveDate>,
+    sums: Vec<[i64; N]>,
+}
+
+impl<const N: usize> Cumulative<N> {
+    /// From values in the order of their days.
+    fn new(ordered: impl Iterator<Item = (NaiveDate, [i64; N])>) -> Self {
+        let mut cumulative = Self {
+            days: Vec::new(),
+            sums: Vec::new(),
+        };
+        let mut running = [0; N];
+        for (day, values) in ordered {
+            add(&mut running, &values);
+            if cumulative.days.last() == Some(&day) {
+                *cumulative.sums.last_mut().expect("a sum for every day") = running;
+            } else {
+                cumulative.days.push(day);
+                cumulative.sums.push(running);
+            }
+        }
+        cumulative
+    }
+
+    /// The sum of the intervals whose day is `day` or earlier; nothing when `day` is before time.
+    fn through(&self, day: Option<NaiveDate>) -> [i64; N] {
+        let Some(day) = day else { return [0; N] };
+        match self.days.partition_point(|d| *d <= day) {
+            0 => [0; N],
+            after => self.sums[after - 1],
+        }
+    }
+}
+
+/// An interval of days `[first, last]` and its measures.
+type Interval<const N: usize> = (NaiveDate, NaiveDate, [i64; N]);
+
+/// Measures kept per interval of days, which give for any window their sums over the intervals
+/// inside it and over those overlapping it.
+#[derive(Debug)]
+struct IntervalSums<const N: usize> {
+    by_first: Cumulative<N>,
+    by_last: Cumulative<N>,
+    /// The intervals of two days or more, longest first: the only ones that can hold a window with
+    /// a day on each side.
+    long: Vec<Interval<N>>,
+}
+
+impl<const N: usize> IntervalSums<N> {
+    fn new(mut intervals: Vec<Interval<N>>) -> Self {
+        intervals.sort_unstable_by_key(|(first, ..)| *first);
+        let by_first = Cumulative::new(intervals.iter().map(|(first, _, v)| (*first, *v)));
+        intervals.sort_unstable_by_key(|(_, last, _)| *last);
+        let by_last = Cumulative::new(intervals.iter().map(|(_, last, v)| (*last, *v)));
+        intervals.retain(|(first, last, _)| last > first);
+        intervals.sort_unstable_by_key(|(first, last, _)| std::cmp::Reverse(*last - *first));
+        Self {
+            by_first,
+            by_last,
+            long: intervals,
+        }
+    }
+
+    /// Over the intervals that overlap `window`: every interval that starts by its last day, less
+    /// those that end before its first (which start before it too).
+    fn overlapping(&self, window: DateInterval) -> [i64; N] {
+        less(
+            self.by_first.through(Some(window.to())),
+            &self.by_last.through(window.from().pred_opt()),
+        )
+    }
+
+    /// Over the intervals inside `window`: every interval that ends by its last day, less those
+    /// that start before its first; which takes away twice those that start before it and end after
+    /// it, so they are added back.
+    fn inside(&self, window: DateInterval) -> [i64; N] {
+        let before = window.from().pred_opt();
+        let mut sums = less(
+            self.by_last.through(Some(window.to())),
+            &self.by_first.through(before),
+        );
+        if let (Some(before), Some(after)) = (before, window.to().succ_opt()) {
+            let length = after - before;
+            for (first, last, values) in self.long.iter().take_while(|(f, l, _)| *l - *f >= length)
+            {
+                if *first <= before && *last >= after {
+                    add(&mut sums, values);
+                }
+            }
+        }
+        sums
+    }
+}
+
+/// Interval sums per key, from rows in any order.
+fn by_key<K: Ord, const N: usize>(
+    rows: impl IntoIterator<Item = (K, Interval<N>)>,
+) -> BTreeMap<K, IntervalSums<N>> {
+    let mut grouped: BTreeMap<K, Vec<Interval<N>>> = BTreeMap::new();
+    for (key, interval) in rows {
+        grouped.entry(key).or_default().push(interval);
+    }
+    grouped
+        .into_iter()
+        .map(|(key, intervals)| (key, IntervalSums::new(intervals)))
+        .collect()
+}
+
+/// The months since year 0, which order runs by the month they start in.
+fn month(day: NaiveDate) -> i32 {
+    day.year() * 12 + day.month0() as i32
+}
+
+/// A run of a listed cluster's members: `[first, last]`, in the month `month` (of `first`).
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    month: i32,
+    cluster_id: i64,
+    first: NaiveDate,
+    last: NaiveDate,
+}
+
+/// The runs of the clusters on one list (disputed, or a source's gaps that count).
+#[derive(Debug, Default)]
+struct ListedRuns {
+    /// By the month they start in, then by cluster id.
+    runs: Vec<Run>,
+    /// Those of two days or more, the only ones that can hold a window's first day and the day
+    /// before.
+    long: Vec<Run>,
+}
+
+impl ListedRuns {
+    fn new(mut runs: Vec<Run>) -> Self {
+        runs.sort_unstable_by_key(|r| (r.month, r.cluster_id));
+        let long = runs.iter().filter(|r| r.last > r.first).copied().collect();
+        Self { runs, long }
+    }
+
+    /// The first ids of the clusters with a run meeting `window` (starting in it, or holding its
+    /// first day and the day before): the first of each month's runs starting in it, with those
+    /// reaching into it from before, so that a window costs what its months do.
+    fn first_ids(&self, window: DateInterval) -> Vec<i64> {
+        let (from, to) = (window.from(), window.to());
+        let mut ids = Vec::new();
+        let mut start = self.runs.partition_point(|r| r.month < month(from));
+        while let Some(first) = self.runs.get(start).filter(|r| r.month <= month(to)) {
+            let end = start + self.runs[start..].partition_point(|r| r.month == first.month);
+            let before = ids.len();
+            for run in &self.runs[start..end] {
+                if ids.len() - before == LISTED_CLUSTERS {
+                    break;
+                }
+                let meets = from <= run.first && run.first <= to;
+                if meets && ids.last() != Some(&run.cluster_id) {
+                    ids.push(run.cluster_id);
+                }
+            }
+            start = end;
+        }
+        ids.extend(
+            self.long
+                .iter()
+                .filter(|r| r.first < from && r.last >= from)
+                .map(|r| r.cluster_id),
+        );
+        ids.sort_unstable();
+        ids.dedup();
+        ids.truncate(LISTED_CLUSTERS);
+        ids
+    }
+}
+
+/// A source whose coverage gaps are reported: one that has assessed something.
+#[derive(Debug)]
+struct GapSource {
+    id: String,
+    belligerent: Option<String>,
+}
+
+/// The derived tables at one version, by the day, ready to answer any window.
+#[derive(Debug)]
+pub(crate) struct HeldFigures {
+    pub(crate) version: i64,
+    /// Rule 4 per (tier, disputed, kind of interval), see `derived.terms`.
+    tiers: BTreeMap<(i16, bool, char), IntervalSums<9>>,
+    /// Rule 3 per (source, verdict), with the verdict's tier.
+    verdicts: BTreeMap<(String, String), (i16, IntervalSums<9>)>,
+    /// Rule 5's LIKELY clusters per (kind of interval, party, covering source); '' for any.
+    coverage: BTreeMap<(char, String, String), IntervalSums<1>>,
+    /// Bytewise by id, as the reference implementation orders them.
+    gap_sources: Vec<GapSource>,
+    /// The disputed clusters (list '') and each gap source's gaps that count (list: its id).
+    lists: HashMap<String, ListedRuns>,
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+}
+
+#[derive(QueryableByName)]
+struct TierRow {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = SmallInt)]
+    tier: i16,
+    #[diesel(sql_type = Bool)]
+    disputed: bool,
+    #[diesel(embed)]
+    interval: IntervalRow,
+}
+
+#[derive(QueryableByName)]
+struct VerdictSumRow {
+    #[diesel(sql_type = Text)]
+    source_id: String,
+    #[diesel(sql_type = Text)]
+    verdict: String,
+    #[diesel(sql_type = SmallInt)]
+    tier: i16,
+    #[diesel(embed)]
+    interval: IntervalRow,
+}
+
+/// A sums row's interval and measures.
+#[derive(QueryableByName)]
+struct IntervalRow {
+    #[diesel(sql_type = Date)]
+    first: NaiveDate,
+    #[diesel(sql_type = Date)]
+    last: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+    #[diesel(sql_type = BigInt)]
+    k_min: i64,
+    #[diesel(sql_type = BigInt)]
+    k_max_bounded: i64,
+    #[diesel(sql_type = BigInt)]
+    k_unbounded: i64,
+    #[diesel(sql_type = BigInt)]
+    k_without: i64,
+    #[diesel(sql_type = BigInt)]
+    j_min: i64,
+    #[diesel(sql_type = BigInt)]
+    j_max_bounded: i64,
+    #[diesel(sql_type = BigInt)]
+    j_unbounded: i64,
+    #[diesel(sql_type = BigInt)]
+    j_without: i64,
+}
+
+impl IntervalRow {
+    fn interval(&self) -> Interval<9> {
+        let mut measures = [0; 9];
+        measures[COUNT] = self.count;
+        measures[K_MIN] = self.k_min;
+        measures[K_MAX_BOUNDED] = self.k_max_bounded;
+        measures[K_UNBOUNDED] = self.k_unbounded;
+        measures[K_WITHOUT] = self.k_without;
+        measures[J_MIN] = self.j_min;
+        measures[J_MAX_BOUNDED] = self.j_max_bounded;
+        measures[J_UNBOUNDED] = self.j_unbounded;
+        measures[J_WITHOUT] = self.j_without;
+        (self.first, self.last, measures)
+    }
+}
+
+#[derive(QueryableByName)]
+struct CoverageRow {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    party: String,
+    #[diesel(sql_type = Text)]
+    source_id: String,
+    #[diesel(sql_type = Date)]
+    first: NaiveDate,
+    #[diesel(sql_type = Date)]
+    last: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    clusters: i64,
+}
+
+#[derive(QueryableByName)]
+struct GapSourceRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    belligerent: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct RunRow {
+    #[diesel(sql_type = Text)]
+    list: String,
+    #[diesel(sql_type = BigInt)]
+    cluster_id: i64,
+    #[diesel(sql_type = Date)]
+    first: NaiveDate,
+    #[diesel(sql_type = Date)]
+    last: NaiveDate,
+}
+
+const MEASURES: &str = "first, last, k_min, k_max_bounded, k_unbounded, k_without, \
+                        j_min, j_max_bounded, j_unbounded, j_without";
+
+/// The sources whose gaps are reported, as derived_figures.sql finds them.
+const GAP_SOURCES: &str = "SELECT s.id, s.belligerent FROM sources s \
+                           WHERE EXISTS (SELECT 1 FROM assessments a WHERE a.source_id = s.id)";
+
+fn kind(raw: &str) -> StoreResult<char> {
+    match raw {
+        "s" | "m" | "j" => Ok(raw.chars().next().expect("one character")),
+        other => Err(StoreError::Repository(corrupt("kind of interval", other))),
+    }
+}
+
+impl HeldFigures {
+    /// Reads the derived tables by the day; `conn` must be in a REPEATABLE READ transaction, so that
+    /// they and their version are read in one snapshot.
+    pub(crate) async fn read(conn: &mut AsyncPgConnection) -> StoreResult<Self> {
+        let version: Version = diesel::sql_query("SELECT version FROM derived.version")
+            .get_result(conn)
+            .await?;
+        let tier_rows: Vec<TierRow> = diesel::sql_query(format!(
+            "SELECT kind::text AS kind, tier, disputed, clusters AS count, {MEASURES}
+             FROM derived.tier_sums WHERE grain = 'd'"
+        ))
+        .load(conn)
+        .await?;
+        let verdict_rows: Vec<VerdictSumRow> = diesel::sql_query(format!(
+            "SELECT source_id, verdict, tier, incidents AS count, {MEASURES}
+             FROM derived.verdict_sums WHERE grain = 'd'"
+        ))
+        .load(conn)
+        .await?;
+        let coverage_rows: Vec<CoverageRow> = diesel::sql_query(
+            "SELECT kind::text AS kind, party, source_id, first, last, clusters
+             FROM derived.coverage_sums WHERE grain = 'd'",
+        )
+        .load(conn)
+        .await?;
+        let gap_sources: Vec<GapSourceRow> = diesel::sql_query(GAP_SOURCES).load(conn).await?;
+        // Only the runs a query lists: a gap source's, of its party's clusters when it has one.
+        let runs: Vec<RunRow> = diesel::sql_query(format!(
+            "WITH lists AS (
+                 SELECT '' AS list, NULL::text AS party
+                 UNION ALL
+                 SELECT id, belligerent FROM ({GAP_SOURCES}) gap_sources
+             )
+             SELECT r.list, r.cluster_id, r.first, r.last
+             FROM lists l JOIN derived.listed_runs r ON r.list = l.list
+             WHERE l.party IS NULL OR l.party = ANY (r.parties)"
+        ))
+        .load(conn)
+        .await?;
+
+        let tiers = tier_rows
+            .into_iter()
+            .map(|row| {
+                let key = (row.tier, row.disputed, kind(&row.kind)?);
+                Ok((key, row.interval.interval()))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut verdict_tiers = BTreeMap::new();
+        let verdicts = verdict_rows.into_iter().map(|row| {
+            let key = (row.source_id, row.verdict);
+            verdict_tiers.insert(key.clone(), row.tier);
+            (key, row.interval.interval())
+        });
+        let verdicts = by_key(verdicts)
+            .into_iter()
+            .map(|(key, sums)| {
+                let tier = verdict_tiers[&key];
+                (key, (tier, sums))
+            })
+            .collect();
+        let coverage = coverage_rows
+            .into_iter()
+            .map(|row| {
+                let key = (kind(&row.kind)?, row.party, row.source_id);
+                Ok((key, (row.first, row.last, [row.clusters])))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut gap_sources: Vec<GapSource> = gap_sources
+            .into_iter()
+            .map(|row| GapSource {
+                id: row.id,
+                belligerent: row.belligerent,
+            })
+            .collect();
+        gap_sources.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        let mut lists: HashMap<String, Vec<Run>> = HashMap::new();
+        for row in runs {
+            lists.entry(row.list).or_default().push(Run {
+                month: month(row.first),
+                cluster_id: row.cluster_id,
+                first: row.first,
+                last: row.last,
+            });
+        }
+        Ok(Self {
+            version: version.version,
+            tiers: by_key(tiers),
+            verdicts,
+            coverage: by_key(coverage),
+            gap_sources,
+            lists: lists
+                .into_iter()
+                .map(|(list, runs)| (list, ListedRuns::new(runs)))
+                .collect(),
+        })
+    }
+
+    /// Rules 2 to 5 for `window`: the document derived_figures.sql returns for it at this version.
+    pub(crate) fn document(&self, window: DateInterval) -> StoreResult<WindowDocument> {
+        Ok(WindowDocument {
+            sources: self.source_document(window)?,
+            tiers: self.tier_sums(window)?,
+            disputed_ids: self.first_listed("", window),
+            gap_sources: self.gap_sources.iter().map(|s| s.id.clone()).collect(),
+            gaps: self.gaps(window)?,
+        })
+    }
+
+    /// Rule 4 per tier, and the disputed clusters' own figures at LIKELY as tier 0: whether a
+    /// cluster is inside from its span ('s'); what it counts wherever it meets the window from its
+    /// runs ('m') less its pairs of runs ('j') inside.
+    fn tier_sums(&self, window: DateInterval) -> StoreResult<Vec<Sums>> {
+        let sums_of = |tier: i16, disputed: bool, kind: char, overlapping: bool| {
+            self.tiers
+                .get(&(tier, disputed, kind))
+                .map_or([0; 9], |sums| match overlapping {
+                    true => sums.overlapping(window),
+                    false => sums.inside(window),
+                })
+        };
+        // Per tier, then LIKELY disputed again as tier 0.
+        let mut figures: BTreeMap<i16, (Measures, Measures)> = BTreeMap::new();
+        let kept: BTreeSet<(i16, bool)> = self.tiers.keys().map(|&(t, d, _)| (t, d)).collect();
+        for (tier, disputed) in kept {
+            let inside = sums_of(tier, disputed, 's', false);
+            let meeting = less(
+                sums_of(tier, disputed, 'm', true),
+                &sums_of(tier, disputed, 'j', false),
+            );
+            let mut count_as = vec![tier];
+            if tier == 3 && disputed {
+                count_as.push(0);
+            }
+            for tier in count_as {
+                let (tier_inside, tier_meeting) = figures.entry(tier).or_default();
+                add(tier_inside, &inside);
+                add(tier_meeting, &meeting);
+            }
+        }
+        figures.entry(0).or_default();
+        figures
+            .into_iter()
+            .rev()
+            .map(|(tier, (inside, meeting))| sums(tier, &inside, &meeting))
+            .collect()
+    }
+
+    /// Rule 3: each source's incidents by verdict, and its figures per tier from the verdicts at
+    /// that tier or higher.
+    fn source_document(&self, window: DateInterval) -> StoreResult<SourceDocument> {
+        let mut verdicts = Vec::new();
+        let mut by_source: BTreeMap<&str, Vec<(i16, Measures, Measures)>> = BTreeMap::new();
+        for ((source_id, verdict), (tier, sums)) in &self.verdicts {
+            let inside = sums.inside(window);
+            let overlapping = sums.overlapping(window);
+            if overlapping[COUNT] == 0 {
+                continue;
+            }
+            verdicts.push(VerdictRow {
+                source_id: source_id.clone(),
+                verdict: verdict.clone(),
+                inside: unsigned(inside[COUNT])?,
+                boundary: unsigned(overlapping[COUNT] - inside[COUNT])?,
+            });
+            by_source
+                .entry(source_id)
+                .or_default()
+                .push((*tier, inside, overlapping));
+        }
+        let mut tiers = Vec::new();
+        for (source_id, graded) in by_source {
+            for tier in SOURCE_TIERS {
+                let (mut inside, mut overlapping) = ([0; 9], [0; 9]);
+                let mut any = false;
+                for (_, i, o) in graded.iter().filter(|(t, ..)| *t >= tier) {
+                    add(&mut inside, i);
+                    add(&mut overlapping, o);
+                    any = true;
+                }
+                if any {
+                    tiers.push(SourceTierRow {
+                        source_id: source_id.to_owned(),
+                        sums: sums(tier, &inside, &overlapping)?,
+                    });
+                }
+            }
+        }
+        Ok(SourceDocument { verdicts, tiers })
+    }
+
+    /// Rule 5: per gap source, the LIKELY clusters it may speak for (its party's, if it has one)
+    /// that meet the window, less those it covers, and the first of them by id.
+    fn gaps(&self, window: DateInterval) -> StoreResult<Vec<GapRow>> {
+        let meeting = |party: &str, source: &str| {
+            let key = |kind: char| (kind, party.to_owned(), source.to_owned());
+            let runs = self
+                .coverage
+                .get(&key('m'))
+                .map_or(0, |s| s.overlapping(window)[0]);
+            let joins = self
+                .coverage
+                .get(&key('j'))
+                .map_or(0, |s| s.inside(window)[0]);
+            runs - joins
+        };
+        self.gap_sources
+            .iter()
+            .map(|source| {
+                let party = source.belligerent.as_deref().unwrap_or("");
+                Ok(GapRow {
+                    source_id: source.id.clone(),
+                    clusters: unsigned(meeting(party, "") - meeting(party, &source.id))?,
+                    cluster_ids: self.first_listed(&source.id, window),
+                })
+            })
+            .collect()
+    }
+
+    fn first_listed(&self, list: &str, window: DateInterval) -> Vec<i64> {
+        self.lists
+            .get(list)
+            .map_or_else(Vec::new, |runs| runs.first_ids(window))
+    }
+}
+
+fn unsigned(value: i64) -> StoreResult<u64> {
+    u64::try_from(value).map_err(|_| StoreError::Repository(corrupt("derived sum", value)))
+}
+
+/// A tier's figures from the sums over the clusters (or incidents) inside the window and over all
+/// those meeting it.
+fn sums(tier: i16, inside: &Measures, meeting: &Measures) -> StoreResult<Sums> {
+    Ok(Sums {
+        tier: i32::from(tier),
+        inside: unsigned(inside[COUNT])?,
+        boundary: unsigned(meeting[COUNT] - inside[COUNT])?,
+        k_min: unsigned(inside[K_MIN])?,
+        k_max_bounded: unsigned(meeting[K_MAX_BOUNDED])?,
+        k_unbounded: unsigned(meeting[K_UNBOUNDED])?,
+        k_without: unsigned(meeting[K_WITHOUT])?,
+        j_min: unsigned(inside[J_MIN])?,
+        j_max_bounded: unsigned(meeting[J_MAX_BOUNDED])?,
+        j_unbounded: unsigned(meeting[J_UNBOUNDED])?,
+        j_without: unsigned(meeting[J_WITHOUT])?,
+    })
+}
