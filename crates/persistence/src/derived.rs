@@ -197,9 +197,7 @@ impl PgStore {
             }
         })
     }
-}
 
-impl PgStore {
     /// Reads the derived figures into memory, where the callers of the present whose snapshot sees
     /// the same version compute their answers without a query. Returns the version read, or `None`
     /// when the latest is held already.
