@@ -71,6 +71,11 @@ const PAUSE_PER_REFRESH_TIME: u32 = 4;
 /// The longest pause between refreshes while writes keep coming.
 const LONGEST_PAUSE: Duration = Duration::from_secs(5);
 
+/// The pause after a refresh, or a reading of the held figures, that took `took`.
+fn pause_after(took: Duration) -> Duration {
+    (took * PAUSE_PER_REFRESH_TIME).clamp(REFRESH_PAUSE, LONGEST_PAUSE)
+}
+
 /// How often the refresher looks for pending incidents when no change is announced: the change feed
 /// can miss notifications while it reconnects.
 const REFRESH_TICK: Duration = Duration::from_secs(10);
@@ -183,8 +188,7 @@ impl PgStore {
                     ),
                     Err(error) => tracing::warn!(%error, "cannot refresh the derived figures"),
                 }
-                let pause = started.elapsed() * PAUSE_PER_REFRESH_TIME;
-                tokio::time::sleep(pause.clamp(REFRESH_PAUSE, LONGEST_PAUSE)).await;
+                tokio::time::sleep(pause_after(started.elapsed())).await;
                 // Another refresher held the lock: what it did not see is still pending, so try
                 // again after the pause rather than wait for the next change.
                 if matches!(refreshed, Ok(None)) {
@@ -203,19 +207,22 @@ impl PgStore {
     /// when the latest is held already.
     pub async fn hold_derived(&self) -> RepositoryResult<Option<i64>> {
         let mut conn = self.conn().await?;
-        let latest: Version = Prepared(diesel::sql_query("SELECT version FROM derived.version"))
-            .get_result(&mut conn)
-            .await
-            .map_err(crate::error::classify)?;
-        if self.derived_answers.held_at(latest.version).is_some() {
-            return Ok(None);
-        }
         let held = conn
             .build_transaction()
             .repeatable_read()
             .read_only()
-            .run(async |conn| HeldFigures::read(conn).await)
+            .run(async |conn| {
+                let latest: Version =
+                    Prepared(diesel::sql_query("SELECT version FROM derived.version"))
+                        .get_result(conn)
+                        .await?;
+                if self.derived_answers.held_at(latest.version).is_some() {
+                    return Ok(None);
+                }
+                HeldFigures::read(conn, latest.version).await.map(Some)
+            })
             .await?;
+        let Some(held) = held else { return Ok(None) };
         let version = held.version;
         *self
             .derived_answers
@@ -245,8 +252,7 @@ impl PgStore {
                         tracing::warn!(%error, "cannot hold the derived figures in memory")
                     }
                 }
-                let pause = started.elapsed() * PAUSE_PER_REFRESH_TIME;
-                tokio::time::sleep(pause.clamp(REFRESH_PAUSE, LONGEST_PAUSE)).await;
+                tokio::time::sleep(pause_after(started.elapsed())).await;
             }
         })
     }

@@ -244,9 +244,11 @@ impl ListedRuns {
 }
 
 /// A source whose coverage gaps are reported: one that has assessed something.
-#[derive(Debug)]
+#[derive(Debug, QueryableByName)]
 struct GapSource {
+    #[diesel(sql_type = Text)]
     id: String,
+    #[diesel(sql_type = Nullable<Text>)]
     belligerent: Option<String>,
 }
 
@@ -256,20 +258,14 @@ pub(crate) struct HeldFigures {
     pub(crate) version: i64,
     /// Rule 4 per (tier, disputed, kind of interval), see `derived.terms`.
     tiers: BTreeMap<(i16, bool, char), IntervalSums<9>>,
-    /// Rule 3 per (source, verdict), with the verdict's tier.
-    verdicts: BTreeMap<(String, String), (i16, IntervalSums<9>)>,
+    /// Rule 3 per (source, verdict, the verdict's tier).
+    verdicts: BTreeMap<(String, String, i16), IntervalSums<9>>,
     /// Rule 5's LIKELY clusters per (kind of interval, party, covering source); '' for any.
     coverage: BTreeMap<(char, String, String), IntervalSums<1>>,
     /// Bytewise by id, as the reference implementation orders them.
     gap_sources: Vec<GapSource>,
     /// The disputed clusters (list '') and each gap source's gaps that count (list: its id).
     lists: HashMap<String, ListedRuns>,
-}
-
-#[derive(QueryableByName)]
-struct Version {
-    #[diesel(sql_type = BigInt)]
-    version: i64,
 }
 
 #[derive(QueryableByName)]
@@ -356,14 +352,6 @@ struct CoverageRow {
 }
 
 #[derive(QueryableByName)]
-struct GapSourceRow {
-    #[diesel(sql_type = Text)]
-    id: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    belligerent: Option<String>,
-}
-
-#[derive(QueryableByName)]
 struct RunRow {
     #[diesel(sql_type = Text)]
     list: String,
@@ -394,12 +382,9 @@ fn kind(raw: &str) -> StoreResult<char> {
 }
 
 impl HeldFigures {
-    /// Reads the derived tables by the day; `conn` must be in a REPEATABLE READ transaction, so that
-    /// they and their version are read in one snapshot.
-    pub(crate) async fn read(conn: &mut AsyncPgConnection) -> StoreResult<Self> {
-        let version: Version = diesel::sql_query("SELECT version FROM derived.version")
-            .get_result(conn)
-            .await?;
+    /// Reads the derived tables by the day, at `version`: `conn` must be in the REPEATABLE READ
+    /// transaction that read it, so that they and their version are read in one snapshot.
+    pub(crate) async fn read(conn: &mut AsyncPgConnection, version: i64) -> StoreResult<Self> {
         let tier_rows: Vec<TierRow> = diesel::sql_query(format!(
             "SELECT kind::text AS kind, tier, disputed, clusters AS count, {MEASURES}
              FROM derived.tier_sums WHERE grain = 'd'"
@@ -418,7 +403,7 @@ impl HeldFigures {
         )
         .load(conn)
         .await?;
-        let gap_sources: Vec<GapSourceRow> = diesel::sql_query(GAP_SOURCES).load(conn).await?;
+        let mut gap_sources: Vec<GapSource> = diesel::sql_query(GAP_SOURCES).load(conn).await?;
         // Only the runs a query lists: a gap source's, of its party's clusters when it has one.
         let runs: Vec<RunRow> = diesel::sql_query(format!(
             "WITH lists AS (
@@ -440,19 +425,10 @@ impl HeldFigures {
                 Ok((key, row.interval.interval()))
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        let mut verdict_tiers = BTreeMap::new();
         let verdicts = verdict_rows.into_iter().map(|row| {
-            let key = (row.source_id, row.verdict);
-            verdict_tiers.insert(key.clone(), row.tier);
+            let key = (row.source_id, row.verdict, row.tier);
             (key, row.interval.interval())
         });
-        let verdicts = by_key(verdicts)
-            .into_iter()
-            .map(|(key, sums)| {
-                let tier = verdict_tiers[&key];
-                (key, (tier, sums))
-            })
-            .collect();
         let coverage = coverage_rows
             .into_iter()
             .map(|row| {
@@ -460,13 +436,6 @@ impl HeldFigures {
                 Ok((key, (row.first, row.last, [row.clusters])))
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        let mut gap_sources: Vec<GapSource> = gap_sources
-            .into_iter()
-            .map(|row| GapSource {
-                id: row.id,
-                belligerent: row.belligerent,
-            })
-            .collect();
         gap_sources.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         let mut lists: HashMap<String, Vec<Run>> = HashMap::new();
         for row in runs {
@@ -478,9 +447,9 @@ impl HeldFigures {
             });
         }
         Ok(Self {
-            version: version.version,
+            version,
             tiers: by_key(tiers),
-            verdicts,
+            verdicts: by_key(verdicts),
             coverage: by_key(coverage),
             gap_sources,
             lists: lists
@@ -538,7 +507,7 @@ impl HeldFigures {
     fn source_document(&self, window: DateInterval) -> StoreResult<SourceDocument> {
         let mut verdicts = Vec::new();
         let mut by_source: BTreeMap<&str, Vec<(i16, Measures, Measures)>> = BTreeMap::new();
-        for ((source_id, verdict), (tier, sums)) in &self.verdicts {
+        for ((source_id, verdict, tier), sums) in &self.verdicts {
             let inside = sums.inside(window);
             let overlapping = sums.overlapping(window);
             if overlapping[COUNT] == 0 {
