@@ -1,7 +1,7 @@
 //! The derived figures held in memory for one version of them, so that a window's answer is computed
-//! without a query: under a millisecond at 1,000,000 incidents, whatever the window's length
-//! (docs/BENCHMARKS.md, finding 21). Its sums cost two lookups each, but for a scan of the intervals
-//! longer than the window; its listed clusters cost what the window's months hold.
+//! without a query: a few hundred microseconds at 1,000,000 incidents, whatever the window's length
+//! (docs/BENCHMARKS.md, findings 21 and 22). Its sums cost a few lookups each, and a look at the
+//! intervals in two buckets of days; its listed clusters cost what the window's months hold.
 //!
 //! A window's sums over the derived tables' day intervals are differences of sums cumulative by first
 //! day and by last day (see [`IntervalSums`]), and the listed clusters are found month by month among
@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use civcas_domain::DateInterval;
 use civcas_domain::reconcile::LISTED_CLUSTERS;
 use diesel::QueryableByName;
@@ -96,12 +96,9 @@ type Interval<const N: usize> = (NaiveDate, NaiveDate, [i64; N]);
 struct IntervalSums<const N: usize> {
     by_first: Cumulative<N>,
     by_last: Cumulative<N>,
-    /// The intervals of two days or more, longest first: the only ones that can hold a window with
-    /// a day on each side. Their days are numbers, and apart from their measures, because a short
-    /// window compares most of them and adds few: with dates (chrono's subtraction) the comparisons
-    /// were most of a 1-month answer's time at 1,000,000 incidents (BENCHMARKS.md, finding 21).
-    long_days: Vec<(i32, i32)>,
-    long_measures: Vec<[i64; N]>,
+    /// The intervals of two days or more: the only ones that can hold a window with a day on each
+    /// side.
+    long: HoldingSums<N>,
 }
 
 impl<const N: usize> IntervalSums<N> {
@@ -110,18 +107,15 @@ impl<const N: usize> IntervalSums<N> {
         let by_first = Cumulative::new(intervals.iter().map(|(first, _, v)| (*first, *v)));
         intervals.sort_unstable_by_key(|(_, last, _)| *last);
         let by_last = Cumulative::new(intervals.iter().map(|(_, last, v)| (*last, *v)));
-        let mut long: Vec<_> = intervals
+        let long = intervals
             .into_iter()
             .filter(|(first, last, _)| last > first)
-            .map(|(first, last, values)| ((day(first), day(last)), values))
+            .map(|(first, last, values)| (day(first), day(last), values))
             .collect();
-        long.sort_unstable_by_key(|((first, last), _)| std::cmp::Reverse(last - first));
-        let (long_days, long_measures) = long.into_iter().unzip();
         Self {
             by_first,
             by_last,
-            long_days,
-            long_measures,
+            long: HoldingSums::new(long),
         }
     }
 
@@ -144,19 +138,146 @@ impl<const N: usize> IntervalSums<N> {
             &self.by_first.through(before),
         );
         if let (Some(before), Some(after)) = (before, window.to().succ_opt()) {
-            let (before, after) = (day(before), day(after));
-            let longer = self
-                .long_days
-                .iter()
-                .take_while(|(first, last)| last - first >= after - before);
-            for ((first, last), values) in longer.zip(&self.long_measures) {
-                if *first <= before && *last >= after {
-                    add(&mut sums, values);
-                }
+            add(&mut sums, &self.long.holding(day(before), day(after)));
+        }
+        sums
+    }
+}
+
+/// An interval of days as numbers, `[first, last]`, and its measures.
+type DayInterval<const N: usize> = (i32, i32, [i64; N]);
+
+/// Measures of intervals, which give their sums over the intervals that hold two days: a question in
+/// two dimensions (the first day, the last), which a scan of the intervals answers in time linear in
+/// them, most of a window's answer at 1,000,000 incidents (BENCHMARKS.md, finding 22). So the days
+/// are cut into about as many buckets as the square root of the intervals (at most
+/// [`HOLDING_BUCKETS`]); sums over the buckets, cumulative both ways, answer for the intervals
+/// starting and ending in other buckets than the two days', and only the intervals starting in the
+/// first day's bucket or ending in the last day's are looked at one by one.
+#[derive(Debug)]
+struct HoldingSums<const N: usize> {
+    /// The first day of the first bucket, and the days in each.
+    start: i32,
+    width: i32,
+    buckets: usize,
+    /// Entry `i * buckets + j`: the intervals that start in bucket `i` or before and end in bucket
+    /// `j` or after.
+    held: Vec<[i64; N]>,
+    /// By the bucket they start in, then by first day.
+    intervals: Vec<DayInterval<N>>,
+    /// Where each bucket's intervals start in `intervals`, and where the last ones end.
+    starting: Vec<usize>,
+    /// Indexes into `intervals`, by the bucket they end in, then latest last day first.
+    by_end: Vec<usize>,
+    ending: Vec<usize>,
+}
+
+/// The most buckets [`HoldingSums`] cuts the days into: its cumulative sums cost the square of them.
+const HOLDING_BUCKETS: usize = 64;
+
+impl<const N: usize> HoldingSums<N> {
+    fn new(mut intervals: Vec<DayInterval<N>>) -> Self {
+        let start = intervals
+            .iter()
+            .map(|(first, ..)| *first)
+            .min()
+            .unwrap_or(0);
+        let end = intervals
+            .iter()
+            .map(|(_, last, _)| *last)
+            .max()
+            .unwrap_or(0);
+        let buckets = intervals.len().isqrt().clamp(1, HOLDING_BUCKETS);
+        let days = i64::from(end) - i64::from(start) + 1;
+        let per_bucket = days.unsigned_abs().div_ceil(buckets as u64);
+        let width = i32::try_from(per_bucket).unwrap_or(i32::MAX).max(1);
+        let mut sums = Self {
+            start,
+            width,
+            buckets,
+            held: vec![[0; N]; buckets * buckets],
+            intervals: Vec::new(),
+            starting: Vec::new(),
+            by_end: Vec::new(),
+            ending: Vec::new(),
+        };
+        for (first, last, values) in &intervals {
+            let cell = sums.bucket(*first) * buckets + sums.bucket(*last);
+            add(&mut sums.held[cell], values);
+        }
+        // Cumulative over earlier starting buckets, then over later ending ones.
+        for i in 1..buckets {
+            for j in 0..buckets {
+                let earlier = sums.held[(i - 1) * buckets + j];
+                add(&mut sums.held[i * buckets + j], &earlier);
+            }
+        }
+        for i in 0..buckets {
+            for j in (0..buckets - 1).rev() {
+                let later = sums.held[i * buckets + j + 1];
+                add(&mut sums.held[i * buckets + j], &later);
+            }
+        }
+        intervals.sort_unstable_by_key(|(first, ..)| *first);
+        sums.starting = offsets(
+            buckets,
+            intervals.iter().map(|(first, ..)| sums.bucket(*first)),
+        );
+        let mut by_end: Vec<usize> = (0..intervals.len()).collect();
+        by_end.sort_unstable_by_key(|&i| {
+            let last = intervals[i].1;
+            (sums.bucket(last), std::cmp::Reverse(last))
+        });
+        sums.ending = offsets(buckets, by_end.iter().map(|&i| sums.bucket(intervals[i].1)));
+        sums.by_end = by_end;
+        sums.intervals = intervals;
+        sums
+    }
+
+    /// The bucket `day` falls in, or the first or last one for days before or after them all.
+    fn bucket(&self, day: i32) -> usize {
+        let bucket = (i64::from(day) - i64::from(self.start)) / i64::from(self.width);
+        usize::try_from(bucket).map_or(0, |b| b.min(self.buckets - 1))
+    }
+
+    /// Over the intervals that hold `before` and `after` (`before < after`): those starting in an
+    /// earlier bucket than `before` and ending in a later one than `after` from the cumulative sums;
+    /// those starting in `before`'s bucket, or ending in `after`'s, one by one.
+    fn holding(&self, before: i32, after: i32) -> [i64; N] {
+        let (i, j) = (self.bucket(before), self.bucket(after));
+        let mut sums = match (i.checked_sub(1), j + 1 < self.buckets) {
+            (Some(earlier), true) => self.held[earlier * self.buckets + j + 1],
+            _ => [0; N],
+        };
+        let starting = &self.intervals[self.starting[i]..self.starting[i + 1]];
+        for (_, last, values) in starting.iter().take_while(|(first, ..)| *first <= before) {
+            if *last >= after {
+                add(&mut sums, values);
+            }
+        }
+        for &k in &self.by_end[self.ending[j]..self.ending[j + 1]] {
+            let (first, last, values) = &self.intervals[k];
+            if *last < after {
+                break;
+            }
+            if self.bucket(*first) < i {
+                add(&mut sums, values);
             }
         }
         sums
     }
+}
+
+/// For items in the order of their buckets: where each bucket's items start, and the items' end.
+fn offsets(buckets: usize, ordered: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut offsets = vec![0; buckets + 1];
+    for bucket in ordered {
+        offsets[bucket + 1] += 1;
+    }
+    for b in 0..buckets {
+        offsets[b + 1] += offsets[b];
+    }
+    offsets
 }
 
 /// Interval sums per key, from rows in any order.
@@ -198,28 +319,51 @@ struct ListedRuns {
     /// By the month they start in, then by cluster id.
     runs: Vec<Run>,
     /// Those of two days or more, the only ones that can hold a window's first day and the day
-    /// before.
+    /// before, by their first day; and the longest one's days less one.
     long: Vec<Run>,
+    longest: u64,
 }
 
 impl ListedRuns {
     fn new(mut runs: Vec<Run>) -> Self {
         runs.sort_unstable_by_key(|r| (r.month, r.cluster_id));
-        let long = runs.iter().filter(|r| r.last > r.first).copied().collect();
-        Self { runs, long }
+        let mut long: Vec<Run> = runs.iter().filter(|r| r.last > r.first).copied().collect();
+        long.sort_unstable_by_key(|r| r.first);
+        let longest = long
+            .iter()
+            .map(|r| (r.last - r.first).num_days().unsigned_abs())
+            .max()
+            .unwrap_or(0);
+        Self {
+            runs,
+            long,
+            longest,
+        }
     }
 
     /// The first ids of the clusters with a run meeting `window` (starting in it, or holding its
-    /// first day and the day before): the first of each month's runs starting in it, with those
-    /// reaching into it from before, so that a window costs what its months do.
+    /// first day and the day before): those reaching into it from before, with the first of each
+    /// month's runs starting in it, so that a window costs what its months do. Once as many as are
+    /// listed are found, a month is read only up to the largest of them.
     fn first_ids(&self, window: DateInterval) -> Vec<i64> {
         let (from, to) = (window.from(), window.to());
-        let mut ids = Vec::new();
+        let earliest = from.checked_sub_days(Days::new(self.longest));
+        let reaching = earliest.map_or(0, |day| self.long.partition_point(|r| r.first < day));
+        let mut ids: Vec<i64> = self.long[reaching..]
+            .iter()
+            .take_while(|r| r.first < from)
+            .filter(|r| r.last >= from)
+            .map(|r| r.cluster_id)
+            .collect();
+        let mut largest = i64::MAX;
         let mut start = self.runs.partition_point(|r| r.month < month(from));
         while let Some(first) = self.runs.get(start).filter(|r| r.month <= month(to)) {
             let end = start + self.runs[start..].partition_point(|r| r.month == first.month);
             let before = ids.len();
-            for run in &self.runs[start..end] {
+            for run in self.runs[start..end]
+                .iter()
+                .take_while(|r| r.cluster_id <= largest)
+            {
                 if ids.len() - before == LISTED_CLUSTERS {
                     break;
                 }
@@ -228,19 +372,24 @@ impl ListedRuns {
                     ids.push(run.cluster_id);
                 }
             }
+            if ids.len() >= 2 * LISTED_CLUSTERS {
+                keep_first_listed(&mut ids);
+                if ids.len() == LISTED_CLUSTERS {
+                    largest = ids.last().copied().unwrap_or(i64::MAX);
+                }
+            }
             start = end;
         }
-        ids.extend(
-            self.long
-                .iter()
-                .filter(|r| r.first < from && r.last >= from)
-                .map(|r| r.cluster_id),
-        );
-        ids.sort_unstable();
-        ids.dedup();
-        ids.truncate(LISTED_CLUSTERS);
+        keep_first_listed(&mut ids);
         ids
     }
+}
+
+/// Keeps the first ids listed, in order, once each.
+fn keep_first_listed(ids: &mut Vec<i64>) {
+    ids.sort_unstable();
+    ids.dedup();
+    ids.truncate(LISTED_CLUSTERS);
 }
 
 /// A source whose coverage gaps are reported: one that has assessed something.
@@ -600,4 +749,58 @@ fn sums(tier: i16, inside: &Measures, meeting: &Measures) -> StoreResult<Sums> {
         j_unbounded: unsigned(meeting[J_UNBOUNDED])?,
         j_without: unsigned(meeting[J_WITHOUT])?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Days from 2000-01-01 on, so that a test's intervals meet often.
+    fn date(offset: i32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date")
+            + Days::new(offset.unsigned_abs().into())
+    }
+
+    fn intervals() -> impl Strategy<Value = Vec<Interval<2>>> {
+        let interval =
+            (0..400i32, 0..120i32, 1..5i64, 0..50i64).prop_map(|(first, length, count, killed)| {
+                (date(first), date(first + length), [count, killed])
+            });
+        prop::collection::vec(interval, 0..300)
+    }
+
+    fn window() -> impl Strategy<Value = DateInterval> {
+        (0..460i32, 0..200i32).prop_map(|(from, length)| {
+            DateInterval::new(date(from), date(from + length)).expect("from before to")
+        })
+    }
+
+    fn sum(intervals: &[Interval<2>], keep: impl Fn(NaiveDate, NaiveDate) -> bool) -> [i64; 2] {
+        let mut sums = [0; 2];
+        for (_, _, values) in intervals.iter().filter(|(f, l, _)| keep(*f, *l)) {
+            add(&mut sums, values);
+        }
+        sums
+    }
+
+    proptest! {
+        /// The sums over the intervals inside a window and over those overlapping it are those of
+        /// the intervals one by one, whatever the buckets the intervals are cut into.
+        #[test]
+        fn interval_sums_are_the_intervals_one_by_one(
+            intervals in intervals(),
+            windows in prop::collection::vec(window(), 1..20),
+        ) {
+            let sums = IntervalSums::new(intervals.clone());
+            for window in windows {
+                let (from, to) = (window.from(), window.to());
+                let inside = sum(&intervals, |first, last| from <= first && last <= to);
+                let overlapping = sum(&intervals, |first, last| first <= to && from <= last);
+                prop_assert_eq!(sums.inside(window), inside, "inside {:?}", window);
+                prop_assert_eq!(sums.overlapping(window), overlapping, "overlapping {:?}", window);
+            }
+        }
+    }
 }
