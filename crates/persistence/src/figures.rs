@@ -21,7 +21,7 @@ use civcas_domain::{
     Tier, Verdict,
 };
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Date, Nullable, Text};
+use diesel::sql_types::{Array, Date, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -31,7 +31,7 @@ use crate::derived::DerivedSnapshot;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::models::StatementRow;
 use crate::prepared::Prepared;
-use crate::schema::{assessments, sources, statements};
+use crate::schema::{assessments, sources};
 
 /// The queries share the definitions of rule 3's sums, of the cluster walk and of rules 4 and 5 per
 /// cluster and source, each written once in a fragment of its own.
@@ -60,12 +60,6 @@ pub(crate) fn with_fragments(query: &str) -> String {
 struct Document {
     #[diesel(sql_type = Text)]
     document: String,
-}
-
-#[derive(QueryableByName)]
-struct Id {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
 }
 
 fn parse<T: DeserializeOwned>(what: &str, document: &str) -> StoreResult<T> {
@@ -404,21 +398,17 @@ async fn statement_figures(
     sources: &[String],
     own: &mut OwnFigures,
 ) -> StoreResult<Vec<StatementFigure>> {
-    let ids: Vec<Id> = diesel::sql_query(LATEST_STATEMENTS)
-        .bind::<Date, _>(query.window.from())
-        .bind::<Date, _>(query.window.to())
-        .bind::<Nullable<Date>, _>(query.as_of)
-        .bind::<Array<Text>, _>(strings(&query.filters.countries))
-        .bind::<Array<Text>, _>(strings(&query.filters.attributed_to))
-        .bind::<Array<Text>, _>(sources)
-        .load(conn)
-        .await?;
-    let rows: Vec<StatementRow> = statements::table
-        .filter(statements::id.eq_any(ids.iter().map(|i| i.id)))
-        .order((statements::source_id, statements::id))
-        .select(StatementRow::as_select())
-        .load(conn)
-        .await?;
+    let rows: Vec<StatementRow> = Prepared(
+        diesel::sql_query(LATEST_STATEMENTS)
+            .bind::<Date, _>(query.window.from())
+            .bind::<Date, _>(query.window.to())
+            .bind::<Nullable<Date>, _>(query.as_of)
+            .bind::<Array<Text>, _>(strings(&query.filters.countries))
+            .bind::<Array<Text>, _>(strings(&query.filters.attributed_to))
+            .bind::<Array<Text>, _>(sources),
+    )
+    .load(conn)
+    .await?;
     let mut figures = Vec::new();
     for row in rows {
         let statement = Statement::try_from(row)?;

@@ -277,7 +277,7 @@ impl TryFrom<AssessmentRow> for Assessment {
     }
 }
 
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Debug, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = statements, check_for_backend(Pg))]
 pub(crate) struct StatementRow {
     pub id: i64,
