@@ -150,8 +150,8 @@ type DayInterval<const N: usize> = (i32, i32, [i64; N]);
 /// Measures of intervals, which give their sums over the intervals that hold two days: a question in
 /// two dimensions (the first day, the last), which a scan of the intervals answers in time linear in
 /// them, most of a window's answer at 1,000,000 incidents (BENCHMARKS.md, finding 22). So the days
-/// are cut into about as many buckets as the square root of the intervals (at most
-/// [`HOLDING_BUCKETS`]); sums over the buckets, cumulative both ways, answer for the intervals
+/// are cut into buckets of equal width, at most as many as the square root of the intervals and
+/// [`HOLDING_BUCKETS`]; sums over the buckets, cumulative both ways, answer for the intervals
 /// starting and ending in other buckets than the two days', and only the intervals starting in the
 /// first day's bucket or ending in the last day's are looked at one by one.
 #[derive(Debug)]
@@ -162,13 +162,14 @@ struct HoldingSums<const N: usize> {
     buckets: usize,
     /// Entry `i * buckets + j`: the intervals that start in bucket `i` or before and end in bucket
     /// `j` or after.
-    held: Vec<[i64; N]>,
+    grid: Vec<[i64; N]>,
     /// By the bucket they start in, then by first day.
     intervals: Vec<DayInterval<N>>,
     /// Where each bucket's intervals start in `intervals`, and where the last ones end.
     starting: Vec<usize>,
     /// Indexes into `intervals`, by the bucket they end in, then latest last day first.
     by_end: Vec<usize>,
+    /// Where each bucket's indexes start in `by_end`, and where the last ones end.
     ending: Vec<usize>,
 }
 
@@ -188,14 +189,14 @@ impl<const N: usize> HoldingSums<N> {
             .max()
             .unwrap_or(0);
         let buckets = intervals.len().isqrt().clamp(1, HOLDING_BUCKETS);
-        let days = i64::from(end) - i64::from(start) + 1;
-        let per_bucket = days.unsigned_abs().div_ceil(buckets as u64);
-        let width = i32::try_from(per_bucket).unwrap_or(i32::MAX).max(1);
+        // Every interval ends on or after the first day of all, so `days` is at least one.
+        let days = (i64::from(end) - i64::from(start) + 1).unsigned_abs();
+        let width = i32::try_from(days.div_ceil(buckets as u64)).unwrap_or(i32::MAX);
         let mut sums = Self {
             start,
             width,
             buckets,
-            held: vec![[0; N]; buckets * buckets],
+            grid: vec![[0; N]; buckets * buckets],
             intervals: Vec::new(),
             starting: Vec::new(),
             by_end: Vec::new(),
@@ -203,19 +204,19 @@ impl<const N: usize> HoldingSums<N> {
         };
         for (first, last, values) in &intervals {
             let cell = sums.bucket(*first) * buckets + sums.bucket(*last);
-            add(&mut sums.held[cell], values);
+            add(&mut sums.grid[cell], values);
         }
         // Cumulative over earlier starting buckets, then over later ending ones.
         for i in 1..buckets {
             for j in 0..buckets {
-                let earlier = sums.held[(i - 1) * buckets + j];
-                add(&mut sums.held[i * buckets + j], &earlier);
+                let earlier = sums.grid[(i - 1) * buckets + j];
+                add(&mut sums.grid[i * buckets + j], &earlier);
             }
         }
         for i in 0..buckets {
             for j in (0..buckets - 1).rev() {
-                let later = sums.held[i * buckets + j + 1];
-                add(&mut sums.held[i * buckets + j], &later);
+                let later = sums.grid[i * buckets + j + 1];
+                add(&mut sums.grid[i * buckets + j], &later);
             }
         }
         intervals.sort_unstable_by_key(|(first, ..)| *first);
@@ -246,7 +247,7 @@ impl<const N: usize> HoldingSums<N> {
     fn holding(&self, before: i32, after: i32) -> [i64; N] {
         let (i, j) = (self.bucket(before), self.bucket(after));
         let mut sums = match (i.checked_sub(1), j + 1 < self.buckets) {
-            (Some(earlier), true) => self.held[earlier * self.buckets + j + 1],
+            (Some(earlier), true) => self.grid[earlier * self.buckets + j + 1],
             _ => [0; N],
         };
         let starting = &self.intervals[self.starting[i]..self.starting[i + 1]];
@@ -319,8 +320,11 @@ struct ListedRuns {
     /// By the month they start in, then by cluster id.
     runs: Vec<Run>,
     /// Those of two days or more, the only ones that can hold a window's first day and the day
-    /// before, by their first day; and the longest one's days less one.
+    /// before, by their first day.
     long: Vec<Run>,
+    /// How many days the longest run's last day is after its first: how far before a window a
+    /// run reaching into it can start. One long run makes every window look at every run starting
+    /// that far before it, so this is cheap while runs are short, as an incident's dates are.
     longest: u64,
 }
 
@@ -343,8 +347,8 @@ impl ListedRuns {
 
     /// The first ids of the clusters with a run meeting `window` (starting in it, or holding its
     /// first day and the day before): those reaching into it from before, with the first of each
-    /// month's runs starting in it, so that a window costs what its months do. Once as many as are
-    /// listed are found, a month is read only up to the largest of them.
+    /// month's runs starting in it, so that a window costs what its months do. Once as many ids
+    /// as are listed are known, the months' runs are read only up to the largest of them.
     fn first_ids(&self, window: DateInterval) -> Vec<i64> {
         let (from, to) = (window.from(), window.to());
         let earliest = from.checked_sub_days(Days::new(self.longest));
@@ -355,7 +359,7 @@ impl ListedRuns {
             .filter(|r| r.last >= from)
             .map(|r| r.cluster_id)
             .collect();
-        let mut largest = i64::MAX;
+        let mut largest = keep_first_listed(&mut ids);
         let mut start = self.runs.partition_point(|r| r.month < month(from));
         while let Some(first) = self.runs.get(start).filter(|r| r.month <= month(to)) {
             let end = start + self.runs[start..].partition_point(|r| r.month == first.month);
@@ -372,11 +376,9 @@ impl ListedRuns {
                     ids.push(run.cluster_id);
                 }
             }
+            // Sorted now and then, so that the ids kept stay few.
             if ids.len() >= 2 * LISTED_CLUSTERS {
-                keep_first_listed(&mut ids);
-                if ids.len() == LISTED_CLUSTERS {
-                    largest = ids.last().copied().unwrap_or(i64::MAX);
-                }
+                largest = keep_first_listed(&mut ids);
             }
             start = end;
         }
@@ -385,11 +387,16 @@ impl ListedRuns {
     }
 }
 
-/// Keeps the first ids listed, in order, once each.
-fn keep_first_listed(ids: &mut Vec<i64>) {
+/// Keeps the [`LISTED_CLUSTERS`] smallest ids, ascending, once each; and returns the largest id
+/// that can be among the first listed: the last kept when as many as are listed are.
+fn keep_first_listed(ids: &mut Vec<i64>) -> i64 {
     ids.sort_unstable();
     ids.dedup();
     ids.truncate(LISTED_CLUSTERS);
+    match ids.len() {
+        LISTED_CLUSTERS => ids[LISTED_CLUSTERS - 1],
+        _ => i64::MAX,
+    }
 }
 
 /// A source whose coverage gaps are reported: one that has assessed something.
@@ -758,31 +765,57 @@ mod tests {
     use super::*;
 
     /// Days from 2000-01-01 on, so that a test's intervals meet often.
-    fn date(offset: i32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date")
-            + Days::new(offset.unsigned_abs().into())
+    fn date(offset: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date") + Days::new(offset.into())
     }
 
     fn intervals() -> impl Strategy<Value = Vec<Interval<2>>> {
         let interval =
-            (0..400i32, 0..120i32, 1..5i64, 0..50i64).prop_map(|(first, length, count, killed)| {
+            (0..400u32, 0..120u32, 1..5i64, 0..50i64).prop_map(|(first, length, count, killed)| {
                 (date(first), date(first + length), [count, killed])
             });
         prop::collection::vec(interval, 0..300)
     }
 
-    fn window() -> impl Strategy<Value = DateInterval> {
-        (0..460i32, 0..200i32).prop_map(|(from, length)| {
+    fn window(days: u32, longest: u32) -> impl Strategy<Value = DateInterval> {
+        (0..days, 0..longest).prop_map(|(from, length)| {
             DateInterval::new(date(from), date(from + length)).expect("from before to")
         })
     }
 
-    fn sum(intervals: &[Interval<2>], keep: impl Fn(NaiveDate, NaiveDate) -> bool) -> [i64; 2] {
-        let mut sums = [0; 2];
-        for (_, _, values) in intervals.iter().filter(|(f, l, _)| keep(*f, *l)) {
+    fn sum<T, const N: usize>(
+        intervals: &[(T, T, [i64; N])],
+        keep: impl Fn(&T, &T) -> bool,
+    ) -> [i64; N] {
+        let mut sums = [0; N];
+        for (_, _, values) in intervals.iter().filter(|(f, l, _)| keep(f, l)) {
             add(&mut sums, values);
         }
         sums
+    }
+
+    /// A day near others, or anywhere in chrono's range of dates.
+    fn day() -> impl Strategy<Value = i32> {
+        prop_oneof![0..600i32, -90_000_000..90_000_000i32]
+    }
+
+    /// A month after the first 100 ids are known can still give one below the largest of them.
+    #[test]
+    fn first_ids_take_an_id_below_the_largest_kept_from_a_later_month() {
+        let run = |cluster_id: i64, day: NaiveDate| Run {
+            month: month(day),
+            cluster_id,
+            first: day,
+            last: day,
+        };
+        let (january, february, march) = (date(0), date(31), date(60));
+        let mut runs: Vec<Run> = (1..=100).map(|i| run(2 * i, january)).collect();
+        runs.extend((1000..1100).map(|id| run(id, february)));
+        runs.push(run(199, march));
+        let window = DateInterval::new(january, march).expect("from before to");
+        let mut expected: Vec<i64> = (1..100).map(|i| 2 * i).collect();
+        expected.push(199);
+        assert_eq!(ListedRuns::new(runs).first_ids(window), expected);
     }
 
     proptest! {
@@ -791,15 +824,70 @@ mod tests {
         #[test]
         fn interval_sums_are_the_intervals_one_by_one(
             intervals in intervals(),
-            windows in prop::collection::vec(window(), 1..20),
+            windows in prop::collection::vec(window(460, 200), 1..20),
         ) {
             let sums = IntervalSums::new(intervals.clone());
             for window in windows {
                 let (from, to) = (window.from(), window.to());
-                let inside = sum(&intervals, |first, last| from <= first && last <= to);
-                let overlapping = sum(&intervals, |first, last| first <= to && from <= last);
+                let inside = sum(&intervals, |first, last| from <= *first && *last <= to);
+                let overlapping = sum(&intervals, |first, last| *first <= to && from <= *last);
                 prop_assert_eq!(sums.inside(window), inside, "inside {:?}", window);
                 prop_assert_eq!(sums.overlapping(window), overlapping, "overlapping {:?}", window);
+            }
+        }
+
+        /// The intervals holding two days, with as many intervals as fill every bucket, and days
+        /// near one another or far apart.
+        #[test]
+        fn holding_sums_are_the_intervals_one_by_one(
+            intervals in prop::collection::vec(
+                (day(), prop_oneof![0..60i32, 0..90_000_000i32], 1..5i64),
+                0..5000,
+            ),
+            pairs in prop::collection::vec((day(), prop_oneof![1..60i32, 1..90_000_000i32]), 1..20),
+        ) {
+            let intervals: Vec<DayInterval<1>> = intervals
+                .into_iter()
+                .map(|(first, length, count)| (first, first + length, [count]))
+                .collect();
+            let sums = HoldingSums::new(intervals.clone());
+            for (before, gap) in pairs {
+                let after = before + gap;
+                let holding = sum(&intervals, |first, last| *first <= before && *last >= after);
+                prop_assert_eq!(sums.holding(before, after), holding, "{} to {}", before, after);
+            }
+        }
+
+        /// The first ids listed are the smallest ids of the clusters with a run starting in the
+        /// window or holding its first day and the day before, with enough runs that the months'
+        /// reading stops at the largest id kept, and ids both repeated and far apart.
+        #[test]
+        fn first_ids_are_the_smallest_ids_of_the_runs_meeting_the_window(
+            runs in prop::collection::vec(
+                (prop_oneof![1 => 0..400i64, 9 => 0..1_000_000i64], 0..800u32, 0..60u32),
+                0..3000,
+            ),
+            windows in prop::collection::vec(window(860, 400), 1..10),
+        ) {
+            let runs: Vec<Run> = runs
+                .into_iter()
+                .map(|(cluster_id, first, length)| Run {
+                    month: month(date(first)),
+                    cluster_id,
+                    first: date(first),
+                    last: date(first + length),
+                })
+                .collect();
+            let listed = ListedRuns::new(runs.clone());
+            for window in windows {
+                let (from, to) = (window.from(), window.to());
+                let mut meeting: Vec<i64> = runs
+                    .iter()
+                    .filter(|r| (from <= r.first && r.first <= to) || (r.first < from && from <= r.last))
+                    .map(|r| r.cluster_id)
+                    .collect();
+                keep_first_listed(&mut meeting);
+                prop_assert_eq!(listed.first_ids(window), meeting, "{:?}", window);
             }
         }
     }
