@@ -13,13 +13,13 @@
 //! whose snapshot sees that version and nothing pending, as the derived queries do
 //! ([`crate::derived`] checks both).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, Days, NaiveDate};
 use civcas_domain::DateInterval;
 use civcas_domain::reconcile::LISTED_CLUSTERS;
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Bool, Date, Nullable, SmallInt, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, SmallInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::error::{StoreError, StoreResult, corrupt};
@@ -295,6 +295,58 @@ fn by_key<K: Ord, const N: usize>(
         .collect()
 }
 
+/// Sums over clusters, kept as `derived.terms` splits each cluster into intervals: a cluster is
+/// inside a window when its span is, and meets it when some run of its members does. The runs that
+/// meet a window are consecutive, so a cluster that meets it counts once as its runs overlapping it
+/// less its pairs of consecutive runs both meeting it: those whose days between lie inside it.
+#[derive(Debug)]
+struct ClusterSums<const N: usize> {
+    spans: IntervalSums<N>,
+    runs: IntervalSums<N>,
+    joins: IntervalSums<N>,
+}
+
+impl<const N: usize> ClusterSums<N> {
+    /// Over the clusters inside `window`.
+    fn inside(&self, window: DateInterval) -> [i64; N] {
+        self.spans.inside(window)
+    }
+
+    /// Over the clusters that meet `window`.
+    fn meeting(&self, window: DateInterval) -> [i64; N] {
+        less(self.runs.overlapping(window), &self.joins.inside(window))
+    }
+}
+
+/// Cluster sums per key, from rows in any order, each with its kind of interval as
+/// `derived.terms` names it: 's' a cluster's span, 'm' a run of its members, 'j' the days between
+/// two consecutive runs.
+fn cluster_sums<K: Ord, const N: usize>(
+    rows: impl IntoIterator<Item = (K, String, Interval<N>)>,
+) -> StoreResult<BTreeMap<K, ClusterSums<N>>> {
+    let mut grouped: BTreeMap<K, [Vec<Interval<N>>; 3]> = BTreeMap::new();
+    for (key, kind, interval) in rows {
+        let term = match kind.as_str() {
+            "s" => 0,
+            "m" => 1,
+            "j" => 2,
+            other => return Err(StoreError::Repository(corrupt("kind of interval", other))),
+        };
+        grouped.entry(key).or_default()[term].push(interval);
+    }
+    Ok(grouped
+        .into_iter()
+        .map(|(key, [spans, runs, joins])| {
+            let sums = ClusterSums {
+                spans: IntervalSums::new(spans),
+                runs: IntervalSums::new(runs),
+                joins: IntervalSums::new(joins),
+            };
+            (key, sums)
+        })
+        .collect())
+}
+
 /// A day as a number, for comparisons by the hundred thousand.
 fn day(date: NaiveDate) -> i32 {
     date.num_days_from_ce()
@@ -412,12 +464,12 @@ struct GapSource {
 #[derive(Debug)]
 pub(crate) struct HeldFigures {
     pub(crate) version: i64,
-    /// Rule 4 per (tier, disputed, kind of interval), see `derived.terms`.
-    tiers: BTreeMap<(i16, bool, char), IntervalSums<9>>,
+    /// Rule 4 per (tier, disputed).
+    tiers: BTreeMap<(i16, bool), ClusterSums<9>>,
     /// Rule 3 per (source, verdict, the verdict's tier).
     verdicts: BTreeMap<(String, String, i16), IntervalSums<9>>,
-    /// Rule 5's LIKELY clusters per (kind of interval, party, covering source); '' for any.
-    coverage: BTreeMap<(char, String, String), IntervalSums<1>>,
+    /// Rule 5's LIKELY clusters per (party, covering source); '' for any.
+    coverage: BTreeMap<(String, String), ClusterSums<1>>,
     /// Bytewise by id, as the reference implementation orders them.
     gap_sources: Vec<GapSource>,
     /// The disputed clusters (list '') and each gap source's gaps that count (list: its id).
@@ -522,21 +574,6 @@ struct RunRow {
 const MEASURES: &str = "first, last, k_min, k_max_bounded, k_unbounded, k_without, \
                         j_min, j_max_bounded, j_unbounded, j_without";
 
-/// The sources whose gaps are reported, as derived_figures.sql finds them.
-const GAP_SOURCES: &str = "SELECT s.id, s.belligerent FROM sources s \
-                           WHERE EXISTS (SELECT 1 FROM assessments a WHERE a.source_id = s.id)";
-
-/// The kinds of interval `derived.terms` sums: a cluster's span, a run of its members, and the days
-/// between two consecutive runs.
-fn kind(raw: &str) -> StoreResult<char> {
-    match raw {
-        "s" => Ok('s'),
-        "m" => Ok('m'),
-        "j" => Ok('j'),
-        other => Err(StoreError::Repository(corrupt("kind of interval", other))),
-    }
-}
-
 impl HeldFigures {
     /// Reads the derived tables by the day, at `version`: `conn` must be in the REPEATABLE READ
     /// transaction that read it, so that they and their version are read in one snapshot.
@@ -559,39 +596,45 @@ impl HeldFigures {
         )
         .load(conn)
         .await?;
-        let mut gap_sources: Vec<GapSource> = diesel::sql_query(GAP_SOURCES).load(conn).await?;
-        // Only the runs a query lists: a gap source's, of its party's clusters when it has one.
-        let runs: Vec<RunRow> = diesel::sql_query(format!(
+        // The sources whose gaps are reported, as derived_figures.sql finds them.
+        let mut gap_sources: Vec<GapSource> = diesel::sql_query(
+            "SELECT s.id, s.belligerent FROM sources s
+             WHERE EXISTS (SELECT 1 FROM assessments a WHERE a.source_id = s.id)",
+        )
+        .load(conn)
+        .await?;
+        // Only the runs a query lists: the disputed, and a gap source's gaps, of its party's
+        // clusters when it has one.
+        let (ids, parties): (Vec<&str>, Vec<Option<&str>>) = gap_sources
+            .iter()
+            .map(|s| (s.id.as_str(), s.belligerent.as_deref()))
+            .unzip();
+        let runs: Vec<RunRow> = diesel::sql_query(
             "WITH lists AS (
                  SELECT '' AS list, NULL::text AS party
                  UNION ALL
-                 SELECT id, belligerent FROM ({GAP_SOURCES}) gap_sources
+                 SELECT * FROM unnest($1::text[], $2::text[])
              )
              SELECT r.list, r.cluster_id, r.first, r.last
              FROM lists l JOIN derived.listed_runs r ON r.list = l.list
-             WHERE l.party IS NULL OR l.party = ANY (r.parties)"
-        ))
+             WHERE l.party IS NULL OR l.party = ANY (r.parties)",
+        )
+        .bind::<Array<Text>, _>(ids)
+        .bind::<Array<Nullable<Text>>, _>(parties)
         .load(conn)
         .await?;
 
         let tiers = tier_rows
             .into_iter()
-            .map(|row| {
-                let key = (row.tier, row.disputed, kind(&row.kind)?);
-                Ok((key, row.interval.interval()))
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
+            .map(|row| ((row.tier, row.disputed), row.kind, row.interval.interval()));
         let verdicts = verdict_rows.into_iter().map(|row| {
             let key = (row.source_id, row.verdict, row.tier);
             (key, row.interval.interval())
         });
-        let coverage = coverage_rows
-            .into_iter()
-            .map(|row| {
-                let key = (kind(&row.kind)?, row.party, row.source_id);
-                Ok((key, (row.first, row.last, [row.clusters])))
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
+        let coverage = coverage_rows.into_iter().map(|row| {
+            let interval = (row.first, row.last, [row.clusters]);
+            ((row.party, row.source_id), row.kind, interval)
+        });
         gap_sources.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         let mut lists: HashMap<String, Vec<Run>> = HashMap::new();
         for row in runs {
@@ -604,9 +647,9 @@ impl HeldFigures {
         }
         Ok(Self {
             version,
-            tiers: by_key(tiers),
+            tiers: cluster_sums(tiers)?,
             verdicts: by_key(verdicts),
-            coverage: by_key(coverage),
+            coverage: cluster_sums(coverage)?,
             gap_sources,
             lists: lists
                 .into_iter()
@@ -626,23 +669,14 @@ impl HeldFigures {
         })
     }
 
-    /// Rule 4 per tier, and the disputed clusters' own figures at LIKELY as tier 0: whether a
-    /// cluster is inside from its span ('s'); what it counts wherever it meets the window from its
-    /// runs ('m') less its pairs of runs ('j') inside.
+    /// Rule 4 per tier, and the disputed clusters' own figures at LIKELY as tier 0: the clusters
+    /// inside the window, and what each counts wherever it meets the window.
     fn tier_sums(&self, window: DateInterval) -> StoreResult<Vec<Sums>> {
-        let kind = |tier: i16, disputed: bool, kind: char| self.tiers.get(&(tier, disputed, kind));
-        let inside = |sums: Option<&IntervalSums<9>>| sums.map_or([0; 9], |s| s.inside(window));
-        let overlapping =
-            |sums: Option<&IntervalSums<9>>| sums.map_or([0; 9], |s| s.overlapping(window));
         // Per tier, then LIKELY disputed again as tier 0.
         let mut figures: BTreeMap<i16, (Measures, Measures)> = BTreeMap::new();
-        let keys: BTreeSet<(i16, bool)> = self.tiers.keys().map(|&(t, d, _)| (t, d)).collect();
-        for (tier, disputed) in keys {
-            let spans_inside = inside(kind(tier, disputed, 's'));
-            let meeting = less(
-                overlapping(kind(tier, disputed, 'm')),
-                &inside(kind(tier, disputed, 'j')),
-            );
+        for (&(tier, disputed), clusters) in &self.tiers {
+            let spans_inside = clusters.inside(window);
+            let meeting = clusters.meeting(window);
             let counted_as = [Some(tier), (tier == 3 && disputed).then_some(0)];
             for tier in counted_as.into_iter().flatten() {
                 let (tier_inside, tier_meeting) = figures.entry(tier).or_default();
@@ -705,16 +739,10 @@ impl HeldFigures {
     /// that meet the window, less those it covers, and the first of them by id.
     fn gaps(&self, window: DateInterval) -> StoreResult<Vec<GapRow>> {
         let meeting = |party: &str, source: &str| {
-            let key = |kind: char| (kind, party.to_owned(), source.to_owned());
-            let runs = self
-                .coverage
-                .get(&key('m'))
-                .map_or(0, |s| s.overlapping(window)[0]);
-            let joins = self
-                .coverage
-                .get(&key('j'))
-                .map_or(0, |s| s.inside(window)[0]);
-            runs - joins
+            let key = (party.to_owned(), source.to_owned());
+            self.coverage
+                .get(&key)
+                .map_or(0, |clusters| clusters.meeting(window)[0])
         };
         self.gap_sources
             .iter()
