@@ -20,7 +20,7 @@ use civcas_domain::{
     NewSource, NewStatement, Precision, Slug, SourceDetails, SourceId, SourceKind,
     StatementDetails, Verdict,
 };
-use civcas_persistence::{PgStore, PoolSettings};
+use civcas_persistence::{DerivedAnswerCounts, PgStore, PoolSettings};
 use proptest::prelude::*;
 use secrecy::SecretString;
 
@@ -261,9 +261,18 @@ fn plan() -> impl Strategy<Value = Plan> {
         )
 }
 
-/// Writes the plan through the repositories, and returns the store, its database and the dataset as
-/// stored.
-async fn store(plan: &Plan) -> (PgStore, SecretString, Dataset) {
+/// The plan written through the repositories.
+struct Stored {
+    store: PgStore,
+    url: SecretString,
+    dataset: Dataset,
+    /// Whether every source with an assessment was registered by the last refresh, which lists its
+    /// coverage gaps, so that figures held in memory can take in its pending writes.
+    gaps_listed: bool,
+}
+
+/// Writes the plan through the repositories.
+async fn store(plan: &Plan) -> Stored {
     let (store, url) = civcas_tests::fresh_store().await;
     let mut registered = [false; SOURCES.len()];
     let registered_now = if plan.late_sources { 1 } else { SOURCES.len() };
@@ -308,9 +317,11 @@ async fn store(plan: &Plan) -> (PgStore, SecretString, Dataset) {
     for pair in &pairs {
         store.link_incidents(*pair, None).await.unwrap();
     }
+    let mut listed = registered;
     for (written, a) in plan.assessments.iter().enumerate() {
         if written % plan.refresh_every == 0 {
             store.refresh_derived().await.unwrap();
+            listed = registered;
         }
         let verdict = Verdict::ALL[a.verdict];
         let incident = a.incident % n;
@@ -336,6 +347,7 @@ async fn store(plan: &Plan) -> (PgStore, SecretString, Dataset) {
     }
     if let Some(first) = pairs.first().filter(|_| plan.unlink_first) {
         store.refresh_derived().await.unwrap();
+        listed = registered;
         store.unlink_incidents(*first, None).await.unwrap();
     }
     for s in &plan.statements {
@@ -395,7 +407,12 @@ async fn store(plan: &Plan) -> (PgStore, SecretString, Dataset) {
         register(&store, &mut registered, source).await;
     }
     let dataset = civcas_tests::dataset::read_back(&store, &sources()).await;
-    (store, url, dataset)
+    Stored {
+        store,
+        url,
+        dataset,
+        gaps_listed: plan.assessments.iter().all(|a| listed[a.source]),
+    }
 }
 
 /// Registers `SOURCES[source]` unless `registered` says it is.
@@ -554,6 +571,26 @@ async fn figures_agree(
     Ok(())
 }
 
+/// The answers of the present of a new store of the database, which holds its derived figures in
+/// memory and has kept no answer yet, equal the reference's; and how it found them.
+async fn held_figures_agree(
+    url: &SecretString,
+    dataset: &Dataset,
+    plan: &Plan,
+) -> Result<DerivedAnswerCounts, TestCaseError> {
+    let held = PgStore::new(url, &PoolSettings::default()).unwrap();
+    prop_assert!(
+        held.hold_derived().await.unwrap().is_some(),
+        "nothing was held"
+    );
+    for query_plan in &plan.queries {
+        for present in present_windows(&query(query_plan)) {
+            figures_agree(&held, dataset, &present).await?;
+        }
+    }
+    Ok(held.derived_answer_counts())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 200, ..ProptestConfig::default() })]
 
@@ -561,7 +598,7 @@ proptest! {
     fn sql_figures_equal_the_reference_implementation(plan in plan()) {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         runtime.block_on(async {
-            let (store, url, dataset) = store(&plan).await;
+            let Stored { store, url, dataset, gaps_listed } = store(&plan).await;
             // Computed in full: the last writes are still pending for the derived figures.
             for query_plan in &plan.queries {
                 let query = query(query_plan);
@@ -573,9 +610,21 @@ proptest! {
                     prop_assert_eq!(actual, expected, "flow of {} over {:?}", source, query.window);
                 }
             }
+            // From the derived figures held in memory while those writes are pending, with what they
+            // change, by a second store of the database; in full only when some source's gaps are
+            // not listed yet.
+            let answers = held_figures_agree(&url, &dataset, &plan).await?;
+            prop_assert_eq!(answers.read, 0, "an answer of the present was read from the database");
+            if gaps_listed {
+                prop_assert_eq!(answers.full, 0, "an answer of the present was computed in full");
+            }
             // From the derived figures, for the queries they serve: the same windows with no filter
             // and no as_of. Nothing is pending once a refresh has run and no write followed it.
-            store.refresh_derived().await.unwrap();
+            let taken = store.refresh_derived().await.unwrap();
+            prop_assert!(
+                taken == Some(0) || answers.pending + answers.full > 0,
+                "{:?} incidents were pending, and no answer counted them", taken
+            );
             prop_assert_eq!(store.refresh_derived().await.unwrap(), Some(0), "a write is still pending");
             for query_plan in &plan.queries {
                 let query = query(query_plan);
@@ -586,14 +635,7 @@ proptest! {
             }
             // And from the derived figures held in memory, by a second store of the database, which
             // has kept no answer yet: every answer of the present computed without a query.
-            let held = PgStore::new(&url, &PoolSettings::default()).unwrap();
-            prop_assert!(held.hold_derived().await.unwrap().is_some(), "nothing was held");
-            for query_plan in &plan.queries {
-                for present in present_windows(&query(query_plan)) {
-                    figures_agree(&held, &dataset, &present).await?;
-                }
-            }
-            let answers = held.derived_answer_counts();
+            let answers = held_figures_agree(&url, &dataset, &plan).await?;
             prop_assert_eq!(answers.read, 0, "an answer of the present was read from the database");
             prop_assert!(answers.held > 0, "no answer was computed from the held figures");
             Ok(())

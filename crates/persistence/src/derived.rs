@@ -3,9 +3,11 @@
 //! no filter costs what its months cost, not what its incidents do.
 //!
 //! Writes only mark the incidents they touch (triggers fill `derived.pending`); [`PgStore::refresh_derived`]
-//! brings the tables up to date, and the server runs it after every change. A query reads them only
-//! when its snapshot holds no pending incident, and otherwise computes in full, so an answer never
-//! depends on whether the refresh has caught up: only its cost does.
+//! brings the tables up to date, and the server runs it after every change. A query reads them when
+//! its snapshot holds no pending incident. When it holds a few, and the figures are held in memory
+//! at its version, it adds what those writes change, computed as the refresh will compute it; and
+//! otherwise it computes in full. So an answer never depends on whether the refresh has caught up:
+//! only its cost does.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +16,7 @@ use std::time::Duration;
 
 use civcas_domain::{DateInterval, RepositoryResult};
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Bool};
+use diesel::sql_types::{BigInt, Bool, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use tokio::sync::{Notify, OnceCell};
 
@@ -22,7 +24,7 @@ use crate::PgStore;
 use crate::changes::Changes;
 use crate::error::{StoreError, StoreResult};
 use crate::figures::WindowDocument;
-use crate::held::HeldFigures;
+use crate::held::{HeldFigures, PendingFigures};
 use crate::prepared::Prepared;
 
 /// The advisory lock that serialises refreshes across replicas ("civder" in ASCII).
@@ -47,15 +49,21 @@ pub const ANALYZED_REFRESH: u64 = 10_000;
 /// at 1,000,000 incidents the analysis took 0.7 s of each such refresh (finding 18).
 pub const ANALYZED_SHARE: u64 = 10;
 
-/// Whether any incident is pending, and whether as many as make a refresh analyze first: counted up
-/// to that many only, a bounded cost.
+/// Whether a refresh has anything to do: an incident pending, or a source registered since the
+/// last one, whose coverage gaps it lists (so that the figures held in memory can take in pending
+/// writes of a new source, see [`PENDING_HELD`]); and whether as many incidents are pending as make
+/// a refresh analyze first, counted up to that many only, a bounded cost.
 static PENDING: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH analyzed AS (
              SELECT greatest({ANALYZED_REFRESH}, reltuples::bigint / {ANALYZED_SHARE}) AS pending
              FROM pg_class WHERE oid = 'incidents'::regclass
          )
-         SELECT count(*) > 0 AS any, count(*) >= (SELECT pending FROM analyzed) AS analyze_first
+         SELECT count(*) > 0
+                OR EXISTS (SELECT 1 FROM sources s
+                           WHERE NOT EXISTS (SELECT 1 FROM derived.gap_sources g WHERE g.source_id = s.id))
+                AS due,
+                count(*) >= (SELECT pending FROM analyzed) AS analyze_first
          FROM (SELECT FROM derived.pending LIMIT (SELECT pending FROM analyzed)) p"
     )
 });
@@ -82,6 +90,29 @@ const REFRESH_TICK: Duration = Duration::from_secs(10);
 
 static REFRESH_DERIVED: LazyLock<String> =
     LazyLock::new(|| crate::figures::with_fragments(include_str!("sql/refresh_derived.sql")));
+static PENDING_FIGURES: LazyLock<String> =
+    LazyLock::new(|| crate::figures::with_fragments(include_str!("sql/pending_figures.sql")));
+
+/// Up to this many pending rows (incidents, some more than once), a snapshot's answers are the figures held in memory with what
+/// the pending writes change (sql/pending_figures.sql), which costs what the next refresh's
+/// recomputation of their clusters does; past it, as after an import, they are computed in full.
+const PENDING_HELD: i64 = 1_000;
+
+/// The derived figures' version in a snapshot, and how many rows are pending in it, counted up to
+/// one more than [`PENDING_HELD`] only.
+static DERIVED_STATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT (SELECT version FROM derived.version) AS version,
+                (SELECT count(*) FROM (SELECT FROM derived.pending LIMIT {}) p) AS pending",
+        PENDING_HELD + 1
+    )
+});
+
+#[derive(QueryableByName)]
+struct Document {
+    #[diesel(sql_type = Text)]
+    document: String,
+}
 
 #[derive(QueryableByName)]
 struct Count {
@@ -99,14 +130,14 @@ struct Version {
 struct DerivedState {
     #[diesel(sql_type = BigInt)]
     version: i64,
-    #[diesel(sql_type = Bool)]
-    pending: bool,
+    #[diesel(sql_type = BigInt)]
+    pending: i64,
 }
 
 #[derive(QueryableByName)]
 struct Pending {
     #[diesel(sql_type = Bool)]
-    any: bool,
+    due: bool,
     #[diesel(sql_type = Bool)]
     analyze_first: bool,
 }
@@ -127,7 +158,7 @@ impl PgStore {
             .get_result(&mut conn)
             .await
             .map_err(crate::error::classify)?;
-        if !pending.any {
+        if !pending.due {
             return Ok(Some(0));
         }
         // A session lock, taken before the transaction begins: its REPEATABLE READ snapshot must
@@ -268,8 +299,9 @@ const KEPT_WINDOWS: usize = 256;
 /// The derived figures change only when a refresh adds one to their version (`derived.version`), so
 /// a document read at a version is the answer of every snapshot that sees that version and nothing
 /// pending. Callers asking for the same window at the same time share one reading: the first
-/// reads, the others wait for it. A caller whose snapshot holds a pending write gets nothing, and
-/// computes in full.
+/// reads, the others wait for it. A caller whose snapshot holds a few pending writes computes its
+/// answers from the figures held at its version with what those writes change, each anew; one
+/// whose snapshot holds more, or that finds no figures held at its version, computes in full.
 #[derive(Debug, Default)]
 pub(crate) struct DerivedAnswers {
     kept: Mutex<Kept>,
@@ -283,6 +315,10 @@ pub(crate) struct DerivedAnswers {
     found: AtomicU64,
     /// Documents computed from the figures held in memory.
     computed: AtomicU64,
+    /// Documents computed from the figures held in memory with what pending writes change.
+    pending: AtomicU64,
+    /// Answers of the present computed in full, as some write was pending.
+    full: AtomicU64,
 }
 
 /// How the answers of the present were found, since the store was built.
@@ -295,6 +331,11 @@ pub struct DerivedAnswerCounts {
     pub kept: u64,
     /// Computed from the derived figures held in memory at the same version.
     pub held: u64,
+    /// Computed from the derived figures held in memory at the same version, with what the writes
+    /// pending in the caller's snapshot change in them.
+    pub pending: u64,
+    /// Computed in full, as writes were pending: too many, or no figures held at their version.
+    pub full: u64,
 }
 
 /// A document being found, or found: callers that find it wait for the first.
@@ -306,12 +347,20 @@ struct Kept {
     documents: HashMap<DateInterval, Answer>,
 }
 
-/// The derived figures as one snapshot sees them, with nothing pending: their version, and the
-/// answers kept for it.
-#[derive(Debug, Clone, Copy)]
+/// The derived figures as one snapshot sees them: their version, the answers kept for it, and the
+/// writes pending in it, if any.
+#[derive(Debug, Clone)]
 pub(crate) struct DerivedSnapshot<'a> {
     answers: &'a DerivedAnswers,
     version: i64,
+    pending: Option<Arc<HeldPending>>,
+}
+
+/// The figures held at a snapshot's version, and what the writes pending in it change in them.
+#[derive(Debug)]
+struct HeldPending {
+    held: Arc<HeldFigures>,
+    figures: PendingFigures,
 }
 
 impl DerivedSnapshot<'_> {
@@ -319,7 +368,7 @@ impl DerivedSnapshot<'_> {
     /// the snapshot's version, or else read in `conn`'s transaction (the snapshot's), which asks for
     /// the figures to be held at it. `None` for a window the derived figures cannot express.
     pub(crate) async fn document(
-        self,
+        &self,
         conn: &mut AsyncPgConnection,
         window: DateInterval,
     ) -> StoreResult<Option<Arc<WindowDocument>>> {
@@ -327,13 +376,19 @@ impl DerivedSnapshot<'_> {
             return Ok(None);
         };
         let answers = self.answers;
+        if let Some(pending) = &self.pending {
+            // Not kept: another snapshot at this version may hold other pending writes.
+            let document = pending.held.document(window, Some(&pending.figures))?;
+            answers.pending.fetch_add(1, Ordering::Relaxed);
+            return Ok(Some(Arc::new(document)));
+        }
         let mut found = &answers.found;
         let document = answers
             .answer(self.version, window)
             .get_or_try_init(|| async {
                 if let Some(held) = answers.held_at(self.version) {
                     found = &answers.computed;
-                    return Ok(Arc::new(held.document(window)?));
+                    return Ok(Arc::new(held.document(window, None)?));
                 }
                 answers.hold_wanted.notify_one();
                 let document = crate::figures::derived_document(conn, window, months).await?;
@@ -348,22 +403,44 @@ impl DerivedSnapshot<'_> {
 }
 
 impl DerivedAnswers {
-    /// The derived figures in the snapshot of `conn`'s transaction; `None` while some write is
-    /// pending in it, when they do not describe it.
+    /// The derived figures in the snapshot of `conn`'s transaction, with what the writes pending in
+    /// it change when they are few and the figures are held at its version; `None` when it holds
+    /// pending writes that they cannot take in, and its `answers` are then computed in full.
     pub(crate) async fn snapshot(
         &self,
         conn: &mut AsyncPgConnection,
+        answers: usize,
     ) -> StoreResult<Option<DerivedSnapshot<'_>>> {
-        let state: DerivedState = Prepared(diesel::sql_query(
-            "SELECT (SELECT version FROM derived.version) AS version,
-                    EXISTS (SELECT 1 FROM derived.pending) AS pending",
-        ))
-        .get_result(conn)
-        .await?;
-        Ok((!state.pending).then_some(DerivedSnapshot {
+        let state: DerivedState = Prepared(diesel::sql_query(DERIVED_STATE.as_str()))
+            .get_result(conn)
+            .await?;
+        let snapshot = |pending| DerivedSnapshot {
             answers: self,
             version: state.version,
-        }))
+            pending,
+        };
+        if state.pending == 0 {
+            return Ok(Some(snapshot(None)));
+        }
+        let held = self.held_at(state.version);
+        if held.is_none() {
+            self.hold_wanted.notify_one();
+        }
+        let pending = match held.filter(|_| state.pending <= PENDING_HELD) {
+            Some(held) => {
+                let document: Document = Prepared(diesel::sql_query(PENDING_FIGURES.as_str()))
+                    .get_result(conn)
+                    .await?;
+                PendingFigures::new(&document.document, &held)?
+                    .map(|figures| Arc::new(HeldPending { held, figures }))
+            }
+            None => None,
+        };
+        if pending.is_none() {
+            let answers = u64::try_from(answers).unwrap_or(u64::MAX);
+            self.full.fetch_add(answers, Ordering::Relaxed);
+        }
+        Ok(pending.map(|pending| snapshot(Some(pending))))
     }
 
     /// The kept answer of `window` at `version`, new if none is kept. Any other version than the
@@ -392,6 +469,8 @@ impl DerivedAnswers {
             read: AtomicU64::load(&self.read, Ordering::Relaxed),
             kept: AtomicU64::load(&self.found, Ordering::Relaxed),
             held: AtomicU64::load(&self.computed, Ordering::Relaxed),
+            pending: AtomicU64::load(&self.pending, Ordering::Relaxed),
+            full: AtomicU64::load(&self.full, Ordering::Relaxed),
         }
     }
 }

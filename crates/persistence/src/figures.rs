@@ -43,12 +43,20 @@ const DERIVED_FIGURES: &str = include_str!("sql/derived_figures.sql");
 const LATEST_STATEMENTS: &str = include_str!("sql/latest_statements.sql");
 const ASSESSMENT_FLOW: &str = include_str!("sql/assessment_flow.sql");
 
-/// `query` with each fragment spliced in whole where it names it in braces.
+/// `query` with each fragment spliced in whole where it names it in braces; a fragment may name
+/// those after it.
 pub(crate) fn with_fragments(query: &str) -> String {
     [
         ("{source_sums}", include_str!("sql/source_sums.sql")),
+        ("{walked_clusters}", include_str!("sql/walked_clusters.sql")),
         ("{cluster_reach}", include_str!("sql/cluster_reach.sql")),
+        ("{cluster_rows}", include_str!("sql/cluster_rows.sql")),
         ("{cluster_sources}", include_str!("sql/cluster_sources.sql")),
+        (
+            "{incident_verdicts}",
+            include_str!("sql/incident_verdicts.sql"),
+        ),
+        ("{signed_sums}", include_str!("sql/signed_sums.sql")),
     ]
     .into_iter()
     .fold(query.to_owned(), |query, (name, fragment)| {
@@ -311,7 +319,7 @@ pub(crate) async fn derived_document(
 /// the statements (rule 6) are left empty for the caller.
 async fn window_figures(
     conn: &mut AsyncPgConnection,
-    derived: Option<DerivedSnapshot<'_>>,
+    derived: Option<&DerivedSnapshot<'_>>,
     query: &FigureQuery,
     sources: &[String],
 ) -> StoreResult<ReconciledFigures> {
@@ -493,7 +501,7 @@ async fn own_established(
 /// Rules 2 to 6 for one window, inside the caller's transaction.
 async fn figures_in(
     conn: &mut AsyncPgConnection,
-    derived: Option<DerivedSnapshot<'_>>,
+    derived: Option<&DerivedSnapshot<'_>>,
     query: &FigureQuery,
     sources: &[String],
     own: &mut OwnFigures,
@@ -548,7 +556,7 @@ impl FigureRepository for PgStore {
                 // Queries of the present may read the derived figures; whether this snapshot has
                 // them is the same for every bucket.
                 let derived = if query.as_of.is_none() && query.filters == Filters::default() {
-                    self.derived_answers.snapshot(conn).await?
+                    self.derived_answers.snapshot(conn, buckets.len()).await?
                 } else {
                     None
                 };
@@ -559,6 +567,7 @@ impl FigureRepository for PgStore {
                         window: *bucket,
                         ..query.clone()
                     };
+                    let derived = derived.as_ref();
                     series.push(figures_in(conn, derived, &query, &sources, &mut own).await?);
                 }
                 Ok::<_, StoreError>(series)

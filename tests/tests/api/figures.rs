@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use civcas_proto::v1 as pb;
 use civcas_tests::fixtures::{
-    assessment, coalition_cumulative, incident, record_incident, register_seed_sources,
+    assessment, coalition_cumulative, incident, record_incident, register_seed_sources, source,
 };
 use civcas_tests::{TestApp, metric_sample, spawn_app};
 use futures::future::join_all;
@@ -20,6 +20,17 @@ async fn assess(app: &TestApp, assessment: pb::Assessment) -> pb::Assessment {
         .into_inner()
         .assessment
         .unwrap()
+}
+
+async fn link(app: &TestApp, incident: &pb::Incident, linked: &pb::Incident) {
+    app.incidents()
+        .link_incidents(pb::LinkIncidentsRequest {
+            incident_id: incident.id.clone(),
+            linked_incident_id: linked.id.clone(),
+            request_id: String::new(),
+        })
+        .await
+        .expect("the incidents link");
 }
 
 async fn state(app: &TestApp, statement: pb::Statement) -> pb::Statement {
@@ -391,14 +402,7 @@ async fn a_cluster_assessed_by_two_sources_counts_once() {
     register_seed_sources(&app).await;
     let monitor = record_incident(&app, incident("airwars", "CS1", "2017-06-12")).await;
     let military = record_incident(&app, incident("cjtf-oir", "R1", "2017-06-12")).await;
-    app.incidents()
-        .link_incidents(pb::LinkIncidentsRequest {
-            incident_id: monitor.id.clone(),
-            linked_incident_id: military.id.clone(),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap();
+    link(&app, &monitor, &military).await;
     assess(
         &app,
         assessment(
@@ -913,15 +917,14 @@ async fn an_answer_of_the_present_is_read_once_per_version_and_shared() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_of_the_present_are_computed_from_the_derived_figures_held_in_memory() {
-    let (app, url) = app_and_database().await;
-    // Two incidents, one of them disputed and both a gap of the monitor's, so that every part of
-    // the answer has something to show.
+/// Three incidents: CS1 and CS2 a gap of the monitor's, and CS3 disputed, so that every part of an
+/// answer has something to show. Returns them in that order.
+async fn record_gaps_and_a_dispute(app: &TestApp) -> Vec<pb::Incident> {
+    let mut recorded = Vec::new();
     for (reference, day) in [("CS1", "2017-06-12"), ("CS2", "2017-07-03")] {
-        let report = record_incident(&app, incident("airwars", reference, day)).await;
+        let report = record_incident(app, incident("airwars", reference, day)).await;
         assess(
-            &app,
+            app,
             assessment(
                 "cjtf-oir",
                 &report.id,
@@ -931,20 +934,21 @@ async fn answers_of_the_present_are_computed_from_the_derived_figures_held_in_me
             ),
         )
         .await;
+        recorded.push(report);
     }
-    let report = record_incident(&app, incident("airwars", "CS3", "2017-06-20")).await;
+    let report = record_incident(app, incident("airwars", "CS3", "2017-06-20")).await;
     for (source, verdict) in [
         ("airwars", pb::Verdict::Fair),
         ("cjtf-oir", pb::Verdict::NotCredible),
     ] {
         assess(
-            &app,
+            app,
             assessment(source, &report.id, verdict, None, "2017-08-01"),
         )
         .await;
     }
     assess(
-        &app,
+        app,
         assessment(
             "airwars",
             &report.id,
@@ -954,6 +958,14 @@ async fn answers_of_the_present_are_computed_from_the_derived_figures_held_in_me
         ),
     )
     .await;
+    recorded.push(report);
+    recorded
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_of_the_present_are_computed_from_the_derived_figures_held_in_memory() {
+    let (app, url) = app_and_database().await;
+    record_gaps_and_a_dispute(&app).await;
     derived_caught_up(&url).await;
 
     // The first answer is read from the derived tables and has the server read them into its
@@ -971,6 +983,123 @@ async fn answers_of_the_present_are_computed_from_the_derived_figures_held_in_me
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("no answer was computed from the derived figures held in memory");
+}
+
+/// How many answers of the present the server computed from the derived figures held in memory
+/// with what the pending writes change, and how many in full: (pending, full).
+async fn pending_answers(app: &TestApp) -> (Option<f64>, Option<f64>) {
+    let text = app.scrape_metrics().await;
+    let count = |outcome: &str| {
+        metric_sample(
+            &text,
+            &format!("civcas_derived_answers_total{{outcome=\"{outcome}\"}}"),
+        )
+    };
+    (count("pending"), count("full"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_take_in_the_writes_pending_for_the_derived_figures_held_in_memory() {
+    let (app, url) = app_and_database().await;
+    let recorded = record_gaps_and_a_dispute(&app).await;
+    derived_caught_up(&url).await;
+    // Windows of a month, across two months, and longer than a year (whose listed clusters are
+    // found another way), each asked first as the derived figures stand.
+    let windows = [
+        ("2017-06-01", "2017-06-30"),
+        ("2017-06-15", "2017-07-31"),
+        ("2016-01-01", "2018-12-31"),
+    ];
+    let mut before = Vec::new();
+    for (from, to) in windows {
+        before.push(figures(&app, from, to, "").await);
+    }
+    // Windows a day longer each, until one is computed from the figures held in memory.
+    let first_day = NaiveDate::from_ymd_opt(2017, 6, 1).unwrap();
+    for days in 29.. {
+        let to = (first_day + chrono::Days::new(days)).to_string();
+        figures(&app, "2017-06-01", &to, "").await;
+        if derived_answers(&app).await.2 > Some(0.0) {
+            break;
+        }
+        assert!(
+            days < 200,
+            "no answer was computed from the figures held in memory"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // Writes the refresh does not take (the test holds the refresher's lock): CS1 and CS3 linked,
+    // which merges a gap into the disputed cluster; a new figure for CS2; a new incident.
+    use diesel_async::RunQueryDsl;
+    let mut refresher_lock = civcas_tests::db::connect(&url).await;
+    diesel::sql_query("SELECT pg_advisory_lock(109304609006962)") // "civder", derived.rs
+        .execute(&mut refresher_lock)
+        .await
+        .unwrap();
+    link(&app, &recorded[0], &recorded[2]).await;
+    assess(
+        &app,
+        assessment(
+            "cjtf-oir",
+            &recorded[1].id,
+            pb::Verdict::Credible,
+            Some((4, Some(9))),
+            "2017-09-01",
+        ),
+    )
+    .await;
+    let new = record_incident(&app, incident("airwars", "CS4", "2017-06-25")).await;
+    assess(
+        &app,
+        assessment(
+            "airwars",
+            &new.id,
+            pb::Verdict::Fair,
+            Some((1, Some(1))),
+            "2017-09-01",
+        ),
+    )
+    .await;
+    for ((from, to), before) in windows.into_iter().zip(&before) {
+        let answer = figures(&app, from, to, "").await;
+        assert_eq!(answer, figures(&app, from, to, "2030-01-01").await);
+        assert_ne!(
+            &answer, before,
+            "the writes changed nothing in {from}..{to}"
+        );
+    }
+    assert_eq!(
+        pending_answers(&app).await,
+        (Some(windows.len() as f64), Some(0.0))
+    );
+
+    // A source registered since the last refresh, whose gaps the derived figures do not list yet:
+    // its first assessment pending, the answers are computed in full.
+    app.sources()
+        .register_source(pb::RegisterSourceRequest {
+            source: Some(source("ucdp", pb::SourceKind::Academic, None)),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    assess(
+        &app,
+        assessment("ucdp", &new.id, pb::Verdict::Confirmed, None, "2017-09-02"),
+    )
+    .await;
+    let (from, to) = windows[0];
+    let pending = figures(&app, from, to, "").await;
+    assert_eq!(pending, figures(&app, from, to, "2030-01-01").await);
+    assert_eq!(
+        pending_answers(&app).await,
+        (Some(windows.len() as f64), Some(1.0))
+    );
+
+    // Once the refresh has taken them in, the derived figures agree.
+    drop(refresher_lock);
+    derived_caught_up(&url).await;
+    assert_eq!(figures(&app, from, to, "").await, pending);
 }
 
 /// A refresh of many pending incidents, a tenth of those stored or more (as after an import), first

@@ -28,20 +28,9 @@ WHERE m.cluster_id IN (
 );
 ANALYZE refresh_start;
 
--- Their clusters now, whole: walked from those some link or DUPLICATE verdict names (as in
--- window_figures.sql), the others alone.
+-- Their clusters now, whole.
 CREATE TEMP TABLE refresh_member (incident_id bigint PRIMARY KEY, cluster_id bigint NOT NULL) ON COMMIT DROP;
-INSERT INTO refresh_member
-WITH RECURSIVE
-params AS (SELECT 'infinity'::date AS as_of),
-walk_from AS (SELECT incident_id AS id FROM refresh_start),
-{cluster_reach},
-cluster_of AS (SELECT start, min(node) AS cluster_id FROM reach GROUP BY start),
-linked AS (SELECT DISTINCT r.node AS incident_id, c.cluster_id FROM reach r JOIN cluster_of c USING (start))
-SELECT incident_id, cluster_id FROM linked
-UNION ALL
-SELECT s.incident_id, s.incident_id FROM refresh_start s
-WHERE NOT EXISTS (SELECT 1 FROM linked l WHERE l.incident_id = s.incident_id);
+INSERT INTO refresh_member WITH RECURSIVE {walked_clusters} SELECT * FROM walked_clusters;
 ANALYZE refresh_member;
 
 -- Every former cluster of those members goes; the clusters above replace them.
@@ -81,56 +70,8 @@ WHERE EXISTS (SELECT 1 FROM refresh_member o WHERE o.cluster_id = r.cluster_id A
 
 -- Rules 4 and 5 per cluster, as window_figures.sql computes them for a window, with every source
 -- selected and no `as_of`.
-WITH
-members AS (
-    SELECT r.cluster_id, i.id AS incident_id, i.occurred_from, i.occurred_to, i.attributed_to
-    FROM refresh_member r JOIN incidents i ON i.id = r.incident_id
-),
-current_assessments AS (
-    SELECT m.cluster_id, a.*
-    FROM members m
-    CROSS JOIN LATERAL (
-        SELECT DISTINCT ON (x.source_id)
-               x.source_id, x.verdict, x.killed_min, x.killed_max, x.injured_min, x.injured_max
-        FROM assessments x
-        WHERE x.incident_id = m.incident_id
-        ORDER BY x.source_id DESC, x.assessed_on DESC, x.recorded_at DESC, x.id DESC
-    ) a
-),
-graded AS (
-    SELECT c.*, civcas_tier(c.verdict) AS tier FROM current_assessments c WHERE c.verdict <> 'duplicate'
-),
-cluster_belligerents AS (
-    SELECT DISTINCT m.cluster_id, party FROM members m CROSS JOIN LATERAL unnest(m.attributed_to) AS party
-),
-{cluster_sources},
-cluster_figure AS (
-    SELECT cluster_id, tier,
-           min(k_min) AS k_min, max(k_max) AS k_max, bool_or(k_unbounded) AS k_unbounded,
-           min(j_min) AS j_min, max(j_max) AS j_max, bool_or(j_unbounded) AS j_unbounded
-    FROM source_figure GROUP BY cluster_id, tier
-),
-covered AS (
-    SELECT cluster_id, array_agg(DISTINCT source_id ORDER BY source_id) AS sources
-    FROM current_assessments GROUP BY cluster_id
-),
-parties AS (
-    SELECT cluster_id, array_agg(party ORDER BY party) AS parties FROM cluster_belligerents GROUP BY cluster_id
-),
-shape AS (
-    SELECT cluster_id, daterange(min(occurred_from), max(occurred_to), '[]') AS span,
-           range_agg(daterange(occurred_from, occurred_to, '[]')) AS members
-    FROM members GROUP BY cluster_id
-)
-INSERT INTO refresh_rows
-SELECT 1, f.cluster_id, f.tier, s.span, s.members, d.cluster_id IS NOT NULL,
-       COALESCE(c.sources, '{}'), COALESCE(p.parties, '{}'),
-       f.k_min, f.k_max, f.k_unbounded, f.j_min, f.j_max, f.j_unbounded
-FROM cluster_figure f
-JOIN shape s USING (cluster_id)
-LEFT JOIN covered c USING (cluster_id)
-LEFT JOIN parties p USING (cluster_id)
-LEFT JOIN disputed d USING (cluster_id);
+WITH {cluster_rows}
+INSERT INTO refresh_rows SELECT 1, * FROM cluster_rows;
 ANALYZE refresh_rows;
 
 INSERT INTO derived.cluster_tiers
@@ -171,38 +112,14 @@ WITH gone AS (
     RETURNING v.*
 )
 INSERT INTO refresh_verdicts SELECT -1, * FROM gone;
-WITH added AS (
-    INSERT INTO derived.current_verdicts
-    SELECT i.id, a.source_id, daterange(i.occurred_from, i.occurred_to, '[]'), a.verdict,
-           civcas_tier(a.verdict), a.killed_min, a.killed_max, a.injured_min, a.injured_max
-    FROM refresh_pending p
-    JOIN incidents i ON i.id = p.incident_id
-    CROSS JOIN LATERAL (
-        SELECT DISTINCT ON (x.source_id) x.*
-        FROM assessments x
-        WHERE x.incident_id = i.id
-        ORDER BY x.source_id DESC, x.assessed_on DESC, x.recorded_at DESC, x.id DESC
-    ) a
-    WHERE a.verdict <> 'duplicate'
-    RETURNING *
-)
+WITH {incident_verdicts},
+added AS (INSERT INTO derived.current_verdicts SELECT * FROM incident_verdicts RETURNING *)
 INSERT INTO refresh_verdicts SELECT 1, * FROM added;
 
 -- The sums, changed by the signed rows, by the day and then by the month. An interval whose count
 -- falls to zero holds no row, as it would had it been summed from scratch.
 CREATE TEMP TABLE refresh_tier_sums ON COMMIT DROP AS
-SELECT 'd'::"char" AS grain, t.kind, t.first, t.last, r.tier, r.disputed,
-       sum(r.sign) AS clusters,
-       sum(r.sign * COALESCE(r.k_min, 0)) AS k_min,
-       sum(r.sign * CASE WHEN r.k_min IS NOT NULL AND NOT r.k_unbounded THEN r.k_max ELSE 0 END) AS k_max_bounded,
-       sum(r.sign * (r.k_min IS NOT NULL AND r.k_unbounded)::int) AS k_unbounded,
-       sum(r.sign * (r.k_min IS NULL)::int) AS k_without,
-       sum(r.sign * COALESCE(r.j_min, 0)) AS j_min,
-       sum(r.sign * CASE WHEN r.j_min IS NOT NULL AND NOT r.j_unbounded THEN r.j_max ELSE 0 END) AS j_max_bounded,
-       sum(r.sign * (r.j_min IS NOT NULL AND r.j_unbounded)::int) AS j_unbounded,
-       sum(r.sign * (r.j_min IS NULL)::int) AS j_without
-FROM refresh_rows r CROSS JOIN LATERAL derived.terms(r.span, r.members) t
-GROUP BY t.kind, t.first, t.last, r.tier, r.disputed;
+WITH {signed_sums} SELECT 'd'::"char" AS grain, * FROM tier_changes;
 INSERT INTO refresh_tier_sums
 SELECT 'm', kind, date_trunc('month', first)::date, date_trunc('month', last)::date, tier, disputed,
        sum(clusters), sum(k_min), sum(k_max_bounded), sum(k_unbounded), sum(k_without),
@@ -220,13 +137,7 @@ WHERE (d.grain, d.kind, d.first, d.last, d.tier, d.disputed) = (s.grain, s.kind,
   AND d.clusters = 0;
 
 CREATE TEMP TABLE refresh_coverage_sums ON COMMIT DROP AS
-SELECT 'd'::"char" AS grain, t.kind, t.first, t.last, party, source_id, sum(r.sign) AS clusters
-FROM refresh_rows r
-CROSS JOIN LATERAL derived.terms(r.span, r.members) t
-CROSS JOIN LATERAL unnest(array_append(r.parties, '')) AS party
-CROSS JOIN LATERAL unnest(array_append(r.covered, '')) AS source_id
-WHERE r.tier = 3 AND t.kind <> 's'
-GROUP BY t.kind, t.first, t.last, party, source_id;
+WITH {signed_sums} SELECT 'd'::"char" AS grain, * FROM coverage_changes;
 INSERT INTO refresh_coverage_sums
 SELECT 'm', kind, date_trunc('month', first)::date, date_trunc('month', last)::date, party, source_id,
        sum(clusters)
@@ -238,16 +149,7 @@ WHERE (d.grain, d.kind, d.first, d.last, d.party, d.source_id) = (s.grain, s.kin
   AND d.clusters = 0;
 
 CREATE TEMP TABLE refresh_verdict_sums ON COMMIT DROP AS
-SELECT 'd'::"char" AS grain, lower(v.occurred) AS first, upper(v.occurred) - 1 AS last, v.source_id, v.verdict,
-       min(v.tier) AS tier, sum(v.sign) AS incidents,
-       sum(v.sign * COALESCE(v.killed_min, 0)) AS k_min, sum(v.sign * COALESCE(v.killed_max, 0)) AS k_max_bounded,
-       sum(v.sign * (v.killed_min IS NOT NULL AND v.killed_max IS NULL)::int) AS k_unbounded,
-       sum(v.sign * (v.killed_min IS NULL)::int) AS k_without,
-       sum(v.sign * COALESCE(v.injured_min, 0)) AS j_min, sum(v.sign * COALESCE(v.injured_max, 0)) AS j_max_bounded,
-       sum(v.sign * (v.injured_min IS NOT NULL AND v.injured_max IS NULL)::int) AS j_unbounded,
-       sum(v.sign * (v.injured_min IS NULL)::int) AS j_without
-FROM refresh_verdicts v
-GROUP BY 2, 3, v.source_id, v.verdict;
+WITH {signed_sums} SELECT 'd'::"char" AS grain, * FROM verdict_changes;
 INSERT INTO refresh_verdict_sums
 SELECT 'm', date_trunc('month', first)::date, date_trunc('month', last)::date, source_id, verdict,
        min(tier), sum(incidents), sum(k_min), sum(k_max_bounded), sum(k_unbounded), sum(k_without),
