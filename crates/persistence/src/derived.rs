@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use civcas_domain::{DateInterval, RepositoryResult};
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use tokio::sync::{Notify, OnceCell};
 
@@ -96,14 +96,14 @@ static PENDING_FIGURES: LazyLock<String> =
 /// Up to this many pending rows (incidents, some more than once), a snapshot's answers are the figures held in memory with what
 /// the pending writes change (sql/pending_figures.sql), which costs what the next refresh's
 /// recomputation of their clusters does; past it, as after an import, they are computed in full.
-const PENDING_HELD: i64 = 1_000;
+const PENDING_HELD: usize = 1_000;
 
-/// The derived figures' version in a snapshot, and how many rows are pending in it, counted up to
-/// one more than [`PENDING_HELD`] only.
+/// The derived figures' version in a snapshot, and the incidents pending in it, read up to one more
+/// row than [`PENDING_HELD`] only.
 static DERIVED_STATE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT (SELECT version FROM derived.version) AS version,
-                (SELECT count(*) FROM (SELECT FROM derived.pending LIMIT {}) p) AS pending",
+                ARRAY(SELECT incident_id FROM derived.pending LIMIT {}) AS pending",
         PENDING_HELD + 1
     )
 });
@@ -130,8 +130,8 @@ struct Version {
 struct DerivedState {
     #[diesel(sql_type = BigInt)]
     version: i64,
-    #[diesel(sql_type = BigInt)]
-    pending: i64,
+    #[diesel(sql_type = Array<BigInt>)]
+    pending: Vec<i64>,
 }
 
 #[derive(QueryableByName)]
@@ -419,18 +419,21 @@ impl DerivedAnswers {
             version: state.version,
             pending,
         };
-        if state.pending == 0 {
+        if state.pending.is_empty() {
             return Ok(Some(snapshot(None)));
         }
         let held = self.held_at(state.version);
         if held.is_none() {
             self.hold_wanted.notify_one();
         }
-        let pending = match held.filter(|_| state.pending <= PENDING_HELD) {
+        let pending = match held.filter(|_| state.pending.len() <= PENDING_HELD) {
             Some(held) => {
-                let document: Document = Prepared(diesel::sql_query(PENDING_FIGURES.as_str()))
-                    .get_result(conn)
-                    .await?;
+                let document: Document = Prepared(
+                    diesel::sql_query(PENDING_FIGURES.as_str())
+                        .bind::<Array<BigInt>, _>(&state.pending),
+                )
+                .get_result(conn)
+                .await?;
                 PendingFigures::new(&document.document, &held)?
                     .map(|figures| Arc::new(HeldPending { held, figures }))
             }
