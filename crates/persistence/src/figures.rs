@@ -56,6 +56,10 @@ pub(crate) fn with_fragments(query: &str) -> String {
             "{incident_verdicts}",
             include_str!("sql/incident_verdicts.sql"),
         ),
+        (
+            "{changes_document}",
+            include_str!("sql/changes_document.sql"),
+        ),
         ("{signed_sums}", include_str!("sql/signed_sums.sql")),
     ]
     .into_iter()

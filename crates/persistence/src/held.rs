@@ -8,12 +8,16 @@
 //! runs kept in id order. Only the day grain is held: the month grain exists so that PostgreSQL reads
 //! fewer rows, which cumulative sums do not need.
 //!
-//! What is held is the derived tables at one version, read in one snapshot. A refresh changes them
-//! only together with the version (`derived.version`), so held figures answer exactly the callers
-//! whose snapshot sees that version and nothing pending, as the derived queries do
-//! ([`crate::derived`] checks both).
+//! What is held is the derived tables at one version: read in one snapshot, and then changed by
+//! each refresh this process runs, with the sums, stale clusters and new runs it hands over
+//! ([`FigureChanges`]), each taking them to the next version. A refresh changes the tables only
+//! together with the version (`derived.version`), so held figures answer exactly the callers whose
+//! snapshot sees that version and nothing pending, as the derived queries do; and, with the changes
+//! the writes pending in a snapshot will make, those whose snapshot holds a few ([`crate::derived`]
+//! checks which).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{Datelike, Days, NaiveDate};
 use civcas_domain::DateInterval;
@@ -453,7 +457,7 @@ fn keep_first(ids: &mut Vec<i64>, listed: usize) -> i64 {
 }
 
 /// A source whose coverage gaps are reported: one that has assessed something.
-#[derive(Debug, PartialEq, Eq, QueryableByName, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName, Deserialize)]
 struct GapSource {
     #[diesel(sql_type = Text)]
     id: String,
@@ -461,13 +465,16 @@ struct GapSource {
     belligerent: Option<String>,
 }
 
-/// The derived tables at one version, by the day, ready to answer any window.
+/// The derived tables at one version, by the day, ready to answer any window: as read at some
+/// version, and changed by the refreshes since, each to the next version.
 #[derive(Debug)]
 pub(crate) struct HeldFigures {
     pub(crate) version: i64,
     /// Bytewise by id, as the reference implementation orders them.
     gap_sources: Vec<GapSource>,
-    sums: DaySums,
+    read: Arc<DaySums>,
+    /// Oldest first.
+    refreshes: Vec<Arc<FigureChanges>>,
 }
 
 /// Sums over the day grain's intervals: the derived tables', or what pending writes change in them.
@@ -629,20 +636,20 @@ impl DaySums {
     }
 }
 
-/// What the writes pending in one snapshot change in the figures held at its version, as the next
-/// refresh will change the derived tables: their signed sums, the clusters taken out, and the runs
-/// listed anew. Only a few writes' worth, as the changes are computed anew for every snapshot
-/// (sql/pending_figures.sql).
+/// What a refresh changes in the derived tables, as they are held: their signed sums, the clusters
+/// taken out, and the runs listed anew (sql/changes_document.sql). Either what a refresh just did,
+/// which takes the held figures to the next version, or what the writes pending in one snapshot
+/// will have the next refresh do, computed anew for every snapshot (sql/pending_figures.sql).
 #[derive(Debug)]
-pub(crate) struct PendingFigures {
-    changes: DaySums,
+pub(crate) struct FigureChanges {
+    sums: DaySums,
     /// The clusters the refresh takes out, every run of theirs with them. A new cluster may keep a
     /// former one's id, and is then among the runs listed anew.
     stale: HashSet<i64>,
 }
 
 #[derive(Deserialize)]
-struct PendingDocument {
+struct ChangesDocument {
     complete: bool,
     gap_sources: Vec<GapSource>,
     stale: HashSet<i64>,
@@ -650,13 +657,14 @@ struct PendingDocument {
     changes: DayRows,
 }
 
-impl PendingFigures {
+impl FigureChanges {
     /// The changes read in `document`, if `held` can take them in: `None` when the document is not
-    /// complete (see sql/pending_figures.sql), or when the sources whose gaps are reported differ
-    /// from the held figures' (a source's first assessment, or a new belligerent, is pending).
+    /// complete (see sql/changes_document.sql), or when the sources whose gaps are reported differ
+    /// from the held figures' (a source's first assessment, or a new belligerent), whose lists are
+    /// not held.
     pub(crate) fn new(document: &str, held: &HeldFigures) -> StoreResult<Option<Self>> {
-        let mut document: PendingDocument = serde_json::from_str(document)
-            .map_err(|e| StoreError::Repository(corrupt("pending figures", e)))?;
+        let mut document: ChangesDocument = serde_json::from_str(document)
+            .map_err(|e| StoreError::Repository(corrupt("changes of the derived figures", e)))?;
         document
             .gap_sources
             .sort_unstable_by(|a, b| a.id.cmp(&b.id));
@@ -664,7 +672,7 @@ impl PendingFigures {
             return Ok(None);
         }
         Ok(Some(Self {
-            changes: DaySums::new(document.changes)?,
+            sums: DaySums::new(document.changes)?,
             stale: document.stale,
         }))
     }
@@ -729,8 +737,26 @@ impl HeldFigures {
         Ok(Self {
             version,
             gap_sources,
-            sums: DaySums::new(rows)?,
+            read: Arc::new(DaySums::new(rows)?),
+            refreshes: Vec::new(),
         })
+    }
+
+    /// These figures at the next version, which `refresh` took them to.
+    pub(crate) fn refreshed(&self, refresh: FigureChanges) -> Self {
+        let mut refreshes = self.refreshes.clone();
+        refreshes.push(Arc::new(refresh));
+        Self {
+            version: self.version + 1,
+            gap_sources: self.gap_sources.clone(),
+            read: Arc::clone(&self.read),
+            refreshes,
+        }
+    }
+
+    /// How many refreshes changed these figures since they were read.
+    pub(crate) fn refreshes(&self) -> usize {
+        self.refreshes.len()
     }
 
     /// Rules 2 to 5 for `window`: the document derived_figures.sql returns for it at this version,
@@ -738,17 +764,23 @@ impl HeldFigures {
     pub(crate) fn document(
         &self,
         window: DateInterval,
-        pending: Option<&PendingFigures>,
+        pending: Option<&FigureChanges>,
     ) -> StoreResult<WindowDocument> {
-        let layers: Vec<&DaySums> = std::iter::once(&self.sums)
-            .chain(pending.map(|p| &p.changes))
+        let changes: Vec<&FigureChanges> = self
+            .refreshes
+            .iter()
+            .map(AsRef::as_ref)
+            .chain(pending)
+            .collect();
+        let layers: Vec<&DaySums> = std::iter::once(self.read.as_ref())
+            .chain(changes.iter().map(|c| &c.sums))
             .collect();
         Ok(WindowDocument {
             sources: source_document(&layers, window)?,
             tiers: tier_sums(&layers, window)?,
-            disputed_ids: self.first_listed("", window, pending),
+            disputed_ids: self.first_listed("", window, &changes),
             gap_sources: self.gap_sources.iter().map(|s| s.id.clone()).collect(),
-            gaps: self.gaps(&layers, window, pending)?,
+            gaps: self.gaps(&layers, window, &changes)?,
         })
     }
 
@@ -758,7 +790,7 @@ impl HeldFigures {
         &self,
         layers: &[&DaySums],
         window: DateInterval,
-        pending: Option<&PendingFigures>,
+        changes: &[&FigureChanges],
     ) -> StoreResult<Vec<GapRow>> {
         let meeting = |party: &str, source: &str| -> i64 {
             let key = (party.to_owned(), source.to_owned());
@@ -775,32 +807,39 @@ impl HeldFigures {
                 Ok(GapRow {
                     source_id: source.id.clone(),
                     clusters: unsigned(meeting(party, "") - meeting(party, &source.id))?,
-                    cluster_ids: self.first_listed(&source.id, window, pending),
+                    cluster_ids: self.first_listed(&source.id, window, changes),
                 })
             })
             .collect()
     }
 
-    /// The first listed ids on `list` that meet `window`. With `pending`, as many more are read
-    /// from the held runs as there are stale clusters, so that the first listed are among them
-    /// once those are taken out.
+    /// The first listed ids on `list` that meet `window`, after `changes`, oldest first. Each set
+    /// of runs, the read ones and those of each change, gives as many more than are listed as the
+    /// changes after it take clusters out, so that the first listed are among those it keeps.
     fn first_listed(
         &self,
         list: &str,
         window: DateInterval,
-        pending: Option<&PendingFigures>,
+        changes: &[&FigureChanges],
     ) -> Vec<i64> {
         let first_ids = |sums: &DaySums, listed: usize| {
             sums.lists
                 .get(list)
                 .map_or_else(Vec::new, |runs| runs.first_ids(window, listed))
         };
-        let Some(pending) = pending else {
-            return first_ids(&self.sums, LISTED_CLUSTERS);
-        };
-        let mut ids = first_ids(&self.sums, LISTED_CLUSTERS + pending.stale.len());
-        ids.retain(|id| !pending.stale.contains(id));
-        ids.extend(first_ids(&pending.changes, LISTED_CLUSTERS));
+        if changes.is_empty() {
+            return first_ids(&self.read, LISTED_CLUSTERS);
+        }
+        let mut ids = Vec::new();
+        let mut stale_after: HashSet<i64> = HashSet::new();
+        let sets = std::iter::once((self.read.as_ref(), None))
+            .chain(changes.iter().map(|c| (&c.sums, Some(&c.stale))));
+        for (sums, stale) in sets.rev() {
+            let mut kept = first_ids(sums, LISTED_CLUSTERS + stale_after.len());
+            kept.retain(|id| !stale_after.contains(id));
+            ids.extend(kept);
+            stale_after.extend(stale.into_iter().flatten());
+        }
         keep_first(&mut ids, LISTED_CLUSTERS);
         ids
     }
@@ -1034,58 +1073,70 @@ mod tests {
             }
         }
 
-        /// With pending writes, the listed ids are the smallest of the held clusters meeting the
-        /// window, less the stale ones, and of the clusters listed anew; with more stale clusters
-        /// among the held than there are ids listed, as the smallest ids too, and new clusters that
-        /// keep a stale one's id.
+        /// After changes (refreshes, or pending writes), the listed ids are the smallest of the
+        /// clusters meeting the window as the changes leave them, each taking its stale clusters
+        /// out and then adding its runs: with more stale clusters among the read ones than there
+        /// are ids listed, as the smallest ids too, and new clusters that keep a stale one's id.
         #[test]
-        fn pending_lists_are_the_held_less_the_stale_and_the_new(
-            held in prop::collection::vec((0..400i64, 0..400u32, 0..30u32), 0..800),
-            stale in prop_oneof![
-                prop::collection::hash_set(0..400i64, 0..350),
-                // The smallest ids, which leave the fewest of the first held ids.
-                (0..400i64).prop_map(|smallest| (0..smallest).collect::<HashSet<_>>()),
-            ],
-            new in prop::collection::vec((0..400i64, 0..400u32, 0..30u32), 0..50),
+        fn listed_ids_after_changes_are_the_runs_they_leave(
+            read in prop::collection::vec((0..400i64, 0..400u32, 0..30u32), 0..800),
+            changes in prop::collection::vec(
+                (
+                    prop_oneof![
+                        prop::collection::hash_set(0..400i64, 0..350),
+                        // The smallest ids, which leave the fewest of the first read ids.
+                        (0..400i64).prop_map(|smallest| (0..smallest).collect::<HashSet<_>>()),
+                    ],
+                    prop::collection::vec((0..400i64, 0..400u32, 0..30u32), 0..50),
+                ),
+                1..4,
+            ),
             windows in prop::collection::vec(window(430, 150), 1..10),
         ) {
-            let rows = |runs: &[(i64, u32, u32)]| DayRows {
-                tiers: Vec::new(),
-                verdicts: Vec::new(),
-                coverage: Vec::new(),
-                runs: runs
-                    .iter()
-                    .map(|&(cluster_id, first, length)| RunRow {
-                        list: String::new(),
-                        cluster_id,
-                        first: date(first),
-                        last: date(first + length),
-                    })
-                    .collect(),
+            let sums = |runs: &[(i64, u32, u32)]| {
+                let rows = DayRows {
+                    tiers: Vec::new(),
+                    verdicts: Vec::new(),
+                    coverage: Vec::new(),
+                    runs: runs
+                        .iter()
+                        .map(|&(cluster_id, first, length)| RunRow {
+                            list: String::new(),
+                            cluster_id,
+                            first: date(first),
+                            last: date(first + length),
+                        })
+                        .collect(),
+                };
+                DaySums::new(rows).expect("rows without intervals")
             };
-            let figures = HeldFigures {
+            let mut figures = HeldFigures {
                 version: 1,
                 gap_sources: Vec::new(),
-                sums: DaySums::new(rows(&held)).expect("rows without intervals"),
+                read: Arc::new(sums(&read)),
+                refreshes: Vec::new(),
             };
-            let pending = PendingFigures {
-                changes: DaySums::new(rows(&new)).expect("rows without intervals"),
-                stale: stale.clone(),
+            // The runs one by one, as each change leaves them.
+            let mut runs = read.clone();
+            let (pending, refreshes) = changes.split_last().expect("a change");
+            let mut change = |(stale, new): &(HashSet<i64>, Vec<(i64, u32, u32)>)| {
+                runs.retain(|run| !stale.contains(&run.0));
+                runs.extend(new);
+                FigureChanges { sums: sums(new), stale: stale.clone() }
             };
+            for refresh in refreshes {
+                figures = figures.refreshed(change(refresh));
+            }
+            let pending = change(pending);
             for window in windows {
                 let (from, to) = (window.from(), window.to());
-                let meets = |&&(_, first, length): &&(i64, u32, u32)| {
-                    date(first) <= to && from <= date(first + length)
-                };
-                let mut expected: Vec<i64> = held
+                let mut expected: Vec<i64> = runs
                     .iter()
-                    .filter(meets)
-                    .map(|r| r.0)
-                    .filter(|id| !stale.contains(id))
-                    .chain(new.iter().filter(meets).map(|r| r.0))
+                    .filter(|&&(_, first, length)| date(first) <= to && from <= date(first + length))
+                    .map(|run| run.0)
                     .collect();
                 keep_first(&mut expected, LISTED_CLUSTERS);
-                let listed = figures.first_listed("", window, Some(&pending));
+                let listed = figures.first_listed("", window, &figures.refreshes.iter().map(AsRef::as_ref).chain([&pending]).collect::<Vec<_>>());
                 prop_assert_eq!(listed, expected, "{:?}", window);
             }
         }
