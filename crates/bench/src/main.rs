@@ -68,6 +68,9 @@ struct Args {
     /// The Airwars export; skipped when absent.
     #[arg(long, default_value = "../shared/data/airwars-syria")]
     real_data: PathBuf,
+    /// Where to write the benchmarked server's log (JSON lines), for what it did when.
+    #[arg(long)]
+    server_log: Option<PathBuf>,
 }
 
 /// The figures of one measurement: what civcas did and what its baseline did.
@@ -143,7 +146,12 @@ struct Server {
 }
 
 impl Server {
-    fn start(binary: &Path, database_url: &SecretString, workdir: &Path) -> anyhow::Result<Self> {
+    fn start(
+        binary: &Path,
+        database_url: &SecretString,
+        workdir: &Path,
+        log: Option<&Path>,
+    ) -> anyhow::Result<Self> {
         let mut child = Command::new(binary)
             .current_dir(workdir)
             .env("CIVCAS_CONFIG_DIR", workdir.join("no-config"))
@@ -163,10 +171,17 @@ impl Server {
             .spawn()
             .context("starting civcas-server")?;
         let stdout = child.stdout.take().context("piped stdout")?;
+        let mut log = log
+            .map(std::fs::File::create)
+            .transpose()
+            .context("creating the server's log")?;
         let (sender, receiver) = std::sync::mpsc::channel();
         let (held_sender, held) = tokio::sync::mpsc::unbounded_channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(log) = &mut log {
+                    let _ = writeln!(log, "{line}");
+                }
                 let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
                     continue;
                 };
@@ -606,7 +621,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let workdir = tempfile::Builder::new().prefix("civcas-bench-").tempdir()?;
     let workdir = workdir.path();
-    let mut server = Server::start(&server_binary, &cluster.url("bench"), workdir)?;
+    let log = args.server_log.as_deref();
+    let mut server = Server::start(&server_binary, &cluster.url("bench"), workdir, log)?;
     let channel = connect(server.addr).await?;
     register_sources(&channel).await?;
 
@@ -1007,7 +1023,7 @@ async fn real_data(
     table: &mut Table,
 ) -> anyhow::Result<()> {
     eprintln!("civcas-bench: the Airwars export");
-    let server = Server::start(server_binary, &cluster.url("real"), workdir)?;
+    let server = Server::start(server_binary, &cluster.url("real"), workdir, None)?;
     let started = Instant::now();
     let status = Command::new(cli_binary)
         .args([
