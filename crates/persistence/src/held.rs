@@ -56,7 +56,7 @@ fn less<const N: usize>(mut sums: [i64; N], values: &[i64; N]) -> [i64; N] {
 
 /// Sums by a day: entry `i` of `sums` sums every interval whose day (first or last) is `days[i]` or
 /// earlier.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Cumulative<const N: usize> {
     days: Vec<NaiveDate>,
     sums: Vec<[i64; N]>,
@@ -82,6 +82,22 @@ impl<const N: usize> Cumulative<N> {
         cumulative
     }
 
+    /// The sums of both, by every day either has.
+    fn merged(&self, other: &Self) -> Self {
+        let mut days: Vec<NaiveDate> = self.days.iter().chain(&other.days).copied().collect();
+        days.sort_unstable();
+        days.dedup();
+        let sums = days
+            .iter()
+            .map(|&day| {
+                let mut sums = self.through(Some(day));
+                add(&mut sums, &other.through(Some(day)));
+                sums
+            })
+            .collect();
+        Self { days, sums }
+    }
+
     /// The sum of the intervals whose day is `day` or earlier; nothing when `day` is before time.
     fn through(&self, day: Option<NaiveDate>) -> [i64; N] {
         let Some(day) = day else { return [0; N] };
@@ -97,7 +113,7 @@ type Interval<const N: usize> = (NaiveDate, NaiveDate, [i64; N]);
 
 /// Measures kept per interval of days, which give for any window their sums over the intervals
 /// inside it and over those overlapping it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct IntervalSums<const N: usize> {
     by_first: Cumulative<N>,
     by_last: Cumulative<N>,
@@ -122,6 +138,21 @@ impl<const N: usize> IntervalSums<N> {
             by_last,
             long: HoldingSums::new(long),
         }
+    }
+
+    /// Over the intervals of both.
+    fn merged(&self, other: &Self) -> Self {
+        let long = self.long.intervals.iter().chain(&other.long.intervals);
+        Self {
+            by_first: self.by_first.merged(&other.by_first),
+            by_last: self.by_last.merged(&other.by_last),
+            long: HoldingSums::new(long.copied().collect()),
+        }
+    }
+
+    /// What these sums keep, in entries: what they weigh in memory, and in work to merge.
+    fn weight(&self) -> usize {
+        self.by_first.days.len() + self.by_last.days.len() + self.long.intervals.len()
     }
 
     /// Over the intervals that overlap `window`: every interval that starts by its last day, less
@@ -159,7 +190,7 @@ type DayInterval<const N: usize> = (i32, i32, [i64; N]);
 /// [`HOLDING_BUCKETS`]; sums over the buckets, cumulative both ways, answer for the intervals
 /// starting and ending in other buckets than the two days', and only the intervals starting in the
 /// first day's bucket or ending in the last day's are looked at one by one.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct HoldingSums<const N: usize> {
     /// The first day of the first bucket, and the days in each.
     start: i32,
@@ -304,7 +335,7 @@ fn by_key<K: Ord, const N: usize>(
 /// inside a window when its span is, and meets it when some run of its members does. The runs that
 /// meet a window are consecutive, so a cluster that meets it counts once as its runs overlapping it
 /// less its pairs of consecutive runs both meeting it: those whose days between lie inside it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ClusterSums<const N: usize> {
     spans: IntervalSums<N>,
     runs: IntervalSums<N>,
@@ -321,6 +352,35 @@ impl<const N: usize> ClusterSums<N> {
     fn meeting(&self, window: DateInterval) -> [i64; N] {
         less(self.runs.overlapping(window), &self.joins.inside(window))
     }
+
+    fn merged(&self, other: &Self) -> Self {
+        Self {
+            spans: self.spans.merged(&other.spans),
+            runs: self.runs.merged(&other.runs),
+            joins: self.joins.merged(&other.joins),
+        }
+    }
+
+    fn weight(&self) -> usize {
+        self.spans.weight() + self.runs.weight() + self.joins.weight()
+    }
+}
+
+/// The values of both maps by key, merged where both have one.
+fn merged_by_key<K: Ord + Clone, V: Clone>(
+    older: &BTreeMap<K, V>,
+    newer: &BTreeMap<K, V>,
+    merge: impl Fn(&V, &V) -> V,
+) -> BTreeMap<K, V> {
+    let mut merged = older.clone();
+    for (key, value) in newer {
+        let value = match merged.get(key) {
+            Some(old) => merge(old, value),
+            None => value.clone(),
+        };
+        merged.insert(key.clone(), value);
+    }
+    merged
 }
 
 /// Cluster sums per key, from rows in any order, each with its kind of interval as
@@ -372,7 +432,7 @@ struct Run {
 }
 
 /// The runs of the clusters on one list (disputed, or a source's gaps that count).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct ListedRuns {
     /// By the month they start in, then by cluster id.
     runs: Vec<Run>,
@@ -400,6 +460,12 @@ impl ListedRuns {
             long,
             longest,
         }
+    }
+
+    /// The runs of `older` but those of the clusters in `stale`, and the runs of `newer`.
+    fn merged(older: &Self, newer: &Self, stale: &HashSet<i64>) -> Self {
+        let kept = older.runs.iter().filter(|r| !stale.contains(&r.cluster_id));
+        Self::new(kept.chain(&newer.runs).copied().collect())
     }
 
     /// The first `listed` ids of the clusters with a run meeting `window` (starting in it, or
@@ -473,9 +539,21 @@ pub(crate) struct HeldFigures {
     /// Bytewise by id, as the reference implementation orders them.
     gap_sources: Vec<GapSource>,
     read: Arc<DaySums>,
-    /// Oldest first.
+    /// The changes of the refreshes since, oldest first, in layers each more than twice as heavy
+    /// as the next: a refresh's changes are merged with the layers before them that are not, so
+    /// that an answer looks at as few layers as the logarithm of the refreshes, and each change is
+    /// merged about as many times.
     refreshes: Vec<Arc<FigureChanges>>,
 }
+
+/// The figures held are read again once the changes of the refreshes since they were read weigh
+/// more than this share (one in this many) of what was read, or [`CHANGES_WEIGHED_ANYWAY`]: each
+/// answer looks at them too, and they are held beside what was read.
+const READ_AGAIN_SHARE: usize = 4;
+
+/// How much the refreshes' changes may weigh before the figures are read again, however little was
+/// read.
+const CHANGES_WEIGHED_ANYWAY: usize = 10_000;
 
 /// Sums over the day grain's intervals: the derived tables', or what pending writes change in them.
 #[derive(Debug)]
@@ -602,6 +680,45 @@ const MEASURES: &str = "first, last, k_min, k_max_bounded, k_unbounded, k_withou
                         j_min, j_max_bounded, j_unbounded, j_without";
 
 impl DaySums {
+    /// The sums of `older` and `newer`, and their lists as `newer` leaves them, taking the
+    /// clusters in `stale` out of `older`'s.
+    fn merged(older: &Self, newer: &Self, stale: &HashSet<i64>) -> Self {
+        let empty = ListedRuns::default();
+        let lists: HashSet<&String> = older.lists.keys().chain(newer.lists.keys()).collect();
+        Self {
+            tiers: merged_by_key(&older.tiers, &newer.tiers, ClusterSums::merged),
+            verdicts: merged_by_key(&older.verdicts, &newer.verdicts, IntervalSums::merged),
+            coverage: merged_by_key(&older.coverage, &newer.coverage, ClusterSums::merged),
+            lists: lists
+                .into_iter()
+                .map(|list| {
+                    let runs = ListedRuns::merged(
+                        older.lists.get(list).unwrap_or(&empty),
+                        newer.lists.get(list).unwrap_or(&empty),
+                        stale,
+                    );
+                    (list.clone(), runs)
+                })
+                .collect(),
+        }
+    }
+
+    /// What these sums keep, in entries.
+    fn weight(&self) -> usize {
+        self.tiers.values().map(ClusterSums::weight).sum::<usize>()
+            + self
+                .verdicts
+                .values()
+                .map(IntervalSums::weight)
+                .sum::<usize>()
+            + self
+                .coverage
+                .values()
+                .map(ClusterSums::weight)
+                .sum::<usize>()
+            + self.lists.values().map(|l| l.runs.len()).sum::<usize>()
+    }
+
     fn new(rows: DayRows) -> StoreResult<Self> {
         let tiers = rows
             .tiers
@@ -676,6 +793,18 @@ impl FigureChanges {
             stale: document.stale,
         }))
     }
+
+    /// These changes and then `later`'s, as one.
+    fn merged(&self, later: &Self) -> Self {
+        Self {
+            sums: DaySums::merged(&self.sums, &later.sums, &later.stale),
+            stale: self.stale.union(&later.stale).copied().collect(),
+        }
+    }
+
+    fn weight(&self) -> usize {
+        self.sums.weight() + self.stale.len()
+    }
 }
 
 impl HeldFigures {
@@ -742,10 +871,34 @@ impl HeldFigures {
         })
     }
 
+    /// Figures of nothing at all, at `version`.
+    #[cfg(test)]
+    pub(crate) fn empty(version: i64) -> Self {
+        let rows = DayRows {
+            tiers: Vec::new(),
+            verdicts: Vec::new(),
+            coverage: Vec::new(),
+            runs: Vec::new(),
+        };
+        Self {
+            version,
+            gap_sources: Vec::new(),
+            read: Arc::new(DaySums::new(rows).expect("no rows")),
+            refreshes: Vec::new(),
+        }
+    }
+
     /// These figures at the next version, which `refresh` took them to.
     pub(crate) fn refreshed(&self, refresh: FigureChanges) -> Self {
         let mut refreshes = self.refreshes.clone();
-        refreshes.push(Arc::new(refresh));
+        let mut latest = refresh;
+        let weighs_little = |layer: &mut Arc<FigureChanges>, latest: &FigureChanges| {
+            layer.weight() <= 2 * latest.weight()
+        };
+        while let Some(earlier) = refreshes.pop_if(|layer| weighs_little(layer, &latest)) {
+            latest = earlier.merged(&latest);
+        }
+        refreshes.push(Arc::new(latest));
         Self {
             version: self.version + 1,
             gap_sources: self.gap_sources.clone(),
@@ -754,9 +907,10 @@ impl HeldFigures {
         }
     }
 
-    /// How many refreshes changed these figures since they were read.
-    pub(crate) fn refreshes(&self) -> usize {
-        self.refreshes.len()
+    /// Whether the refreshes' changes weigh enough for these figures to be read again.
+    pub(crate) fn outgrown(&self) -> bool {
+        let changes: usize = self.refreshes.iter().map(|layer| layer.weight()).sum();
+        changes > (self.read.weight() / READ_AGAIN_SHARE).max(CHANGES_WEIGHED_ANYWAY)
     }
 
     /// Rules 2 to 5 for `window`: the document derived_figures.sql returns for it at this version,
@@ -1002,19 +1156,30 @@ mod tests {
 
     proptest! {
         /// The sums over the intervals inside a window and over those overlapping it are those of
-        /// the intervals one by one, whatever the buckets the intervals are cut into.
+        /// the intervals one by one, whatever the buckets the intervals are cut into, and when
+        /// they are sums of two sets of intervals merged.
         #[test]
         fn interval_sums_are_the_intervals_one_by_one(
             intervals in intervals(),
+            later in intervals(),
             windows in prop::collection::vec(window(460, 200), 1..20),
         ) {
             let sums = IntervalSums::new(intervals.clone());
+            let merged = sums.merged(&IntervalSums::new(later.clone()));
+            let all: Vec<Interval<2>> = intervals.iter().chain(&later).copied().collect();
             for window in windows {
                 let (from, to) = (window.from(), window.to());
-                let inside = sum(&intervals, |first, last| from <= *first && *last <= to);
-                let overlapping = sum(&intervals, |first, last| *first <= to && from <= *last);
-                prop_assert_eq!(sums.inside(window), inside, "inside {:?}", window);
-                prop_assert_eq!(sums.overlapping(window), overlapping, "overlapping {:?}", window);
+                let inside = |intervals| sum(intervals, |first, last| from <= *first && *last <= to);
+                let overlapping =
+                    |intervals| sum(intervals, |first, last| *first <= to && from <= *last);
+                prop_assert_eq!(sums.inside(window), inside(&intervals), "inside {:?}", window);
+                prop_assert_eq!(
+                    sums.overlapping(window), overlapping(&intervals), "overlapping {:?}", window
+                );
+                prop_assert_eq!(merged.inside(window), inside(&all), "merged, inside {:?}", window);
+                prop_assert_eq!(
+                    merged.overlapping(window), overlapping(&all), "merged, overlapping {:?}", window
+                );
             }
         }
 
@@ -1076,7 +1241,8 @@ mod tests {
         /// After changes (refreshes, or pending writes), the listed ids are the smallest of the
         /// clusters meeting the window as the changes leave them, each taking its stale clusters
         /// out and then adding its runs: with more stale clusters among the read ones than there
-        /// are ids listed, as the smallest ids too, and new clusters that keep a stale one's id.
+        /// are ids listed, as the smallest ids too, new clusters that keep a stale one's id, and
+        /// enough refreshes for their changes to be merged.
         #[test]
         fn listed_ids_after_changes_are_the_runs_they_leave(
             read in prop::collection::vec((0..400i64, 0..400u32, 0..30u32), 0..800),
@@ -1089,7 +1255,7 @@ mod tests {
                     ],
                     prop::collection::vec((0..400i64, 0..400u32, 0..30u32), 0..50),
                 ),
-                1..4,
+                1..10,
             ),
             windows in prop::collection::vec(window(430, 150), 1..10),
         ) {
