@@ -273,6 +273,7 @@ impl PgStore {
     /// when the latest is held already, and has not outgrown what was read.
     pub async fn hold_derived(&self) -> RepositoryResult<Option<i64>> {
         let mut conn = self.conn().await?;
+        let _reading = Reading::new(&self.derived_answers);
         let held = conn
             .build_transaction()
             .repeatable_read()
@@ -286,6 +287,7 @@ impl PgStore {
                 if held.is_some_and(|held| !held.outgrown()) {
                     return Ok(None);
                 }
+                self.derived_answers.let_go_before(latest.version);
                 HeldFigures::read(conn, latest.version).await.map(Some)
             })
             .await?;
@@ -362,6 +364,9 @@ pub(crate) struct DerivedAnswers {
     following: AtomicI64,
     /// Woken when the held figures have followed a refresh, or it ended without.
     followed: Notify,
+    /// How many readings of the figures are under way: the refreshes meanwhile keep their changes
+    /// for the readings to catch up with, as they do for figures held.
+    readings: AtomicU64,
     /// Documents read from the database.
     read: AtomicU64,
     /// Documents found kept, or read by another caller of the same window.
@@ -417,6 +422,22 @@ impl Drop for Following<'_> {
     fn drop(&mut self) {
         self.0.following.store(0, Ordering::SeqCst);
         self.0.followed.notify_waiters();
+    }
+}
+
+/// Counts a reading of the figures under way until dropped ([`DerivedAnswers::readings`]).
+struct Reading<'a>(&'a DerivedAnswers);
+
+impl<'a> Reading<'a> {
+    fn new(answers: &'a DerivedAnswers) -> Self {
+        answers.readings.fetch_add(1, Ordering::SeqCst);
+        Self(answers)
+    }
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.0.readings.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -525,13 +546,25 @@ impl DerivedAnswers {
         Arc::clone(kept.documents.entry(window).or_default())
     }
 
-    /// Whether figures are held in memory, at any version: what a refresh changed is then kept for
-    /// them.
+    /// Whether figures are held in memory, at any version, or being read: what a refresh changed is
+    /// then kept for them.
     fn holding(&self) -> bool {
-        self.held
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
+        AtomicU64::load(&self.readings, Ordering::SeqCst) > 0
+            || self
+                .held
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some()
+    }
+
+    /// Lets go of the figures held, if they are at an older version than `version`: they answer no
+    /// snapshot of it, and could not follow the refreshes to it, so they would only double the
+    /// memory a reading at it takes.
+    fn let_go_before(&self, version: i64) {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        if held.as_ref().is_some_and(|held| held.version < version) {
+            *held = None;
+        }
     }
 
     /// Keeps what the refresh to `version` changed, and has the figures held follow it.
@@ -646,6 +679,30 @@ mod tests {
         let answers = Arc::new(DerivedAnswers::default());
         *answers.held.lock().unwrap() = Some(Arc::new(HeldFigures::empty(version)));
         answers
+    }
+
+    #[test]
+    fn a_reading_lets_go_of_older_figures_and_has_the_refreshes_meanwhile_keep_their_changes() {
+        let answers = DerivedAnswers::default();
+        assert!(!answers.holding());
+        let reading = Reading::new(&answers);
+        assert!(
+            answers.holding(),
+            "nothing held, but the figures are being read"
+        );
+        drop(reading);
+        assert!(!answers.holding());
+
+        let answers = holding(4);
+        answers.let_go_before(4);
+        assert!(
+            answers.held_at(4).is_some(),
+            "let go of figures at the version read"
+        );
+        let _reading = Reading::new(&answers);
+        answers.let_go_before(5);
+        assert!(answers.held.lock().unwrap().is_none(), "kept older figures");
+        assert!(answers.holding());
     }
 
     #[tokio::test]

@@ -372,13 +372,17 @@ fn merged_by_key<K: Ord + Clone, V: Clone>(
     newer: &BTreeMap<K, V>,
     merge: impl Fn(&V, &V) -> V,
 ) -> BTreeMap<K, V> {
-    let mut merged = older.clone();
-    for (key, value) in newer {
-        let value = match merged.get(key) {
-            Some(old) => merge(old, value),
-            None => value.clone(),
-        };
-        merged.insert(key.clone(), value);
+    let mut merged: BTreeMap<K, V> = older
+        .iter()
+        .map(|(key, old)| {
+            let value = newer
+                .get(key)
+                .map_or_else(|| old.clone(), |new| merge(old, new));
+            (key.clone(), value)
+        })
+        .collect();
+    for (key, new) in newer.iter().filter(|(key, _)| !older.contains_key(key)) {
+        merged.insert(key.clone(), new.clone());
     }
     merged
 }
