@@ -110,12 +110,14 @@ const CHANGES_KEPT: usize = 32;
 /// recomputation of their clusters does; past it, as after an import, they are computed in full.
 const PENDING_HELD: usize = 1_000;
 
-/// The derived figures' version in a snapshot, and the incidents pending in it, read up to one more
-/// row than [`PENDING_HELD`] only.
+/// The derived figures' version in a snapshot, the incidents pending in it (read up to one more row
+/// than [`PENDING_HELD`] only), and the registered sources, which an answer of the present reports
+/// on: one round trip for both, where an answer found kept makes only three others.
 static DERIVED_STATE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT (SELECT version FROM derived.version) AS version,
-                ARRAY(SELECT incident_id FROM derived.pending LIMIT {}) AS pending",
+                ARRAY(SELECT incident_id FROM derived.pending LIMIT {}) AS pending,
+                ARRAY(SELECT id FROM sources ORDER BY id) AS sources",
         PENDING_HELD + 1
     )
 });
@@ -144,6 +146,8 @@ struct DerivedState {
     version: i64,
     #[diesel(sql_type = Array<BigInt>)]
     pending: Vec<i64>,
+    #[diesel(sql_type = Array<Text>)]
+    sources: Vec<String>,
 }
 
 #[derive(QueryableByName)]
@@ -488,14 +492,15 @@ impl DerivedSnapshot<'_> {
 }
 
 impl DerivedAnswers {
-    /// The derived figures in the snapshot of `conn`'s transaction, with what the writes pending in
-    /// it change when they are few and the figures are held at its version; `None` when it holds
-    /// pending writes that they cannot take in, and its `answers` are then computed in full.
+    /// The registered sources, and the derived figures in the snapshot of `conn`'s transaction with
+    /// what the writes pending in it change when they are few and the figures are held at its
+    /// version; `None` when it holds pending writes that they cannot take in, and its `answers` are
+    /// then computed in full.
     pub(crate) async fn snapshot(
         &self,
         conn: &mut AsyncPgConnection,
         answers: usize,
-    ) -> StoreResult<Option<DerivedSnapshot<'_>>> {
+    ) -> StoreResult<(Vec<String>, Option<DerivedSnapshot<'_>>)> {
         let state: DerivedState = Prepared(diesel::sql_query(DERIVED_STATE.as_str()))
             .get_result(conn)
             .await?;
@@ -505,7 +510,7 @@ impl DerivedAnswers {
             pending,
         };
         if state.pending.is_empty() {
-            return Ok(Some(snapshot(None)));
+            return Ok((state.sources, Some(snapshot(None))));
         }
         let held = self.held_at_soon(state.version).await;
         if held.is_none() {
@@ -528,7 +533,8 @@ impl DerivedAnswers {
             let answers = u64::try_from(answers).unwrap_or(u64::MAX);
             self.full.fetch_add(answers, Ordering::Relaxed);
         }
-        Ok(pending.map(|pending| snapshot(Some(pending))))
+        let snapshot = pending.map(|pending| snapshot(Some(pending)));
+        Ok((state.sources, snapshot))
     }
 
     /// The kept answer of `window` at `version`, new if none is kept. Any other version than the

@@ -556,14 +556,14 @@ impl FigureRepository for PgStore {
             .read_only()
             .repeatable_read()
             .run(async |conn| {
-                let sources = Self::selected_sources(conn, &query.filters).await?;
                 // Queries of the present may read the derived figures; whether this snapshot has
                 // them is the same for every bucket.
-                let derived = if query.as_of.is_none() && query.filters == Filters::default() {
-                    self.derived_answers.snapshot(conn, buckets.len()).await?
-                } else {
-                    None
-                };
+                let (sources, derived) =
+                    if query.as_of.is_none() && query.filters == Filters::default() {
+                        self.derived_answers.snapshot(conn, buckets.len()).await?
+                    } else {
+                        (Self::selected_sources(conn, &query.filters).await?, None)
+                    };
                 let mut series = Vec::with_capacity(buckets.len());
                 let mut own = OwnFigures::new();
                 for bucket in buckets {
