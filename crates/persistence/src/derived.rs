@@ -196,8 +196,7 @@ impl PgStore {
             // The refresh goes on with the statistics as they are.
             tracing::warn!(%error, "cannot analyze the tables before a large refresh");
         }
-        let holding = self.derived_answers.holding();
-        let _following = Following(&self.derived_answers);
+        let following = Following(&self.derived_answers);
         let refreshed = conn
             .build_transaction()
             .repeatable_read()
@@ -208,6 +207,9 @@ impl PgStore {
                     diesel::sql_query("SELECT count(*) AS count FROM refresh_pending")
                         .get_result(conn)
                         .await?;
+                // Asked as late as may be, so that a reading that began meanwhile, whose snapshot
+                // may precede this commit, has these changes to catch up with.
+                let holding = self.derived_answers.holding();
                 let changes = if holding && taken.count <= CHANGES_HELD {
                     let version: Version = diesel::sql_query("SELECT version FROM derived.version")
                         .get_result(conn)
@@ -232,6 +234,8 @@ impl PgStore {
             }
             taken
         });
+        // Before the unlock's round trip, which the callers waiting for the figures need not wait.
+        drop(following);
         let unlocked = conn
             .batch_execute(&format!("SELECT pg_advisory_unlock({REFRESH_LOCK})"))
             .await
@@ -287,11 +291,9 @@ impl PgStore {
                     Prepared(diesel::sql_query("SELECT version FROM derived.version"))
                         .get_result(conn)
                         .await?;
-                let held = self.derived_answers.held_at(latest.version);
-                if held.is_some_and(|held| !held.outgrown()) {
+                if !self.derived_answers.reading_needed(latest.version).await {
                     return Ok(None);
                 }
-                self.derived_answers.let_go_before(latest.version);
                 HeldFigures::read(conn, latest.version).await.map(Some)
             })
             .await?;
@@ -512,7 +514,12 @@ impl DerivedAnswers {
         if state.pending.is_empty() {
             return Ok((state.sources, Some(snapshot(None))));
         }
-        let held = self.held_at_soon(state.version).await;
+        let held = if state.pending.len() <= PENDING_HELD {
+            self.held_at_soon(state.version).await
+        } else {
+            // Its answers are computed in full whatever is held: no reason to wait.
+            self.held_at(state.version)
+        };
         if held.is_none() {
             self.hold_wanted.notify_one();
         }
@@ -563,9 +570,20 @@ impl DerivedAnswers {
                 .is_some()
     }
 
+    /// Whether the figures are to be read at `latest`: none are held at it, once a refresh of this
+    /// process that committed it has taken them there or not, or they have outgrown what was read.
+    /// Older figures are then let go of first.
+    async fn reading_needed(&self, latest: i64) -> bool {
+        let held = self.held_at_soon(latest).await;
+        if held.is_some_and(|held| !held.outgrown()) {
+            return false;
+        }
+        self.let_go_before(latest);
+        true
+    }
+
     /// Lets go of the figures held, if they are at an older version than `version`: they answer no
-    /// snapshot of it, and could not follow the refreshes to it, so they would only double the
-    /// memory a reading at it takes.
+    /// snapshot of it, so they would only double the memory a reading at it takes.
     fn let_go_before(&self, version: i64) {
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         if held.as_ref().is_some_and(|held| held.version < version) {
@@ -687,6 +705,18 @@ mod tests {
         answers
     }
 
+    /// A refresh of this process to `version` that has committed, and hands its changes to the
+    /// held figures a little later.
+    fn committed(answers: &Arc<DerivedAnswers>, version: i64) -> tokio::task::JoinHandle<()> {
+        AtomicI64::store(&answers.following, version, Ordering::SeqCst);
+        let answers = Arc::clone(answers);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            answers.refreshed(version, NO_CHANGES.into());
+            drop(Following(&answers));
+        })
+    }
+
     #[test]
     fn a_reading_lets_go_of_older_figures_and_has_the_refreshes_meanwhile_keep_their_changes() {
         let answers = DerivedAnswers::default();
@@ -712,6 +742,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_reading_waits_for_the_held_figures_to_follow_the_refresh_it_sees() {
+        // The figures held at 4 follow the refresh to 5, and are neither let go of nor read again.
+        let answers = holding(4);
+        let refresher = committed(&answers, 5);
+        assert!(!answers.reading_needed(5).await, "read figures that follow");
+        assert!(answers.held_at(5).is_some());
+        refresher.await.unwrap();
+
+        // Nothing takes them to 6: they are let go of before the reading.
+        assert!(answers.reading_needed(6).await);
+        assert!(answers.held.lock().unwrap().is_none(), "kept older figures");
+    }
+
+    #[tokio::test]
     async fn a_caller_waits_for_the_held_figures_to_follow_the_refresh_its_snapshot_sees() {
         let answers = holding(4);
         assert!(
@@ -719,16 +763,7 @@ mod tests {
             "no refresh to follow"
         );
 
-        // The refresh to version 5 has committed, and hands its changes over a little later.
-        AtomicI64::store(&answers.following, 5, Ordering::SeqCst);
-        let refresher = tokio::spawn({
-            let answers = Arc::clone(&answers);
-            async move {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                answers.refreshed(5, NO_CHANGES.into());
-                drop(Following(&answers));
-            }
-        });
+        let refresher = committed(&answers, 5);
         let held = answers.held_at_soon(5).await;
         assert_eq!(held.map(|held| held.version), Some(5));
         refresher.await.unwrap();
