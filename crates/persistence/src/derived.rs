@@ -115,9 +115,10 @@ const PENDING_HELD: usize = 1_000;
 /// on: one round trip for both, where an answer found kept makes only three others.
 static DERIVED_STATE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT (SELECT version FROM derived.version) AS version,
+        "SELECT version, stamp,
                 ARRAY(SELECT incident_id FROM derived.pending LIMIT {}) AS pending,
-                ARRAY(SELECT id FROM sources ORDER BY id) AS sources",
+                ARRAY(SELECT id FROM sources ORDER BY id) AS sources
+         FROM derived.version",
         PENDING_HELD + 1
     )
 });
@@ -134,16 +135,52 @@ struct Count {
     count: i64,
 }
 
+/// One version of the derived figures: its number, which every refresh adds one to, and the stamp
+/// the refresh drew at random (`derived.version`). The number orders the versions of one history of
+/// the database. The stamp tells two refreshes to the same number apart, when the database's history
+/// forked: a failover that lost the last refresh's commit, or a restore from a backup, has its
+/// refreshes count the same numbers again over other data, and figures held or answers kept at a
+/// number must not answer for another history's.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub(crate) struct Version {
+    #[diesel(sql_type = BigInt, column_name = version)]
+    pub(crate) number: i64,
+    #[diesel(sql_type = BigInt)]
+    pub(crate) stamp: i64,
+}
+
+/// What the refresh in a transaction did to the version: the one it started from, and the one it
+/// led to.
 #[derive(QueryableByName)]
-struct Version {
+struct VersionStep {
     #[diesel(sql_type = BigInt)]
     version: i64,
+    #[diesel(sql_type = BigInt)]
+    stamp: i64,
+    #[diesel(sql_type = BigInt)]
+    previous_stamp: i64,
+}
+
+impl VersionStep {
+    fn from(&self) -> Version {
+        Version {
+            number: self.version - 1,
+            stamp: self.previous_stamp,
+        }
+    }
+
+    fn to(&self) -> Version {
+        Version {
+            number: self.version,
+            stamp: self.stamp,
+        }
+    }
 }
 
 #[derive(QueryableByName)]
 struct DerivedState {
-    #[diesel(sql_type = BigInt)]
-    version: i64,
+    #[diesel(embed)]
+    version: Version,
     #[diesel(sql_type = Array<BigInt>)]
     pending: Vec<i64>,
     #[diesel(sql_type = Array<Text>)]
@@ -211,16 +248,18 @@ impl PgStore {
                 // may precede this commit, has these changes to catch up with.
                 let holding = self.derived_answers.holding();
                 let changes = if holding && taken.count <= CHANGES_HELD {
-                    let version: Version = diesel::sql_query("SELECT version FROM derived.version")
-                        .get_result(conn)
-                        .await?;
+                    let step: VersionStep = diesel::sql_query(
+                        "SELECT version, stamp, previous_stamp FROM derived.version",
+                    )
+                    .get_result(conn)
+                    .await?;
                     let changes: Document = diesel::sql_query(REFRESH_CHANGES.as_str())
                         .get_result(conn)
                         .await?;
                     self.derived_answers
                         .following
-                        .store(version.version, Ordering::SeqCst);
-                    Some((version.version, changes.document))
+                        .store(step.version, Ordering::SeqCst);
+                    Some((step.from(), step.to(), changes.document))
                 } else {
                     None
                 };
@@ -229,8 +268,8 @@ impl PgStore {
             .await;
         // Committed: callers may see the version already, and wait for the held figures.
         let refreshed = refreshed.map(|(taken, changes)| {
-            if let Some((version, changes)) = changes {
-                self.derived_answers.refreshed(version, changes.into());
+            if let Some((from, to, changes)) = changes {
+                self.derived_answers.refreshed(from, to, changes.into());
             }
             taken
         });
@@ -287,14 +326,15 @@ impl PgStore {
             .repeatable_read()
             .read_only()
             .run(async |conn| {
-                let latest: Version =
-                    Prepared(diesel::sql_query("SELECT version FROM derived.version"))
-                        .get_result(conn)
-                        .await?;
-                if !self.derived_answers.reading_needed(latest.version).await {
+                let latest: Version = Prepared(diesel::sql_query(
+                    "SELECT version, stamp FROM derived.version",
+                ))
+                .get_result(conn)
+                .await?;
+                if !self.derived_answers.reading_needed(latest).await {
                     return Ok(None);
                 }
-                HeldFigures::read(conn, latest.version).await.map(Some)
+                HeldFigures::read(conn, latest).await.map(Some)
             })
             .await?;
         let Some(held) = held else { return Ok(None) };
@@ -305,7 +345,7 @@ impl PgStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(held));
         self.derived_answers.catch_up()?;
-        Ok(Some(version))
+        Ok(Some(version.number))
     }
 
     /// Holds the derived figures in memory at the version a caller found none held at, until
@@ -358,9 +398,9 @@ pub(crate) struct DerivedAnswers {
     kept: Mutex<Kept>,
     /// The derived figures in memory, at the version they were read at or refreshed to since.
     held: Mutex<Option<Arc<HeldFigures>>>,
-    /// The changes of the latest refreshes of this process, by the version each led to, oldest
-    /// first, for the figures held to follow.
-    refreshes: Mutex<VecDeque<(i64, Arc<str>)>>,
+    /// The changes of the latest refreshes of this process, oldest first, for the figures held to
+    /// follow.
+    refreshes: Mutex<VecDeque<Refresh>>,
     /// Woken when a caller finds no figures held at its version ([`PgStore::keep_derived_held`]).
     hold_wanted: Notify,
     /// The version a refresh of this process is taking the held figures to, from before it commits
@@ -405,9 +445,17 @@ pub struct DerivedAnswerCounts {
 /// A document being found, or found: callers that find it wait for the first.
 type Answer = Arc<OnceCell<Arc<WindowDocument>>>;
 
+/// What one refresh of this process changed, from one version to the next.
+#[derive(Debug)]
+struct Refresh {
+    from: Version,
+    to: Version,
+    changes: Arc<str>,
+}
+
 #[derive(Debug, Default)]
 struct Kept {
-    version: i64,
+    version: Version,
     documents: HashMap<DateInterval, Answer>,
 }
 
@@ -416,7 +464,7 @@ struct Kept {
 #[derive(Debug, Clone)]
 pub(crate) struct DerivedSnapshot<'a> {
     answers: &'a DerivedAnswers,
-    version: i64,
+    version: Version,
     pending: Option<Arc<HeldPending>>,
 }
 
@@ -545,11 +593,10 @@ impl DerivedAnswers {
     }
 
     /// The kept answer of `window` at `version`, new if none is kept. Any other version than the
-    /// kept one drops every kept answer: a newer one because they are stale, an older one because it
-    /// may be a database restored or failed over, whose versions will come again for other data.
-    /// (A reader whose snapshot began before the latest refresh also drops them, which costs a
-    /// reading, never a wrong answer.)
-    fn answer(&self, version: i64, window: DateInterval) -> Answer {
+    /// kept one drops every kept answer: a newer one because they are stale, an older one or one of
+    /// another stamp because the database's history forked. (A reader whose snapshot began before
+    /// the latest refresh also drops them, which costs a reading, never a wrong answer.)
+    fn answer(&self, version: Version, window: DateInterval) -> Answer {
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
         let full = kept.documents.len() >= KEPT_WINDOWS && !kept.documents.contains_key(&window);
         if version != kept.version || full {
@@ -572,27 +619,28 @@ impl DerivedAnswers {
 
     /// Whether the figures are to be read at `latest`: none are held at it, once a refresh of this
     /// process that committed it has taken them there or not, or they have outgrown what was read.
-    /// Older figures are then let go of first.
-    async fn reading_needed(&self, latest: i64) -> bool {
+    /// Figures at another version are then let go of first.
+    async fn reading_needed(&self, latest: Version) -> bool {
         let held = self.held_at_soon(latest).await;
         if held.is_some_and(|held| !held.outgrown()) {
             return false;
         }
-        self.let_go_before(latest);
+        self.let_go_unless_at(latest);
         true
     }
 
-    /// Lets go of the figures held, if they are at an older version than `version`: they answer no
-    /// snapshot of it, so they would only double the memory a reading at it takes.
-    fn let_go_before(&self, version: i64) {
+    /// Lets go of the figures held, unless they are at `version`: an older one's, or another
+    /// history's, answer no snapshot of it, so they would only double the memory a reading at it
+    /// takes.
+    fn let_go_unless_at(&self, version: Version) {
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        if held.as_ref().is_some_and(|held| held.version < version) {
+        if held.as_ref().is_some_and(|held| held.version != version) {
             *held = None;
         }
     }
 
-    /// Keeps what the refresh to `version` changed, and has the figures held follow it.
-    fn refreshed(&self, version: i64, changes: Arc<str>) {
+    /// Keeps what the refresh from `from` to `to` changed, and has the figures held follow it.
+    fn refreshed(&self, from: Version, to: Version, changes: Arc<str>) {
         {
             let mut refreshes = self
                 .refreshes
@@ -601,7 +649,7 @@ impl DerivedAnswers {
             if refreshes.len() == CHANGES_KEPT {
                 refreshes.pop_front();
             }
-            refreshes.push_back((version, changes));
+            refreshes.push_back(Refresh { from, to, changes });
         }
         if let Err(error) = self.catch_up() {
             tracing::warn!(
@@ -612,8 +660,8 @@ impl DerivedAnswers {
         self.followed.notify_waiters();
     }
 
-    /// Takes into the figures held the changes kept of each refresh after their version, in turn,
-    /// while there is one; and asks for them to be read again once they have taken in
+    /// Takes into the figures held the changes kept of the refresh from their version, and of the one
+    /// from where it led, in turn, while there is one; and asks for them to be read again once they have taken in
     /// enough ([`HeldFigures::outgrown`]), or when a refresh's changes do not apply to them.
     fn catch_up(&self) -> StoreResult<()> {
         loop {
@@ -625,23 +673,22 @@ impl DerivedAnswers {
             else {
                 return Ok(());
             };
-            let next = held.version + 1;
-            let changes = {
+            let next = {
                 let refreshes = self
                     .refreshes
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner);
-                let found = refreshes.iter().find(|(version, _)| *version == next);
-                found.map(|(_, changes)| Arc::clone(changes))
+                let found = refreshes.iter().find(|r| r.from == held.version);
+                found.map(|r| (r.to, Arc::clone(&r.changes)))
             };
-            let Some(changes) = changes else {
+            let Some((to, changes)) = next else {
                 return Ok(());
             };
             let Some(changes) = FigureChanges::new(&changes, &held)? else {
                 self.hold_wanted.notify_one();
                 return Ok(());
             };
-            let refreshed = Arc::new(held.refreshed(changes));
+            let refreshed = Arc::new(held.refreshed(changes, to));
             if refreshed.outgrown() {
                 self.hold_wanted.notify_one();
             }
@@ -654,14 +701,14 @@ impl DerivedAnswers {
     }
 
     /// The figures held in memory, if they are at `version`.
-    fn held_at(&self, version: i64) -> Option<Arc<HeldFigures>> {
+    fn held_at(&self, version: Version) -> Option<Arc<HeldFigures>> {
         let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         held.as_ref().filter(|h| h.version == version).cloned()
     }
 
     /// The figures held in memory at `version`, once they are there if this process's refresh is
     /// taking them there (for up to [`FOLLOW_WAIT`]).
-    async fn held_at_soon(&self, version: i64) -> Option<Arc<HeldFigures>> {
+    async fn held_at_soon(&self, version: Version) -> Option<Arc<HeldFigures>> {
         let waited = tokio::time::timeout(FOLLOW_WAIT, async {
             loop {
                 // Listening before looking, so that a wake-up between the two is not missed.
@@ -671,7 +718,7 @@ impl DerivedAnswers {
                 if let Some(held) = self.held_at(version) {
                     return Some(held);
                 }
-                if AtomicI64::load(&self.following, Ordering::SeqCst) != version {
+                if AtomicI64::load(&self.following, Ordering::SeqCst) != version.number {
                     return None;
                 }
                 followed.await;
@@ -699,26 +746,31 @@ mod tests {
     const NO_CHANGES: &str = r#"{"complete": true, "gap_sources": [], "stale": [],
         "tiers": [], "verdicts": [], "coverage": [], "runs": []}"#;
 
-    fn holding(version: i64) -> Arc<DerivedAnswers> {
+    /// Version `number` of one history of the database.
+    fn at(number: i64) -> Version {
+        Version { number, stamp: 0 }
+    }
+
+    fn holding(version: Version) -> Arc<DerivedAnswers> {
         let answers = Arc::new(DerivedAnswers::default());
         *answers.held.lock().unwrap() = Some(Arc::new(HeldFigures::empty(version)));
         answers
     }
 
-    /// A refresh of this process to `version` that has committed, and hands its changes to the
-    /// held figures a little later.
-    fn committed(answers: &Arc<DerivedAnswers>, version: i64) -> tokio::task::JoinHandle<()> {
-        AtomicI64::store(&answers.following, version, Ordering::SeqCst);
+    /// A refresh of this process to `number` that has committed, and hands its changes to the held
+    /// figures a little later.
+    fn committed(answers: &Arc<DerivedAnswers>, number: i64) -> tokio::task::JoinHandle<()> {
+        AtomicI64::store(&answers.following, number, Ordering::SeqCst);
         let answers = Arc::clone(answers);
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            answers.refreshed(version, NO_CHANGES.into());
+            answers.refreshed(at(number - 1), at(number), NO_CHANGES.into());
             drop(Following(&answers));
         })
     }
 
     #[test]
-    fn a_reading_lets_go_of_older_figures_and_has_the_refreshes_meanwhile_keep_their_changes() {
+    fn a_reading_lets_go_of_other_figures_and_has_the_refreshes_meanwhile_keep_their_changes() {
         let answers = DerivedAnswers::default();
         assert!(!answers.holding());
         let reading = Reading::new(&answers);
@@ -729,43 +781,96 @@ mod tests {
         drop(reading);
         assert!(!answers.holding());
 
-        let answers = holding(4);
-        answers.let_go_before(4);
+        let answers = holding(at(4));
+        answers.let_go_unless_at(at(4));
         assert!(
-            answers.held_at(4).is_some(),
+            answers.held_at(at(4)).is_some(),
             "let go of figures at the version read"
         );
         let _reading = Reading::new(&answers);
-        answers.let_go_before(5);
+        answers.let_go_unless_at(at(5));
         assert!(answers.held.lock().unwrap().is_none(), "kept older figures");
         assert!(answers.holding());
+
+        let answers = holding(at(4));
+        answers.let_go_unless_at(Version {
+            number: 4,
+            stamp: 1,
+        });
+        assert!(
+            answers.held.lock().unwrap().is_none(),
+            "kept another history's figures"
+        );
+    }
+
+    #[test]
+    fn figures_and_changes_of_another_history_answer_nothing_in_this_one() {
+        // This process followed a refresh from 4 to 5, which a failover lost; on the new primary,
+        // a refresh from 4 led to another 5.
+        let answers = holding(at(4));
+        answers.refreshed(at(4), at(5), NO_CHANGES.into());
+        assert!(answers.held_at(at(5)).is_some());
+        let forked = Version {
+            number: 5,
+            stamp: 1,
+        };
+        assert!(
+            answers.held_at(forked).is_none(),
+            "another history's figures held"
+        );
+        let year = DateInterval::new(
+            chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2019, 12, 31).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            !Arc::ptr_eq(&answers.answer(at(5), year), &answers.answer(forked, year)),
+            "an answer kept at another history's version"
+        );
+
+        // Figures read at the new 5 follow the new history's refreshes only.
+        *answers.held.lock().unwrap() = Some(Arc::new(HeldFigures::empty(forked)));
+        answers.refreshed(at(5), at(6), NO_CHANGES.into());
+        assert!(
+            answers.held_at(at(6)).is_none(),
+            "followed the lost history"
+        );
+        let next = Version {
+            number: 6,
+            stamp: 2,
+        };
+        answers.refreshed(forked, next, NO_CHANGES.into());
+        assert!(answers.held_at(next).is_some());
     }
 
     #[tokio::test]
     async fn a_reading_waits_for_the_held_figures_to_follow_the_refresh_it_sees() {
         // The figures held at 4 follow the refresh to 5, and are neither let go of nor read again.
-        let answers = holding(4);
+        let answers = holding(at(4));
         let refresher = committed(&answers, 5);
-        assert!(!answers.reading_needed(5).await, "read figures that follow");
-        assert!(answers.held_at(5).is_some());
+        assert!(
+            !answers.reading_needed(at(5)).await,
+            "read figures that follow"
+        );
+        assert!(answers.held_at(at(5)).is_some());
         refresher.await.unwrap();
 
         // Nothing takes them to 6: they are let go of before the reading.
-        assert!(answers.reading_needed(6).await);
+        assert!(answers.reading_needed(at(6)).await);
         assert!(answers.held.lock().unwrap().is_none(), "kept older figures");
     }
 
     #[tokio::test]
     async fn a_caller_waits_for_the_held_figures_to_follow_the_refresh_its_snapshot_sees() {
-        let answers = holding(4);
+        let answers = holding(at(4));
         assert!(
-            answers.held_at_soon(5).await.is_none(),
+            answers.held_at_soon(at(5)).await.is_none(),
             "no refresh to follow"
         );
 
         let refresher = committed(&answers, 5);
-        let held = answers.held_at_soon(5).await;
-        assert_eq!(held.map(|held| held.version), Some(5));
+        let held = answers.held_at_soon(at(5)).await;
+        assert_eq!(held.map(|held| held.version), Some(at(5)));
         refresher.await.unwrap();
 
         // A refresh that ends without changes for the held figures lets its waiters go at once.
@@ -778,9 +883,9 @@ mod tests {
                 drop(Following(&answers));
             }
         });
-        assert!(answers.held_at_soon(6).await.is_none());
+        assert!(answers.held_at_soon(at(6)).await.is_none());
         assert!(started.elapsed() < FOLLOW_WAIT, "{:?}", started.elapsed());
         refresher.await.unwrap();
-        assert!(answers.held_at_soon(5).await.is_some());
+        assert!(answers.held_at_soon(at(5)).await.is_some());
     }
 }

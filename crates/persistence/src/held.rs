@@ -27,6 +27,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, SmallInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
 
+use crate::derived::Version;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::figures::{GapRow, SourceDocument, SourceTierRow, Sums, VerdictRow, WindowDocument};
 
@@ -539,7 +540,7 @@ struct GapSource {
 /// version, and changed by the refreshes since, each to the next version.
 #[derive(Debug)]
 pub(crate) struct HeldFigures {
-    pub(crate) version: i64,
+    pub(crate) version: Version,
     /// Bytewise by id, as the reference implementation orders them.
     gap_sources: Vec<GapSource>,
     read: Arc<DaySums>,
@@ -814,7 +815,7 @@ impl FigureChanges {
 impl HeldFigures {
     /// Reads the derived tables by the day, at `version`: `conn` must be in the REPEATABLE READ
     /// transaction that read it, so that they and their version are read in one snapshot.
-    pub(crate) async fn read(conn: &mut AsyncPgConnection, version: i64) -> StoreResult<Self> {
+    pub(crate) async fn read(conn: &mut AsyncPgConnection, version: Version) -> StoreResult<Self> {
         let tiers: Vec<TierRow> = diesel::sql_query(format!(
             "SELECT kind::text AS kind, tier, disputed, clusters AS count, {MEASURES}
              FROM derived.tier_sums WHERE grain = 'd'"
@@ -877,7 +878,7 @@ impl HeldFigures {
 
     /// Figures of nothing at all, at `version`.
     #[cfg(test)]
-    pub(crate) fn empty(version: i64) -> Self {
+    pub(crate) fn empty(version: Version) -> Self {
         let rows = DayRows {
             tiers: Vec::new(),
             verdicts: Vec::new(),
@@ -892,8 +893,8 @@ impl HeldFigures {
         }
     }
 
-    /// These figures at the next version, which `refresh` took them to.
-    pub(crate) fn refreshed(&self, refresh: FigureChanges) -> Self {
+    /// These figures at `version`, which `refresh` took them to.
+    pub(crate) fn refreshed(&self, refresh: FigureChanges, version: Version) -> Self {
         let mut refreshes = self.refreshes.clone();
         let mut latest = refresh;
         let weighs_little = |layer: &mut Arc<FigureChanges>, latest: &FigureChanges| {
@@ -904,7 +905,7 @@ impl HeldFigures {
         }
         refreshes.push(Arc::new(latest));
         Self {
-            version: self.version + 1,
+            version,
             gap_sources: self.gap_sources.clone(),
             read: Arc::clone(&self.read),
             refreshes,
@@ -1281,7 +1282,7 @@ mod tests {
                 DaySums::new(rows).expect("rows without intervals")
             };
             let mut figures = HeldFigures {
-                version: 1,
+                version: Version::default(),
                 gap_sources: Vec::new(),
                 read: Arc::new(sums(&read)),
                 refreshes: Vec::new(),
@@ -1295,7 +1296,8 @@ mod tests {
                 FigureChanges { sums: sums(new), stale: stale.clone() }
             };
             for refresh in refreshes {
-                figures = figures.refreshed(change(refresh));
+                let next = Version { number: figures.version.number + 1, ..figures.version };
+                figures = figures.refreshed(change(refresh), next);
             }
             let pending = change(pending);
             for window in windows {

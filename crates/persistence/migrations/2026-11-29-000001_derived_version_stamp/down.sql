@@ -1,0 +1,1 @@
+ALTER TABLE derived.version DROP COLUMN stamp, DROP COLUMN previous_stamp;
