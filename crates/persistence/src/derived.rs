@@ -646,6 +646,9 @@ impl DerivedAnswers {
                 .refreshes
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
+            // Refreshes kept from this number on are of a history the database has left (a
+            // failover or restore): figures read at `from` must follow this one, not those.
+            refreshes.retain(|kept| kept.from.number < from.number);
             if refreshes.len() == CHANGES_KEPT {
                 refreshes.pop_front();
             }
@@ -841,6 +844,19 @@ mod tests {
         };
         answers.refreshed(forked, next, NO_CHANGES.into());
         assert!(answers.held_at(next).is_some());
+
+        // Restored to 4, the database refreshes from it again: figures read at 4 follow that
+        // refresh, not the one this process followed from 4 before.
+        *answers.held.lock().unwrap() = Some(Arc::new(HeldFigures::empty(at(4))));
+        let restored = Version {
+            number: 5,
+            stamp: 3,
+        };
+        answers.refreshed(at(4), restored, NO_CHANGES.into());
+        assert!(
+            answers.held_at(restored).is_some(),
+            "followed a refresh of the history left"
+        );
     }
 
     #[tokio::test]
