@@ -153,10 +153,8 @@ pub(crate) struct Version {
 /// led to.
 #[derive(QueryableByName)]
 struct VersionStep {
-    #[diesel(sql_type = BigInt)]
-    version: i64,
-    #[diesel(sql_type = BigInt)]
-    stamp: i64,
+    #[diesel(embed)]
+    to: Version,
     #[diesel(sql_type = BigInt)]
     previous_stamp: i64,
 }
@@ -164,15 +162,8 @@ struct VersionStep {
 impl VersionStep {
     fn from(&self) -> Version {
         Version {
-            number: self.version - 1,
+            number: self.to.number - 1,
             stamp: self.previous_stamp,
-        }
-    }
-
-    fn to(&self) -> Version {
-        Version {
-            number: self.version,
-            stamp: self.stamp,
         }
     }
 }
@@ -258,8 +249,8 @@ impl PgStore {
                         .await?;
                     self.derived_answers
                         .following
-                        .store(step.version, Ordering::SeqCst);
-                    Some((step.from(), step.to(), changes.document))
+                        .store(step.to.number, Ordering::SeqCst);
+                    Some((step.from(), step.to, changes.document))
                 } else {
                     None
                 };
@@ -408,7 +399,7 @@ pub(crate) struct DerivedAnswers {
     /// version before the held figures reach it waits for them, rather than compute its answers
     /// another way and have the figures read again.
     following: AtomicI64,
-    /// Woken when the held figures have followed a refresh, or it ended without.
+    /// Woken when a refresh of this process ends, after the held figures have followed it or not.
     followed: Notify,
     /// How many readings of the figures are under way: the refreshes meanwhile keep their changes
     /// for the readings to catch up with, as they do for figures held.
@@ -562,16 +553,17 @@ impl DerivedAnswers {
         if state.pending.is_empty() {
             return Ok((state.sources, Some(snapshot(None))));
         }
-        let held = if state.pending.len() <= PENDING_HELD {
+        // With more pending, the answers are computed in full whatever is held: no need to wait.
+        let few = state.pending.len() <= PENDING_HELD;
+        let held = if few {
             self.held_at_soon(state.version).await
         } else {
-            // Its answers are computed in full whatever is held: no reason to wait.
             self.held_at(state.version)
         };
         if held.is_none() {
             self.hold_wanted.notify_one();
         }
-        let pending = match held.filter(|_| state.pending.len() <= PENDING_HELD) {
+        let pending = match held.filter(|_| few) {
             Some(held) => {
                 let document: Document = Prepared(
                     diesel::sql_query(PENDING_FIGURES.as_str())
@@ -639,7 +631,8 @@ impl DerivedAnswers {
         }
     }
 
-    /// Keeps what the refresh from `from` to `to` changed, and has the figures held follow it.
+    /// Keeps what the refresh from `from` to `to` changed, and has the figures held follow it. (The
+    /// callers waiting for them are woken when the refresh's [`Following`] is dropped.)
     fn refreshed(&self, from: Version, to: Version, changes: Arc<str>) {
         {
             let mut refreshes = self
@@ -660,12 +653,12 @@ impl DerivedAnswers {
                 "cannot take a refresh into the derived figures held in memory"
             );
         }
-        self.followed.notify_waiters();
     }
 
-    /// Takes into the figures held the changes kept of the refresh from their version, and of the one
-    /// from where it led, in turn, while there is one; and asks for them to be read again once they have taken in
-    /// enough ([`HeldFigures::outgrown`]), or when a refresh's changes do not apply to them.
+    /// Takes into the figures held the changes kept of the refresh from their version, then of the
+    /// one from where that led, and so on while there is one; and asks for them to be read again
+    /// once they have taken in enough ([`HeldFigures::outgrown`]), or when a refresh's changes do
+    /// not apply to them.
     fn catch_up(&self) -> StoreResult<()> {
         loop {
             let Some(held) = self

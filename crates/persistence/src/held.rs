@@ -575,7 +575,7 @@ struct DaySums {
 
 /// The day grain's rows of the derived tables: read whole, or the signed changes that pending
 /// writes make to them (sql/pending_figures.sql).
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct DayRows {
     tiers: Vec<TierRow>,
     verdicts: Vec<VerdictSumRow>,
@@ -879,16 +879,10 @@ impl HeldFigures {
     /// Figures of nothing at all, at `version`.
     #[cfg(test)]
     pub(crate) fn empty(version: Version) -> Self {
-        let rows = DayRows {
-            tiers: Vec::new(),
-            verdicts: Vec::new(),
-            coverage: Vec::new(),
-            runs: Vec::new(),
-        };
         Self {
             version,
             gap_sources: Vec::new(),
-            read: Arc::new(DaySums::new(rows).expect("no rows")),
+            read: Arc::new(DaySums::new(DayRows::default()).expect("no rows")),
             refreshes: Vec::new(),
         }
     }
