@@ -63,7 +63,7 @@ mod sources;
 mod statements;
 
 pub use coalesced::CoalescedCounts;
-pub use derived::{ANALYZED_REFRESH, ANALYZED_SHARE, DerivedAnswerCounts};
+pub use derived::{ANALYZED_REFRESH, ANALYZED_SHARE, DerivedAnswerCounts, PENDING_HELD};
 
 use std::future::Future;
 use std::time::Duration;

@@ -1181,3 +1181,62 @@ async fn a_large_refresh_first_analyzes_the_tables_it_reads() {
     assert!(store.refresh_derived().await.unwrap().is_some());
     assert_eq!(analyzed(&mut conn).await, between + 1);
 }
+
+/// A caller behind more pending writes than its answers can take in computes them in full, and has
+/// the refresher go at once rather than wait out its pause or the next change announced; it does
+/// not have the figures read into memory, which would answer nothing before that refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_behind_many_pending_writes_has_the_refresher_go_at_once() {
+    use civcas_domain::DateInterval;
+    use civcas_domain::reconcile::{FigureQuery, Filters};
+    use civcas_domain::repository::FigureRepository;
+    use civcas_persistence::PENDING_HELD;
+    use diesel_async::SimpleAsyncConnection;
+
+    let (store, url) = civcas_tests::fresh_store().await;
+    let holder = store.keep_derived_held();
+    let mut conn = civcas_tests::db::connect(&url).await;
+    // A change feed that never moves: on its own, the refresher looks again only every ten seconds.
+    let (_feed, changes) = tokio::sync::watch::channel(0);
+    conn.batch_execute("INSERT INTO derived.pending VALUES (1)")
+        .await
+        .unwrap();
+    let refresher = store.keep_derived_fresh(changes);
+    derived_caught_up(&url).await;
+
+    conn.batch_execute(&format!(
+        "INSERT INTO derived.pending SELECT generate_series(1, {})",
+        PENDING_HELD + 1
+    ))
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    let year = DateInterval::new(
+        NaiveDate::from_ymd_opt(2017, 1, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2017, 12, 31).unwrap(),
+    )
+    .unwrap();
+    store
+        .reconciled_figures(FigureQuery {
+            window: year,
+            filters: Filters::default(),
+            as_of: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.derived_answer_counts().full,
+        1,
+        "not computed in full"
+    );
+    derived_caught_up(&url).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the refresher took {:?} to take in the pending writes",
+        started.elapsed()
+    );
+    refresher.abort();
+    holder.abort();
+    // Nothing asked for the figures: the latest are not held, and a reading reads them.
+    assert!(store.hold_derived().await.unwrap().is_some());
+}
