@@ -149,7 +149,7 @@ struct Count {
 }
 
 /// One version of the derived figures: its number, which every refresh adds one to, and the stamp
-/// the refresh drew at random (`derived.version`). The number orders the versions of one history of
+/// a trigger drew at random when it did (`derived.version`). The number orders the versions of one history of
 /// the database. The stamp tells two refreshes to the same number apart, when the database's history
 /// forked: a failover that lost the last refresh's commit, or a restore from a backup, has its
 /// refreshes count the same numbers again over other data, and figures held or answers kept at a

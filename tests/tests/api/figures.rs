@@ -1240,3 +1240,46 @@ async fn a_caller_behind_many_pending_writes_has_the_refresher_go_at_once() {
     // Nothing asked for the figures: the latest are not held, and a reading reads them.
     assert!(store.hold_derived().await.unwrap().is_some());
 }
+
+/// The database draws a new stamp whenever a version of the derived figures moves, whoever moves it:
+/// a refresh by a server older than the stamp adds one to the number alone, and its version must
+/// still be told from another history's of the same number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_version_of_the_derived_figures_gets_a_stamp_of_its_own() {
+    use diesel::QueryableByName;
+    use diesel::sql_types::BigInt;
+    use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+
+    #[derive(Debug, PartialEq, QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = BigInt)]
+        version: i64,
+        #[diesel(sql_type = BigInt)]
+        stamp: i64,
+        #[diesel(sql_type = BigInt)]
+        previous_stamp: i64,
+    }
+    async fn version(conn: &mut AsyncPgConnection) -> Version {
+        diesel::sql_query("SELECT version, stamp, previous_stamp FROM derived.version")
+            .get_result(conn)
+            .await
+            .unwrap()
+    }
+
+    let (_store, url) = civcas_tests::fresh_store().await;
+    let mut conn = civcas_tests::db::connect(&url).await;
+    let first = version(&mut conn).await;
+    conn.batch_execute("UPDATE derived.version SET version = version + 1")
+        .await
+        .unwrap();
+    let second = version(&mut conn).await;
+    assert_eq!(second.version, first.version + 1);
+    assert_eq!(second.previous_stamp, first.stamp);
+    assert_ne!(second.stamp, first.stamp);
+
+    // An update that leaves the number alone leaves the stamps alone.
+    conn.batch_execute("UPDATE derived.version SET version = version")
+        .await
+        .unwrap();
+    assert_eq!(version(&mut conn).await, second);
+}

@@ -166,7 +166,7 @@ DELETE FROM derived.verdict_sums d USING refresh_verdict_sums s
 WHERE (d.grain, d.first, d.last, d.source_id, d.verdict) = (s.grain, s.first, s.last, s.source_id, s.verdict)
   AND d.incidents = 0;
 
--- Answers kept from the derived figures as they were are now stale. The stamp tells this version
--- from another history's of the same number (see the migration that added it).
-UPDATE derived.version
-SET version = version + 1, previous_stamp = stamp, stamp = (random() * 9e18)::bigint;
+-- Answers kept from the derived figures as they were are now stale. A trigger draws the new version's
+-- stamp, which tells it from another history's of the same number (see the migrations that added
+-- the stamp and the trigger).
+UPDATE derived.version SET version = version + 1;
