@@ -80,16 +80,20 @@ fn pause_after(took: Duration) -> Duration {
     (took * PAUSE_PER_REFRESH_TIME).clamp(REFRESH_PAUSE, LONGEST_PAUSE)
 }
 
-/// Waits `pause`, or less if a caller wants the figures refreshed meanwhile: whether it did.
+/// Waits `pause`, or less if a caller wants the figures refreshed meanwhile, but at least
+/// [`REFRESH_PAUSE`], so that a refresh that failed, or that another replica's held off, is not tried
+/// again at every caller's wish: whether one was wanted.
 ///
 /// The pause after a refresh leaves the cores to the writes. But a caller behind more pending writes
 /// than its answers can take in computes them in full, a year's in seconds of a core at 1,000,000
 /// incidents, while the refresh that ends this costs a fraction of that per incident: so such a
 /// caller cuts the pause short, and with no caller asking, the writes keep their share.
 async fn until_wanted(pause: Duration, wanted: &Notify) -> bool {
+    tokio::time::sleep(REFRESH_PAUSE).await;
     tokio::select! {
+        biased;
         () = wanted.notified() => true,
-        () = tokio::time::sleep(pause) => false,
+        () = tokio::time::sleep(pause.saturating_sub(REFRESH_PAUSE)) => false,
     }
 }
 
@@ -118,9 +122,10 @@ const FOLLOW_WAIT: Duration = Duration::from_secs(1);
 /// 1.4 s at 1,000,000 incidents, and refreshes under a stream of writes come every 100 ms or more.
 const CHANGES_KEPT: usize = 32;
 
-/// Up to this many pending rows (incidents, some more than once), a snapshot's answers are the figures held in memory with what
-/// the pending writes change (sql/pending_figures.sql), which costs what the next refresh's
-/// recomputation of their clusters does; past it, as after an import, they are computed in full.
+/// Up to this many pending rows (incidents, some more than once), a snapshot's answers are the
+/// figures held in memory with what the pending writes change (sql/pending_figures.sql), which costs
+/// what the next refresh's recomputation of their clusters does; past it, as after an import, they
+/// are computed in full.
 pub const PENDING_HELD: usize = 1_000;
 
 /// The derived figures' version in a snapshot, the incidents pending in it (read up to one more row
@@ -149,11 +154,11 @@ struct Count {
 }
 
 /// One version of the derived figures: its number, which every refresh adds one to, and the stamp
-/// a trigger drew at random when it did (`derived.version`). The number orders the versions of one history of
-/// the database. The stamp tells two refreshes to the same number apart, when the database's history
-/// forked: a failover that lost the last refresh's commit, or a restore from a backup, has its
-/// refreshes count the same numbers again over other data, and figures held or answers kept at a
-/// number must not answer for another history's.
+/// a trigger drew at random when it did (`derived.version`). The number orders the versions of one
+/// history of the database. The stamp tells two refreshes to the same number apart, when the
+/// database's history forked: a failover that lost the last refresh's commit, or a restore from a
+/// backup, has its refreshes count the same numbers again over other data, and figures held or
+/// answers kept at a number must not answer for another history's.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, QueryableByName)]
 pub(crate) struct Version {
     #[diesel(sql_type = BigInt, column_name = version)]
@@ -873,6 +878,23 @@ mod tests {
         assert!(
             answers.held_at(restored).is_some(),
             "followed a refresh of the history left"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refresh_wanted_ends_the_pause_after_the_shortest_one() {
+        let wanted = Notify::new();
+        wanted.notify_one();
+        let started = std::time::Instant::now();
+        assert!(until_wanted(Duration::from_secs(60), &wanted).await);
+        let waited = started.elapsed();
+        assert!(
+            (REFRESH_PAUSE..Duration::from_secs(1)).contains(&waited),
+            "waited {waited:?}"
+        );
+        assert!(
+            !until_wanted(REFRESH_PAUSE, &wanted).await,
+            "one wish ended two pauses"
         );
     }
 
