@@ -18,6 +18,7 @@ use civcas_domain::{DateInterval, RepositoryResult};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use futures::FutureExt;
 use tokio::sync::{Notify, OnceCell};
 
 use crate::PgStore;
@@ -294,12 +295,17 @@ impl PgStore {
     }
 
     /// Refreshes the derived figures whenever `changes` moves, and every ten seconds besides,
-    /// until `changes` closes; at once, without the pause, when a caller computed its answers in
-    /// full behind more than [`PENDING_HELD`] pending writes (see `until_wanted`).
+    /// until `changes` closes; after the shortest pause (0.1 s), or at once when idle,
+    /// when a caller computed its answers in full behind more than [`PENDING_HELD`] pending writes
+    /// (see `until_wanted`).
     pub fn keep_derived_fresh(&self, mut changes: Changes) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
         tokio::spawn(async move {
+            let wanted = &store.derived_answers.refresh_wanted;
             loop {
+                // A wish made before this refresh begins is granted by it, whose snapshot sees the
+                // writes the caller saw pending: it must not end the pause after it too.
+                wanted.notified().now_or_never();
                 let started = tokio::time::Instant::now();
                 let refreshed = store.refresh_derived().await;
                 match &refreshed {
@@ -311,7 +317,6 @@ impl PgStore {
                     ),
                     Err(error) => tracing::warn!(%error, "cannot refresh the derived figures"),
                 }
-                let wanted = &store.derived_answers.refresh_wanted;
                 if until_wanted(pause_after(started.elapsed()), wanted).await {
                     continue;
                 }
