@@ -118,8 +118,8 @@ INSERT INTO refresh_verdicts SELECT 1, * FROM added;
 
 -- The sums, changed by the signed rows, by the day and then by the month. An interval whose count
 -- falls to zero holds no row, as it would had it been summed from scratch. An interval whose
--- changes cancel out is left alone: a cluster or verdict taken out and put back as it was, as when
--- a write changes one tier of a cluster, would otherwise cost an update of every index for nothing.
+-- changes cancel out has none to add (see signed_sums.sql); a month whose days' changes cancel out
+-- (an incident's dates moved within it) is added as nothing, which is rare.
 CREATE TEMP TABLE refresh_tier_sums ON COMMIT DROP AS
 WITH {signed_sums} SELECT 'd'::"char" AS grain, * FROM tier_changes;
 INSERT INTO refresh_tier_sums
@@ -128,8 +128,6 @@ SELECT 'm', kind, date_trunc('month', first)::date, date_trunc('month', last)::d
        sum(j_min), sum(j_max_bounded), sum(j_unbounded), sum(j_without)
 FROM refresh_tier_sums WHERE grain = 'd' GROUP BY 2, 3, 4, 5, 6;
 INSERT INTO derived.tier_sums AS d SELECT * FROM refresh_tier_sums
-WHERE (clusters, k_min, k_max_bounded, k_unbounded, k_without, j_min, j_max_bounded, j_unbounded, j_without)
-      <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
 ON CONFLICT (grain, kind, first, last, tier, disputed) DO UPDATE SET
     clusters = d.clusters + excluded.clusters,
     k_min = d.k_min + excluded.k_min, k_max_bounded = d.k_max_bounded + excluded.k_max_bounded,
@@ -146,7 +144,7 @@ INSERT INTO refresh_coverage_sums
 SELECT 'm', kind, date_trunc('month', first)::date, date_trunc('month', last)::date, party, source_id,
        sum(clusters)
 FROM refresh_coverage_sums WHERE grain = 'd' GROUP BY 2, 3, 4, 5, 6;
-INSERT INTO derived.coverage_sums AS d SELECT * FROM refresh_coverage_sums WHERE clusters <> 0
+INSERT INTO derived.coverage_sums AS d SELECT * FROM refresh_coverage_sums
 ON CONFLICT (grain, kind, first, last, party, source_id) DO UPDATE SET clusters = d.clusters + excluded.clusters;
 DELETE FROM derived.coverage_sums d USING refresh_coverage_sums s
 WHERE (d.grain, d.kind, d.first, d.last, d.party, d.source_id) = (s.grain, s.kind, s.first, s.last, s.party, s.source_id)
@@ -160,8 +158,6 @@ SELECT 'm', date_trunc('month', first)::date, date_trunc('month', last)::date, s
        sum(j_min), sum(j_max_bounded), sum(j_unbounded), sum(j_without)
 FROM refresh_verdict_sums WHERE grain = 'd' GROUP BY 2, 3, 4, 5;
 INSERT INTO derived.verdict_sums AS d SELECT * FROM refresh_verdict_sums
-WHERE (incidents, k_min, k_max_bounded, k_unbounded, k_without, j_min, j_max_bounded, j_unbounded, j_without)
-      <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
 ON CONFLICT (grain, first, last, source_id, verdict) DO UPDATE SET
     incidents = d.incidents + excluded.incidents,
     k_min = d.k_min + excluded.k_min, k_max_bounded = d.k_max_bounded + excluded.k_max_bounded,
