@@ -148,12 +148,6 @@ struct Document {
     document: String,
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-}
-
 /// One version of the derived figures: its number, which every refresh adds one to, and the stamp
 /// a trigger drew at random when it did (`derived.version`). The number orders the versions of one
 /// history of the database. The stamp tells two refreshes to the same number apart, when the
@@ -168,17 +162,19 @@ pub(crate) struct Version {
     pub(crate) stamp: i64,
 }
 
-/// What the refresh in a transaction did to the version: the one it started from, and the one it
-/// led to.
+/// What the refresh in a transaction took in (its pending incidents), and what it did to the
+/// version: the one it started from, and the one it led to.
 #[derive(QueryableByName)]
-struct VersionStep {
+struct RefreshStep {
+    #[diesel(sql_type = BigInt)]
+    taken: i64,
     #[diesel(embed)]
     to: Version,
     #[diesel(sql_type = BigInt)]
     previous_stamp: i64,
 }
 
-impl VersionStep {
+impl RefreshStep {
     fn from(&self) -> Version {
         Version {
             number: self.to.number - 1,
@@ -250,19 +246,17 @@ impl PgStore {
             .run(async |conn| {
                 conn.batch_execute(REFRESH_TIMEOUT).await?;
                 conn.batch_execute(&REFRESH_DERIVED).await?;
-                let taken: Count =
-                    diesel::sql_query("SELECT count(*) AS count FROM refresh_pending")
-                        .get_result(conn)
-                        .await?;
+                let step: RefreshStep = diesel::sql_query(
+                    "SELECT (SELECT count(*) FROM refresh_pending) AS taken,
+                            version, stamp, previous_stamp
+                     FROM derived.version",
+                )
+                .get_result(conn)
+                .await?;
                 // Asked as late as may be, so that a reading that began meanwhile, whose snapshot
                 // may precede this commit, has these changes to catch up with.
                 let holding = self.derived_answers.holding();
-                let changes = if holding && taken.count <= CHANGES_HELD {
-                    let step: VersionStep = diesel::sql_query(
-                        "SELECT version, stamp, previous_stamp FROM derived.version",
-                    )
-                    .get_result(conn)
-                    .await?;
+                let changes = if holding && step.taken <= CHANGES_HELD {
                     let changes: Document = diesel::sql_query(REFRESH_CHANGES.as_str())
                         .get_result(conn)
                         .await?;
@@ -273,7 +267,7 @@ impl PgStore {
                 } else {
                     None
                 };
-                Ok::<_, StoreError>((taken.count, changes))
+                Ok::<_, StoreError>((step.taken, changes))
             })
             .await;
         // Committed: callers may see the version already, and wait for the held figures.
