@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
+use civcas_domain::reconcile::FigureQuery;
 use civcas_domain::{DateInterval, RepositoryResult};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Text};
@@ -130,8 +131,9 @@ const CHANGES_KEPT: usize = 32;
 pub const PENDING_HELD: usize = 1_000;
 
 /// The derived figures' version in a snapshot, the incidents pending in it (read up to one more row
-/// than [`PENDING_HELD`] only), and the registered sources, which an answer of the present reports
-/// on: one round trip for both, where an answer found kept makes only three others.
+/// than [`PENDING_HELD`] only), and the registered sources, which an answer reports on unless its
+/// query names its sources: one round trip for both, where an answer found kept makes only three
+/// others.
 static DERIVED_STATE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT version, stamp,
@@ -191,6 +193,14 @@ struct DerivedState {
     pending: Vec<i64>,
     #[diesel(sql_type = Array<Text>)]
     sources: Vec<String>,
+}
+
+impl DerivedState {
+    async fn read(conn: &mut AsyncPgConnection) -> StoreResult<Self> {
+        Ok(Prepared(diesel::sql_query(DERIVED_STATE.as_str()))
+            .get_result(conn)
+            .await?)
+    }
 }
 
 #[derive(QueryableByName)]
@@ -387,17 +397,19 @@ impl PgStore {
     }
 }
 
-/// How many windows' answers are kept at once; past that they are all dropped and kept anew. A
-/// document is a few kilobytes, and platforms that poll ask the same few windows again and again.
-const KEPT_WINDOWS: usize = 256;
+/// How many answers are kept at once; past that they are all dropped and kept anew. A document is a
+/// few kilobytes, and platforms that poll ask the same few queries again and again.
+const KEPT_ANSWERS: usize = 256;
 
-/// The derived documents of recent windows, for one version of the derived figures, and the
-/// derived figures themselves held in memory (see [`crate::held`]).
+/// The documents of recent queries, for one version of the derived figures, and the derived figures
+/// themselves held in memory (see [`crate::held`]).
 ///
 /// The derived figures change only when a refresh adds one to their version (`derived.version`), so
 /// a document read at a version is the answer of every snapshot that sees that version and nothing
-/// pending. Callers asking for the same window at the same time share one reading: the first
-/// reads, the others wait for it. A caller whose snapshot holds a few pending writes computes its
+/// pending. So is a document computed in full (a query with a filter or an `as_of`) in such a
+/// snapshot: every write to what the full computation reads marks an incident pending. Callers
+/// asking the same at the same time share one reading or computation: the first does it, the others
+/// wait for it. A caller whose snapshot holds a few pending writes computes its
 /// answers from the figures held at its version with what those writes change, each anew; one
 /// whose snapshot holds more, or that finds no figures held at its version, computes in full.
 ///
@@ -439,6 +451,9 @@ pub(crate) struct DerivedAnswers {
     pending: AtomicU64,
     /// Answers of the present computed in full, as some write was pending.
     full: AtomicU64,
+    /// Documents of queries the derived figures cannot give, found kept from an earlier computation
+    /// in full, or computed by another caller of the same query at the same time.
+    kept_in_full: AtomicU64,
 }
 
 /// How the answers of the present were found, since the store was built.
@@ -456,6 +471,10 @@ pub struct DerivedAnswerCounts {
     pub pending: u64,
     /// Computed in full, as writes were pending: too many, or no figures held at their version.
     pub full: u64,
+    /// Of the queries the derived figures cannot give (a filter, an `as_of`), which are computed in
+    /// full: found kept from an earlier computation at the same version with nothing pending, or
+    /// computed by another caller of the same query at the same time.
+    pub kept_in_full: u64,
 }
 
 /// A document being found, or found: callers that find it wait for the first.
@@ -469,10 +488,18 @@ struct Refresh {
     changes: Arc<str>,
 }
 
+/// What a kept document answers: a window of the derived figures, or a query they cannot give,
+/// computed in full.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Asked {
+    Window(DateInterval),
+    InFull(FigureQuery),
+}
+
 #[derive(Debug, Default)]
 struct Kept {
     version: Version,
-    documents: HashMap<DateInterval, Answer>,
+    documents: HashMap<Asked, Answer>,
 }
 
 /// The derived figures as one snapshot sees them: their version, the answers kept for it, and the
@@ -539,7 +566,7 @@ impl DerivedSnapshot<'_> {
         }
         let mut found = &answers.found;
         let document = answers
-            .answer(self.version, window)
+            .answer(self.version, Asked::Window(window))
             .get_or_try_init(|| async {
                 if let Some(held) = answers.held_at_soon(self.version).await {
                     found = &answers.computed;
@@ -555,6 +582,37 @@ impl DerivedSnapshot<'_> {
         found.fetch_add(1, Ordering::Relaxed);
         Ok(Some(document))
     }
+
+    /// The document of `query`, which the derived figures cannot give: `compute`d in full, or, when
+    /// nothing is pending in the snapshot, found kept from a computation at its version. The
+    /// sources registered since that computation need not be part of what it is kept by: a source
+    /// adds nothing to the document before its first assessment, which marks an incident pending,
+    /// and the answer lists the snapshot's sources, zero-filled.
+    pub(crate) async fn in_full(
+        &self,
+        query: &FigureQuery,
+        compute: impl Future<Output = StoreResult<WindowDocument>>,
+    ) -> StoreResult<Arc<WindowDocument>> {
+        if self.pending.is_some() {
+            // Not kept: another snapshot at this version may hold other pending writes.
+            return Ok(Arc::new(compute.await?));
+        }
+        let mut computed = false;
+        let asked = Asked::InFull(query.clone());
+        let document = self
+            .answers
+            .answer(self.version, asked)
+            .get_or_try_init(|| async {
+                computed = true;
+                Ok::<_, StoreError>(Arc::new(compute.await?))
+            })
+            .await?
+            .clone();
+        if !computed {
+            self.answers.kept_in_full.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(document)
+    }
 }
 
 impl DerivedAnswers {
@@ -567,9 +625,7 @@ impl DerivedAnswers {
         conn: &mut AsyncPgConnection,
         answers: usize,
     ) -> StoreResult<(Vec<String>, Option<DerivedSnapshot<'_>>)> {
-        let state: DerivedState = Prepared(diesel::sql_query(DERIVED_STATE.as_str()))
-            .get_result(conn)
-            .await?;
+        let state = DerivedState::read(conn).await?;
         let snapshot = |pending| DerivedSnapshot {
             answers: self,
             version: state.version,
@@ -612,18 +668,34 @@ impl DerivedAnswers {
         Ok((state.sources, snapshot))
     }
 
-    /// The kept answer of `window` at `version`, new if none is kept. Any other version than the
+    /// The registered sources, and the derived figures in the snapshot of `conn`'s transaction when
+    /// nothing is pending in it, for queries they cannot give: their answers, computed in full, are
+    /// then kept ([`DerivedSnapshot::in_full`]).
+    pub(crate) async fn settled(
+        &self,
+        conn: &mut AsyncPgConnection,
+    ) -> StoreResult<(Vec<String>, Option<DerivedSnapshot<'_>>)> {
+        let state = DerivedState::read(conn).await?;
+        let snapshot = state.pending.is_empty().then_some(DerivedSnapshot {
+            answers: self,
+            version: state.version,
+            pending: None,
+        });
+        Ok((state.sources, snapshot))
+    }
+
+    /// The kept answer of `asked` at `version`, new if none is kept. Any other version than the
     /// kept one drops every kept answer: a newer one because they are stale, an older one or one of
     /// another stamp because the database's history forked. (A reader whose snapshot began before
     /// the latest refresh also drops them, which costs a reading, never a wrong answer.)
-    fn answer(&self, version: Version, window: DateInterval) -> Answer {
+    fn answer(&self, version: Version, asked: Asked) -> Answer {
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        let full = kept.documents.len() >= KEPT_WINDOWS && !kept.documents.contains_key(&window);
+        let full = kept.documents.len() >= KEPT_ANSWERS && !kept.documents.contains_key(&asked);
         if version != kept.version || full {
             kept.version = version;
             kept.documents.clear();
         }
-        Arc::clone(kept.documents.entry(window).or_default())
+        Arc::clone(kept.documents.entry(asked).or_default())
     }
 
     /// Whether figures are held in memory, at any version, or being read: what a refresh changed is
@@ -758,6 +830,7 @@ impl DerivedAnswers {
             held: AtomicU64::load(&self.computed, Ordering::Relaxed),
             pending: AtomicU64::load(&self.pending, Ordering::Relaxed),
             full: AtomicU64::load(&self.full, Ordering::Relaxed),
+            kept_in_full: AtomicU64::load(&self.kept_in_full, Ordering::Relaxed),
         }
     }
 }
@@ -848,7 +921,10 @@ mod tests {
         )
         .unwrap();
         assert!(
-            !Arc::ptr_eq(&answers.answer(at(5), year), &answers.answer(forked, year)),
+            !Arc::ptr_eq(
+                &answers.answer(at(5), Asked::Window(year)),
+                &answers.answer(forked, Asked::Window(year))
+            ),
             "an answer kept at another history's version"
         );
 

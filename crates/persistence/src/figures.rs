@@ -319,31 +319,44 @@ pub(crate) async fn derived_document(
     parse("derived figures", &document.document)
 }
 
-/// Rules 2 to 5 in one query, from the derived figures when the snapshot has them for the query;
-/// the statements (rule 6) are left empty for the caller.
+/// Whether the derived figures can answer `query`, given a window they can express: a query of the
+/// present with no filter.
+fn derivable(query: &FigureQuery) -> bool {
+    query.as_of.is_none() && query.filters == Filters::default()
+}
+
+/// Rules 2 to 5 in one query, from the derived figures when the snapshot has them for the query, and
+/// otherwise computed in full, or found kept from such a computation at the snapshot's version; the
+/// statements (rule 6) are left empty for the caller.
 async fn window_figures(
     conn: &mut AsyncPgConnection,
     derived: Option<&DerivedSnapshot<'_>>,
     query: &FigureQuery,
     sources: &[String],
 ) -> StoreResult<ReconciledFigures> {
-    let derived = match derived {
-        Some(derived) => derived.document(conn, query.window).await?,
-        None => None,
+    let read = match derived {
+        Some(derived) if derivable(query) => derived.document(conn, query.window).await?,
+        _ => None,
     };
-    let document = match derived {
+    let document = match read {
         Some(document) => document,
         None => {
-            let document = window_document(
-                conn,
-                &WINDOW_FIGURES,
-                query.window,
-                query.as_of,
-                &query.filters,
-                sources,
-            )
-            .await?;
-            Arc::new(parse("window figures", &document)?)
+            let computed = async {
+                let document = window_document(
+                    conn,
+                    &WINDOW_FIGURES,
+                    query.window,
+                    query.as_of,
+                    &query.filters,
+                    sources,
+                )
+                .await?;
+                parse("window figures", &document)
+            };
+            match derived {
+                Some(derived) => derived.in_full(query, computed).await?,
+                None => Arc::new(computed.await?),
+            }
         }
     };
     let mut tiers = BTreeMap::new();
@@ -517,23 +530,6 @@ async fn figures_in(
     })
 }
 
-impl PgStore {
-    /// The selected sources: the filter's, or every registered source.
-    async fn selected_sources(
-        conn: &mut AsyncPgConnection,
-        filters: &Filters,
-    ) -> StoreResult<Vec<String>> {
-        if !filters.sources.is_empty() {
-            return Ok(strings(&filters.sources));
-        }
-        Ok(sources::table
-            .select(sources::id)
-            .order(sources::id)
-            .load(conn)
-            .await?)
-    }
-}
-
 impl FigureRepository for PgStore {
     async fn reconciled_figures(&self, query: FigureQuery) -> RepositoryResult<ReconciledFigures> {
         let mut series = self
@@ -556,14 +552,19 @@ impl FigureRepository for PgStore {
             .read_only()
             .repeatable_read()
             .run(async |conn| {
-                // Queries of the present may read the derived figures; whether this snapshot has
-                // them is the same for every bucket.
-                let (sources, derived) =
-                    if query.as_of.is_none() && query.filters == Filters::default() {
-                        self.derived_answers.snapshot(conn, buckets.len()).await?
+                // Queries of the present with no filter may read the derived figures, and others
+                // may find their answers kept; whether this snapshot allows either is the same for
+                // every bucket. The selected sources are the filter's, or every registered source.
+                let (sources, derived) = if derivable(query) {
+                    self.derived_answers.snapshot(conn, buckets.len()).await?
+                } else {
+                    let (registered, settled) = self.derived_answers.settled(conn).await?;
+                    if query.filters.sources.is_empty() {
+                        (registered, settled)
                     } else {
-                        (Self::selected_sources(conn, &query.filters).await?, None)
-                    };
+                        (strings(&query.filters.sources), settled)
+                    }
+                };
                 let mut series = Vec::with_capacity(buckets.len());
                 let mut own = OwnFigures::new();
                 for bucket in buckets {

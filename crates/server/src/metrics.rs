@@ -7,7 +7,9 @@
 //! - `civcas_import_*`: ImportAssessments rows by outcome, and batches committed;
 //! - `civcas_derived_answers_total{outcome}`: answers of the present read from the derived figures,
 //!   kept from an earlier reading, computed from the derived figures held in memory (with what
-//!   pending writes change, or not), or computed in full as writes were pending, read at each scrape;
+//!   pending writes change, or not), or computed in full as writes were pending; and answers of
+//!   queries with a filter or an `as_of` kept from an earlier computation in full; read at each
+//!   scrape;
 //! - `civcas_coalesced_records_total{outcome}`: RecordAssessment calls without a request id that
 //!   created their incident with one statement, or were written in a batch with others, or alone,
 //!   read at each scrape.
@@ -133,7 +135,7 @@ impl Metrics {
         let derived_answers = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "civcas_derived_answers",
-            "Reconciled figures of the present (no filter, no as_of), by outcome: read from the derived figures, kept from an earlier reading at the same version, computed from the derived figures held in memory (held) and what pending writes change in them (pending), or computed in full as writes were pending (full)",
+            "Reconciled figures of the present (no filter, no as_of), by outcome: read from the derived figures, kept from an earlier reading at the same version, computed from the derived figures held in memory (held) and what pending writes change in them (pending), or computed in full as writes were pending (full); and reconciled figures with a filter or an as_of, always computed in full, found kept from an earlier computation at the same version (kept_in_full)",
             derived_answers.clone(),
         );
         let coalesced_records = Family::<OutcomeLabels, Counter>::default();
@@ -210,6 +212,7 @@ impl Metrics {
         catch_up(&self.derived_answers, "held", answers.held);
         catch_up(&self.derived_answers, "pending", answers.pending);
         catch_up(&self.derived_answers, "full", answers.full);
+        catch_up(&self.derived_answers, "kept_in_full", answers.kept_in_full);
         let records = store.coalesced_counts();
         catch_up(
             &self.coalesced_records,

@@ -46,19 +46,27 @@ async fn state(app: &TestApp, statement: pb::Statement) -> pb::Statement {
         .unwrap()
 }
 
-async fn figures(app: &TestApp, from: &str, to: &str, as_of: &str) -> pb::ReconciledFigures {
+async fn reconciled(
+    app: &TestApp,
+    request: pb::GetReconciledFiguresRequest,
+) -> pb::ReconciledFigures {
     app.figures()
-        .get_reconciled_figures(pb::GetReconciledFiguresRequest {
-            from: from.into(),
-            to: to.into(),
-            filters: None,
-            as_of: as_of.into(),
-        })
+        .get_reconciled_figures(request)
         .await
         .expect("figures")
         .into_inner()
         .figures
         .unwrap()
+}
+
+async fn figures(app: &TestApp, from: &str, to: &str, as_of: &str) -> pb::ReconciledFigures {
+    let request = pb::GetReconciledFiguresRequest {
+        from: from.into(),
+        to: to.into(),
+        filters: None,
+        as_of: as_of.into(),
+    };
+    reconciled(app, request).await
 }
 
 fn tier(figures: &[pb::TierFigures], tier: pb::Tier) -> pb::TierFigures {
@@ -916,6 +924,113 @@ async fn an_answer_of_the_present_is_read_once_per_version_and_shared() {
     let (read, kept, held) = derived_answers(&app).await;
     assert_eq!(kept, Some(16.0));
     assert_eq!(read.unwrap_or_default() + held.unwrap_or_default(), 2.0);
+}
+
+/// June 2017 in `countries`, as of `as_of` (none when empty).
+async fn figures_in(app: &TestApp, countries: &[&str], as_of: &str) -> pb::ReconciledFigures {
+    let filters = pb::FigureFilters {
+        countries: countries.iter().map(|c| (*c).to_owned()).collect(),
+        ..Default::default()
+    };
+    let request = pb::GetReconciledFiguresRequest {
+        from: "2017-06-01".into(),
+        to: "2017-06-30".into(),
+        filters: Some(filters),
+        as_of: as_of.into(),
+    };
+    reconciled(app, request).await
+}
+
+/// How many answers with a filter or an `as_of` the server found kept so far.
+async fn kept_in_full(app: &TestApp) -> Option<f64> {
+    let text = app.scrape_metrics().await;
+    metric_sample(
+        &text,
+        "civcas_derived_answers_total{outcome=\"kept_in_full\"}",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_with_a_filter_is_computed_once_per_version_and_kept() {
+    let (app, url) = app_and_database().await;
+    let report = record_incident(&app, incident("airwars", "CS1", "2017-06-12")).await;
+    let fair = |killed, assessed_on: &str| {
+        assessment(
+            "airwars",
+            &report.id,
+            pb::Verdict::Fair,
+            Some((killed, Some(killed))),
+            assessed_on,
+        )
+    };
+    assess(&app, fair(2, "2024-01-01")).await;
+    derived_caught_up(&url).await;
+    let likely = |figures: &pb::ReconciledFigures| killed(&tier(&figures.tiers, pb::Tier::Likely));
+
+    // Sixteen callers at once, then one more: one computation between them. Another filter, or
+    // another as_of, is another query.
+    let asked = join_all((0..16).map(|_| figures_in(&app, &["SY"], ""))).await;
+    let syria = figures_in(&app, &["SY"], "").await;
+    assert!(asked.iter().all(|answer| *answer == syria), "{asked:?}");
+    assert_eq!(likely(&syria), (2, Some(2)));
+    assert_eq!(kept_in_full(&app).await, Some(16.0));
+    let iraq = figures_in(&app, &["IQ"], "").await;
+    assert_eq!(likely(&iraq), (0, Some(0)));
+    let before = figures_in(&app, &["SY"], "2023-12-31").await;
+    assert_eq!(likely(&before), (0, Some(0)));
+    assert_eq!(kept_in_full(&app).await, Some(16.0));
+
+    // A write the refresh has not taken (the test holds the refresher's lock): the kept answer is
+    // not served, and what is computed meanwhile is not kept.
+    use diesel_async::RunQueryDsl;
+    let mut refresher_lock = civcas_tests::db::connect(&url).await;
+    diesel::sql_query("SELECT pg_advisory_lock(109304609006962)") // "civder", derived.rs
+        .execute(&mut refresher_lock)
+        .await
+        .unwrap();
+    assess(&app, fair(5, "2024-02-01")).await;
+    let pending = figures_in(&app, &["SY"], "").await;
+    assert_eq!(likely(&pending), (5, Some(5)));
+    assert_eq!(figures_in(&app, &["SY"], "").await, pending);
+    assert_eq!(kept_in_full(&app).await, Some(16.0));
+
+    // Once the refresh has taken it, the answer is computed anew, then kept again.
+    drop(refresher_lock);
+    derived_caught_up(&url).await;
+    assert_eq!(figures_in(&app, &["SY"], "").await, pending);
+    assert_eq!(kept_in_full(&app).await, Some(16.0));
+    assert_eq!(figures_in(&app, &["SY"], "").await, pending);
+    assert_eq!(kept_in_full(&app).await, Some(17.0));
+
+    // The incident moves to Iraq: a change of its columns, which the filter reads.
+    let mut moved = incident("airwars", "CS1", "2017-06-12");
+    moved.location.as_mut().unwrap().country = "IQ".into();
+    moved.location.as_mut().unwrap().admin1 = Some("Nineveh".into());
+    moved.location.as_mut().unwrap().locality = Some("Mosul".into());
+    record_incident(&app, moved).await;
+    derived_caught_up(&url).await;
+    assert_eq!(likely(&figures_in(&app, &["SY"], "").await), (0, Some(0)));
+    assert_eq!(likely(&figures_in(&app, &["IQ"], "").await), (5, Some(5)));
+
+    // A source registered since: the answer reports on it too, though no write marked anything.
+    let reported = |figures: &pb::ReconciledFigures| {
+        figures
+            .sources
+            .iter()
+            .map(|s| s.source_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let known = reported(&figures_in(&app, &["IQ"], "").await);
+    app.sources()
+        .register_source(pb::RegisterSourceRequest {
+            source: Some(source("ucdp", pb::SourceKind::Academic, None)),
+            request_id: String::new(),
+        })
+        .await
+        .expect("the source registers");
+    let now = reported(&figures_in(&app, &["IQ"], "").await);
+    assert_eq!(now.len(), known.len() + 1, "{known:?} then {now:?}");
+    assert!(now.contains(&"ucdp".to_owned()), "{now:?}");
 }
 
 /// Three incidents: CS1 and CS2 a gap of the monitor's, and CS3 disputed, so that every part of an

@@ -86,7 +86,7 @@ pub struct Dataset {
 
 /// The filters of a query. Values within one filter are ORed; separate filters are ANDed; an empty
 /// filter lets everything through.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Filters {
     pub countries: BTreeSet<CountryCode>,
     pub admin1: BTreeSet<String>,
@@ -131,7 +131,7 @@ impl Filters {
 }
 
 /// A reconciliation query: a window, filters, and an optional `as_of` date.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FigureQuery {
     pub window: DateInterval,
     pub filters: Filters,
