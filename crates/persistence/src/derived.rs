@@ -10,6 +10,7 @@
 //! only its cost does.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
@@ -397,8 +398,9 @@ impl PgStore {
     }
 }
 
-/// How many answers are kept at once; past that they are all dropped and kept anew. A document is a
-/// few kilobytes, and platforms that poll ask the same few queries again and again.
+/// How many answers of each kind (windows of the derived figures, queries computed in full) are kept
+/// at once; past that they are all dropped and kept anew. A document is a few kilobytes (it lists at
+/// most 100 clusters of each kind), and platforms that poll ask the same few queries again and again.
 const KEPT_ANSWERS: usize = 256;
 
 /// The documents of recent queries, for one version of the derived figures, and the derived figures
@@ -496,10 +498,22 @@ enum Asked {
     InFull(FigureQuery),
 }
 
+/// The answers kept at one version. Those computed in full are kept apart, so that a series of many
+/// buckets with a filter cannot drop the windows a dashboard polls, nor they its buckets.
 #[derive(Debug, Default)]
 struct Kept {
     version: Version,
-    documents: HashMap<Asked, Answer>,
+    windows: HashMap<DateInterval, Answer>,
+    in_full: HashMap<FigureQuery, Answer>,
+}
+
+/// The answer kept in `answers` for `key`, new if none is: when they are full, every answer in them
+/// is dropped first, and kept anew.
+fn kept<K: Hash + Eq>(answers: &mut HashMap<K, Answer>, key: K) -> Answer {
+    if answers.len() >= KEPT_ANSWERS && !answers.contains_key(&key) {
+        answers.clear();
+    }
+    Arc::clone(answers.entry(key).or_default())
 }
 
 /// The derived figures as one snapshot sees them: their version, the answers kept for it, and the
@@ -690,12 +704,16 @@ impl DerivedAnswers {
     /// the latest refresh also drops them, which costs a reading, never a wrong answer.)
     fn answer(&self, version: Version, asked: Asked) -> Answer {
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        let full = kept.documents.len() >= KEPT_ANSWERS && !kept.documents.contains_key(&asked);
-        if version != kept.version || full {
-            kept.version = version;
-            kept.documents.clear();
+        if version != kept.version {
+            *kept = Kept {
+                version,
+                ..Kept::default()
+            };
         }
-        Arc::clone(kept.documents.entry(asked).or_default())
+        match asked {
+            Asked::Window(window) => self::kept(&mut kept.windows, window),
+            Asked::InFull(query) => self::kept(&mut kept.in_full, query),
+        }
     }
 
     /// Whether figures are held in memory, at any version, or being read: what a refresh changed is
@@ -898,6 +916,31 @@ mod tests {
             answers.held.lock().unwrap().is_none(),
             "kept another history's figures"
         );
+    }
+
+    #[test]
+    fn answers_computed_in_full_do_not_drop_the_windows_kept() {
+        let answers = DerivedAnswers::default();
+        let day = |ordinal| chrono::NaiveDate::from_yo_opt(2019, ordinal).unwrap();
+        let year = DateInterval::new(day(1), day(365)).unwrap();
+        let kept = answers.answer(at(1), Asked::Window(year));
+        // A series of more buckets with a filter than are kept.
+        for ordinal in 1..=u32::try_from(KEPT_ANSWERS).unwrap() + 1 {
+            let bucket = FigureQuery {
+                window: DateInterval::new(day(ordinal), day(ordinal)).unwrap(),
+                filters: civcas_domain::reconcile::Filters::default(),
+                as_of: Some(day(365)),
+            };
+            answers.answer(at(1), Asked::InFull(bucket));
+        }
+        assert!(Arc::ptr_eq(
+            &kept,
+            &answers.answer(at(1), Asked::Window(year))
+        ));
+        assert!(!Arc::ptr_eq(
+            &kept,
+            &answers.answer(at(2), Asked::Window(year))
+        ));
     }
 
     #[test]

@@ -135,7 +135,7 @@ impl Metrics {
         let derived_answers = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "civcas_derived_answers",
-            "Reconciled figures of the present (no filter, no as_of), by outcome: read from the derived figures, kept from an earlier reading at the same version, computed from the derived figures held in memory (held) and what pending writes change in them (pending), or computed in full as writes were pending (full); and reconciled figures with a filter or an as_of, always computed in full, found kept from an earlier computation at the same version (kept_in_full)",
+            "Reconciled figures of the present (no filter, no as_of), by outcome: read from the derived figures, kept from an earlier reading at the same version, computed from the derived figures held in memory (held) and what pending writes change in them (pending), or computed in full as writes were pending (full); and reconciled figures with a filter or an as_of, always computed in full, found kept from an earlier computation at the same version or shared with one under way (kept_in_full)",
             derived_answers.clone(),
         );
         let coalesced_records = Family::<OutcomeLabels, Counter>::default();

@@ -1012,7 +1012,8 @@ async fn an_answer_with_a_filter_is_computed_once_per_version_and_kept() {
     assert_eq!(likely(&figures_in(&app, &["SY"], "").await), (0, Some(0)));
     assert_eq!(likely(&figures_in(&app, &["IQ"], "").await), (5, Some(5)));
 
-    // A source registered since: the answer reports on it too, though no write marked anything.
+    // A source registered since marks nothing, and adds nothing to the computation before its first
+    // assessment: the answer is still the kept one, and reports on the source too, zero-filled.
     let reported = |figures: &pb::ReconciledFigures| {
         figures
             .sources
@@ -1028,7 +1029,9 @@ async fn an_answer_with_a_filter_is_computed_once_per_version_and_kept() {
         })
         .await
         .expect("the source registers");
+    let kept = kept_in_full(&app).await.expect("answers kept");
     let now = reported(&figures_in(&app, &["IQ"], "").await);
+    assert_eq!(kept_in_full(&app).await, Some(kept + 1.0));
     assert_eq!(now.len(), known.len() + 1, "{known:?} then {now:?}");
     assert!(now.contains(&"ucdp".to_owned()), "{now:?}");
 }
