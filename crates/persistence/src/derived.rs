@@ -52,9 +52,11 @@ pub const ANALYZED_REFRESH: u64 = 10_000;
 /// at 1,000,000 incidents the analysis took 0.7 s of each such refresh (finding 18).
 pub const ANALYZED_SHARE: u64 = 10;
 
-/// Whether any incident is pending, and whether as many as make a refresh analyze first: counted up
-/// to that many only, a bounded cost. (A source registered since the last refresh waits for the
-/// next write: reading `sources` here would have the refresher wait for whoever locks it.)
+/// Whether any incident is pending, and whether the refresh is to analyze first: as many pending as
+/// [`ANALYZED_REFRESH`] and [`ANALYZED_SHARE`] say, counted up to that many only, a bounded cost; or
+/// [`ANALYZED_REFRESH`] pending and [`CLUSTERS_UNSEEN`]. (A source registered since the last refresh
+/// waits for the next write: reading `sources` here would have the refresher wait for whoever locks
+/// it.)
 static PENDING: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH analyzed AS (
@@ -62,10 +64,27 @@ static PENDING: LazyLock<String> = LazyLock::new(|| {
              FROM pg_class WHERE oid = 'incidents'::regclass
          )
          SELECT count(*) > 0 AS due,
-                count(*) >= (SELECT pending FROM analyzed) AS analyze_first
+                count(*) >= (SELECT pending FROM analyzed)
+                OR (count(*) >= {ANALYZED_REFRESH} AND ({CLUSTERS_UNSEEN})) AS analyze_first
          FROM (SELECT FROM derived.pending LIMIT (SELECT pending FROM analyzed)) p"
     )
 });
+
+/// Whether the planner's statistics know of fewer than half the DUPLICATE verdicts or links stored
+/// (and 100 more): the few rows that join incidents into clusters. The cluster walk's plan turns on
+/// how many there are. An import that ends with its DUPLICATE verdicts, as the bench's does, can
+/// leave them to a last refresh too small to analyze by [`ANALYZED_SHARE`], whose walk, planned for
+/// none, ran for 110 s where it takes seconds (docs/BENCHMARKS.md, finding 29). The DUPLICATE
+/// verdicts are counted through their partial index, only when a refresh is that large.
+const CLUSTERS_UNSEEN: &str = "
+    (SELECT count(*) FROM assessments WHERE duplicate_of IS NOT NULL)
+        > 2 * (SELECT COALESCE((1 - s.null_frac) * greatest(c.reltuples, 0), 0)
+               FROM pg_class c
+               LEFT JOIN pg_stats s
+                 ON s.schemaname = 'public' AND s.tablename = 'assessments' AND s.attname = 'duplicate_of'
+               WHERE c.oid = 'assessments'::regclass) + 100
+    OR (SELECT n_live_tup FROM pg_stat_user_tables WHERE relid = 'incident_links'::regclass)
+        > 2 * (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'incident_links'::regclass) + 100";
 
 /// Refreshes at most this often, so that a stream of writes is taken in batches, not one by one.
 const REFRESH_PAUSE: Duration = Duration::from_millis(100);
