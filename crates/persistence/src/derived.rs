@@ -215,14 +215,6 @@ struct DerivedState {
     sources: Vec<String>,
 }
 
-impl DerivedState {
-    async fn read(conn: &mut AsyncPgConnection) -> StoreResult<Self> {
-        Ok(Prepared(diesel::sql_query(DERIVED_STATE.as_str()))
-            .get_result(conn)
-            .await?)
-    }
-}
-
 #[derive(QueryableByName)]
 struct Pending {
     #[diesel(sql_type = Bool)]
@@ -649,16 +641,21 @@ impl DerivedSnapshot<'_> {
 }
 
 impl DerivedAnswers {
-    /// The registered sources, and the derived figures in the snapshot of `conn`'s transaction with
-    /// what the writes pending in it change when they are few and the figures are held at its
-    /// version; `None` when it holds pending writes that they cannot take in, and its `answers` are
-    /// then computed in full.
+    /// The registered sources, and the derived figures in the snapshot of `conn`'s transaction for
+    /// `answers` answers of `query`: with nothing pending in it, as they are, which also keeps the
+    /// answers computed in full of a query they cannot give ([`DerivedSnapshot::in_full`]); for a
+    /// query they can give, with what the writes pending in it change when they are few and the
+    /// figures are held at its version. `None` when it holds pending writes that they cannot take
+    /// in, and the answers are then computed in full.
     pub(crate) async fn snapshot(
         &self,
         conn: &mut AsyncPgConnection,
+        query: &FigureQuery,
         answers: usize,
     ) -> StoreResult<(Vec<String>, Option<DerivedSnapshot<'_>>)> {
-        let state = DerivedState::read(conn).await?;
+        let state: DerivedState = Prepared(diesel::sql_query(DERIVED_STATE.as_str()))
+            .get_result(conn)
+            .await?;
         let snapshot = |pending| DerivedSnapshot {
             answers: self,
             version: state.version,
@@ -666,6 +663,9 @@ impl DerivedAnswers {
         };
         if state.pending.is_empty() {
             return Ok((state.sources, Some(snapshot(None))));
+        }
+        if !crate::figures::derivable(query) {
+            return Ok((state.sources, None));
         }
         // With more pending, the answers are computed in full until a refresh takes them in: the
         // refresher is wanted now, and figures held at this version would answer nothing before it
@@ -698,22 +698,6 @@ impl DerivedAnswers {
             self.full.fetch_add(answers, Ordering::Relaxed);
         }
         let snapshot = pending.map(|pending| snapshot(Some(pending)));
-        Ok((state.sources, snapshot))
-    }
-
-    /// The registered sources, and the derived figures in the snapshot of `conn`'s transaction when
-    /// nothing is pending in it, for queries they cannot give: their answers, computed in full, are
-    /// then kept ([`DerivedSnapshot::in_full`]).
-    pub(crate) async fn settled(
-        &self,
-        conn: &mut AsyncPgConnection,
-    ) -> StoreResult<(Vec<String>, Option<DerivedSnapshot<'_>>)> {
-        let state = DerivedState::read(conn).await?;
-        let snapshot = state.pending.is_empty().then_some(DerivedSnapshot {
-            answers: self,
-            version: state.version,
-            pending: None,
-        });
         Ok((state.sources, snapshot))
     }
 

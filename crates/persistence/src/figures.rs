@@ -321,7 +321,7 @@ pub(crate) async fn derived_document(
 
 /// Whether the derived figures can answer `query`, given a window they can express: a query of the
 /// present with no filter.
-fn derivable(query: &FigureQuery) -> bool {
+pub(crate) fn derivable(query: &FigureQuery) -> bool {
     query.as_of.is_none() && query.filters == Filters::default()
 }
 
@@ -554,16 +554,16 @@ impl FigureRepository for PgStore {
             .run(async |conn| {
                 // Queries of the present with no filter may read the derived figures, and others
                 // may find their answers kept; whether this snapshot allows either is the same for
-                // every bucket. The selected sources are the filter's, or every registered source.
-                let (sources, derived) = if derivable(query) {
-                    self.derived_answers.snapshot(conn, buckets.len()).await?
+                // every bucket.
+                let (registered, derived) = self
+                    .derived_answers
+                    .snapshot(conn, query, buckets.len())
+                    .await?;
+                // The selected sources: the filter's, or every registered source.
+                let sources = if query.filters.sources.is_empty() {
+                    registered
                 } else {
-                    let (registered, settled) = self.derived_answers.settled(conn).await?;
-                    if query.filters.sources.is_empty() {
-                        (registered, settled)
-                    } else {
-                        (strings(&query.filters.sources), settled)
-                    }
+                    strings(&query.filters.sources)
                 };
                 let mut series = Vec::with_capacity(buckets.len());
                 let mut own = OwnFigures::new();
