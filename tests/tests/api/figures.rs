@@ -848,16 +848,22 @@ async fn the_derived_figures_follow_writes_and_a_change_of_belligerent() {
     assert!(derived.disputed.unwrap().cluster_ids.is_empty());
 }
 
-/// How the server found its answers of the present so far: (read, kept, held).
-async fn derived_answers(app: &TestApp) -> (Option<f64>, Option<f64>, Option<f64>) {
+/// How many answers the server found each of these ways so far, from one scrape of
+/// `civcas_derived_answers_total`.
+async fn answers_found<const N: usize>(app: &TestApp, outcomes: [&str; N]) -> [Option<f64>; N] {
     let text = app.scrape_metrics().await;
-    let count = |outcome: &str| {
+    outcomes.map(|outcome| {
         metric_sample(
             &text,
             &format!("civcas_derived_answers_total{{outcome=\"{outcome}\"}}"),
         )
-    };
-    (count("read"), count("kept"), count("held"))
+    })
+}
+
+/// How the server found its answers of the present so far: (read, kept, held).
+async fn derived_answers(app: &TestApp) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let [read, kept, held] = answers_found(app, ["read", "kept", "held"]).await;
+    (read, kept, held)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -943,11 +949,8 @@ async fn figures_in(app: &TestApp, countries: &[&str], as_of: &str) -> pb::Recon
 
 /// How many answers with a filter or an `as_of` the server found kept so far.
 async fn kept_in_full(app: &TestApp) -> Option<f64> {
-    let text = app.scrape_metrics().await;
-    metric_sample(
-        &text,
-        "civcas_derived_answers_total{outcome=\"kept_in_full\"}",
-    )
+    let [kept] = answers_found(app, ["kept_in_full"]).await;
+    kept
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1107,14 +1110,8 @@ async fn answers_of_the_present_are_computed_from_the_derived_figures_held_in_me
 /// How many answers of the present the server computed from the derived figures held in memory
 /// with what the pending writes change, and how many in full: (pending, full).
 async fn pending_answers(app: &TestApp) -> (Option<f64>, Option<f64>) {
-    let text = app.scrape_metrics().await;
-    let count = |outcome: &str| {
-        metric_sample(
-            &text,
-            &format!("civcas_derived_answers_total{{outcome=\"{outcome}\"}}"),
-        )
-    };
-    (count("pending"), count("full"))
+    let [pending, full] = answers_found(app, ["pending", "full"]).await;
+    (pending, full)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
