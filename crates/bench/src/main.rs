@@ -602,8 +602,15 @@ async fn reconciled(
     from: &str,
     to: &str,
 ) -> anyhow::Result<pb::ReconciledFigures> {
+    ask_figures(channel, figures_request(from, to)).await
+}
+
+async fn ask_figures(
+    channel: Channel,
+    request: pb::GetReconciledFiguresRequest,
+) -> anyhow::Result<pb::ReconciledFigures> {
     pb::figure_service_client::FigureServiceClient::new(channel)
-        .get_reconciled_figures(figures_request(from, to))
+        .get_reconciled_figures(request)
         .await?
         .into_inner()
         .figures
@@ -1072,6 +1079,18 @@ async fn real_data(
     // taken in the import (until then, every answer is computed in full).
     derived_caught_up(&sql(&cluster.url("real")).await?).await?;
     let channel = connect(server.addr).await?;
+    let ask = move |_, (from, to): Window| {
+        let request = pb::GetReconciledFiguresRequest {
+            filters: Some(pb::FigureFilters {
+                countries: vec!["SY".into()],
+                attributed_to: vec!["coalition".into()],
+                ..Default::default()
+            }),
+            ..figures_request(&from.to_string(), &to.to_string())
+        };
+        let channel = channel.clone();
+        async move { Ok(tiers_of(&ask_figures(channel, request).await?)) }
+    };
     let syria_2017: Window = ("2017-01-01".parse()?, "2017-12-31".parse()?);
     for (how, windows) in [
         (
@@ -1080,26 +1099,7 @@ async fn real_data(
         ),
         ("2017, one window again", vec![syria_2017; args.queries]),
     ] {
-        let channel = channel.clone();
-        let windows = Arc::new(windows);
-        let calls = latencies(1, args.queries, move |_, call| {
-            let (channel, (from, to)) = (channel.clone(), windows[call]);
-            async move {
-                let request = pb::GetReconciledFiguresRequest {
-                    filters: Some(pb::FigureFilters {
-                        countries: vec!["SY".into()],
-                        attributed_to: vec!["coalition".into()],
-                        ..Default::default()
-                    }),
-                    ..figures_request(&from.to_string(), &to.to_string())
-                };
-                pb::figure_service_client::FigureServiceClient::new(channel)
-                    .get_reconciled_figures(request)
-                    .await?;
-                Ok(())
-            }
-        })
-        .await?;
+        let (calls, _) = ask_windows(1, &windows, ask.clone()).await?;
         table.lines.push(Line {
             what: format!("real data: reconciled figures, Syria, coalition, {how}"),
             civcas: p50_p99(&calls),
