@@ -20,7 +20,7 @@ use civcas_domain::{
     NewIncident, NewSource, NewStatement, Precision, Slug, SourceDetails, SourceId, SourceKind,
     StatementDetails, Verdict,
 };
-use civcas_persistence::{DerivedAnswerCounts, PgStore, PoolSettings};
+use civcas_persistence::{PgStore, PoolSettings};
 use proptest::prelude::*;
 use secrecy::SecretString;
 
@@ -131,14 +131,14 @@ struct Plan {
     links: Vec<(usize, usize)>,
     statements: Vec<StatementPlan>,
     queries: Vec<QueryPlan>,
-    /// The derived figures are refreshed after every this many assessments, so that the refresh
-    /// meets clusters merging and splitting between two of its runs.
-    refresh_every: usize,
+    /// A second store of the database catches up after every this many assessments, so that its read
+    /// model meets groups merging and splitting between two catch-ups.
+    catch_up_every: usize,
     /// Whether the first link is removed after the assessments.
     unlink_first: bool,
     /// Whether each source but the first (whose references name the incidents) is registered only
-    /// when it first assesses or states something, so that refreshes meet sources registered after
-    /// they stored clusters, which are then gaps of the new source.
+    /// when it first assesses or states something, so that catch-ups meet sources registered after
+    /// the clusters they gap.
     late_sources: bool,
 }
 
@@ -245,7 +245,7 @@ fn plan() -> impl Strategy<Value = Plan> {
                 links,
                 statements,
                 queries,
-                (refresh_every, unlink_first, late_sources),
+                (catch_up_every, unlink_first, late_sources),
             )| {
                 Plan {
                     incidents,
@@ -253,7 +253,7 @@ fn plan() -> impl Strategy<Value = Plan> {
                     links,
                     statements,
                     queries,
-                    refresh_every,
+                    catch_up_every,
                     unlink_first,
                     late_sources,
                 }
@@ -267,15 +267,16 @@ struct Stored {
     url: SecretString,
     ids: Vec<IncidentId>,
     dataset: Dataset,
-    /// Whether every source with an assessment was registered by the last refresh that ran (one
-    /// with something pending), which lists its coverage gaps, so that figures held in memory can
-    /// take in its pending writes.
-    gaps_listed: bool,
+    /// A second store of the database, whose read model was loaded before the writes and caught up
+    /// between them.
+    follower: PgStore,
 }
 
 /// Writes the plan through the repositories.
 async fn store(plan: &Plan) -> Stored {
     let (store, url) = civcas_tests::fresh_store().await;
+    let follower = PgStore::new(&url, &PoolSettings::default()).unwrap();
+    follower.catch_up().await.unwrap();
     let mut registered = [false; SOURCES.len()];
     let registered_now = if plan.late_sources { 1 } else { SOURCES.len() };
     for source in 0..registered_now {
@@ -319,18 +320,15 @@ async fn store(plan: &Plan) -> Stored {
     for pair in &pairs {
         store.link_incidents(*pair, None).await.unwrap();
     }
-    let mut listed = [false; SOURCES.len()];
     for (written, a) in plan.assessments.iter().enumerate() {
-        if written % plan.refresh_every == 0 && store.refresh_derived().await.unwrap() != Some(0) {
-            listed = registered;
+        if written % plan.catch_up_every == 0 {
+            follower.catch_up().await.unwrap();
         }
         register(&store, &mut registered, a.source).await;
         write_assessment(&store, &ids, a).await;
     }
     if let Some(first) = pairs.first().filter(|_| plan.unlink_first) {
-        if store.refresh_derived().await.unwrap() != Some(0) {
-            listed = registered;
-        }
+        follower.catch_up().await.unwrap();
         store.unlink_incidents(*first, None).await.unwrap();
     }
     for s in &plan.statements {
@@ -395,7 +393,7 @@ async fn store(plan: &Plan) -> Stored {
         url,
         ids,
         dataset,
-        gaps_listed: plan.assessments.iter().all(|a| listed[a.source]),
+        follower,
     }
 }
 
@@ -519,10 +517,8 @@ fn whole_months(window: DateInterval) -> DateInterval {
     DateInterval::new(from, after - Days::new(1)).unwrap()
 }
 
-/// The queries of the present (no filter, no `as_of`) that the derived figures answer, around
-/// `query`'s window: the window itself; its whole months, which the derived figures read by the
-/// month, alone and followed by part of a month; and a window longer than a year, which lists the
-/// first clusters by walking them in id order.
+/// Queries of the present (no filter, no `as_of`) around `query`'s window: the window itself; its
+/// whole months, alone and followed by part of a month; and a window reaching 400 days further back.
 fn present_windows(query: &FigureQuery) -> Vec<FigureQuery> {
     let present = FigureQuery {
         filters: Filters::default(),
@@ -583,7 +579,7 @@ async fn figures_agree(
         query
     );
     let weeks: Vec<_> = buckets(query.window, Granularity::Week).collect();
-    let expected_series: Vec<_> = figure_series(dataset, query, Granularity::Week)
+    let expected_series: Vec<_> = figure_series(&dataset.facts(), query, Granularity::Week)
         .into_iter()
         .map(|(_, figures)| figures)
         .collect();
@@ -597,92 +593,78 @@ async fn figures_agree(
     Ok(())
 }
 
-/// The answers of the present of a new store of the database, which holds its derived figures in
-/// memory and has kept no answer yet, equal the reference's; and how it found them.
-async fn held_figures_agree(
-    url: &SecretString,
-    dataset: &Dataset,
-    plan: &Plan,
-) -> Result<DerivedAnswerCounts, TestCaseError> {
-    let held = PgStore::new(url, &PoolSettings::default()).unwrap();
-    prop_assert!(
-        held.hold_derived().await.unwrap().is_some(),
-        "nothing was held"
-    );
+/// The read model's facts equal the rows': every incident an assessment, a DUPLICATE verdict or a
+/// link names, every assessment, link, source and statement.
+async fn facts_agree(store: &PgStore, dataset: &Dataset) -> Result<(), TestCaseError> {
+    let held = store.read_model_facts().await.unwrap();
+    let named: std::collections::BTreeSet<IncidentId> = dataset
+        .assessments
+        .iter()
+        .flat_map(|a| [Some(a.incident_id), a.duplicate_of])
+        .flatten()
+        .chain(dataset.links.iter().flat_map(|l| [l.low(), l.high()]))
+        .collect();
+    let mut expected = dataset.clone();
+    expected.incidents.retain(|i| named.contains(&i.id));
+    expected.incidents.sort_by_key(|i| i.id);
+    expected.assessments.sort_by_key(|a| a.id);
+    expected.links.sort_by_key(|l| (l.low(), l.high()));
+    expected.statements.sort_by_key(|s| s.id);
+    expected.sources.sort_by(|a, b| a.id.cmp(&b.id));
+    prop_assert_eq!(held, expected, "the read model's facts");
+    Ok(())
+}
+
+/// Every planned query, its windows of the present, and every source's flow over its window.
+async fn all_agree(store: &PgStore, dataset: &Dataset, plan: &Plan) -> Result<(), TestCaseError> {
+    facts_agree(store, dataset).await?;
     for query_plan in &plan.queries {
-        for present in present_windows(&query(query_plan)) {
-            figures_agree(&held, dataset, &present).await?;
+        let query = query(query_plan);
+        for query in present_windows(&query).iter().chain([&query]) {
+            figures_agree(store, dataset, query).await?;
+        }
+        for (source, _) in SOURCES {
+            let source = SourceId::parse(source).unwrap();
+            let expected = assessment_flow(&dataset.assessments, &source, query.window);
+            let actual = store
+                .assessment_flow(source.clone(), query.window)
+                .await
+                .unwrap();
+            prop_assert_eq!(
+                actual,
+                expected,
+                "flow of {} over {:?}",
+                source,
+                query.window
+            );
         }
     }
-    Ok(held.derived_answer_counts())
+    Ok(())
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 200, ..ProptestConfig::default() })]
 
     #[test]
-    fn sql_figures_equal_the_reference_implementation(plan in plan()) {
+    fn served_figures_equal_the_reference_implementation(plan in plan()) {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         runtime.block_on(async {
-            let Stored { store, url, ids, dataset, gaps_listed } = store(&plan).await;
-            // Computed in full: the last writes are still pending for the derived figures.
-            for query_plan in &plan.queries {
-                let query = query(query_plan);
-                figures_agree(&store, &dataset, &query).await?;
-                for (source, _) in SOURCES {
-                    let source = SourceId::parse(source).unwrap();
-                    let expected = assessment_flow(&dataset.assessments, &source, query.window);
-                    let actual = store.assessment_flow(source.clone(), query.window).await.unwrap();
-                    prop_assert_eq!(actual, expected, "flow of {} over {:?}", source, query.window);
-                }
-            }
-            // From the derived figures held in memory while those writes are pending, with what they
-            // change, by a second store of the database; in full only when some source's gaps are
-            // not listed yet.
-            let answers = held_figures_agree(&url, &dataset, &plan).await?;
-            prop_assert_eq!(answers.read, 0, "an answer of the present was read from the database");
-            if gaps_listed {
-                prop_assert_eq!(answers.full, 0, "an answer of the present was computed in full");
-            }
-            // From the derived figures, for the queries they serve: the same windows with no filter
-            // and no as_of. Nothing is pending once a refresh has run and no write followed it.
-            let taken = store.refresh_derived().await.unwrap();
-            prop_assert!(
-                taken == Some(0) || answers.pending + answers.full > 0,
-                "{:?} incidents were pending, and no answer counted them", taken
-            );
-            prop_assert_eq!(store.refresh_derived().await.unwrap(), Some(0), "a write is still pending");
-            for query_plan in &plan.queries {
-                let query = query(query_plan);
-                figures_agree(&store, &dataset, &query).await?;
-                for present in present_windows(&query) {
-                    figures_agree(&store, &dataset, &present).await?;
-                }
-            }
-            // And from the derived figures held in memory, by a second store of the database, which
-            // has kept no answer yet: every answer of the present computed without a query.
-            let answers = held_figures_agree(&url, &dataset, &plan).await?;
-            prop_assert_eq!(answers.read, 0, "an answer of the present was read from the database");
-            prop_assert!(answers.held > 0, "no answer was computed from the held figures");
-            // And from figures held in memory that follow their store's own refreshes, without
-            // being read again: three rounds of writes, each refreshed, the later ones' changes merged
-            // with the earlier's when they weigh alike.
-            store.hold_derived().await.unwrap();
-            let read = store.derived_answer_counts().read;
+            let Stored { store, url, ids, dataset, follower } = store(&plan).await;
+            // A read model that caught up between the writes, one that the writer's own calls
+            // loaded, and one that reads every fact at once.
+            all_agree(&follower, &dataset, &plan).await?;
+            all_agree(&store, &dataset, &plan).await?;
+            let fresh = PgStore::new(&url, &PoolSettings::default()).unwrap();
+            all_agree(&fresh, &dataset, &plan).await?;
+            // Three rounds of later writes (assessments that move verdicts and break or make
+            // duplicates, and a link), each taken in by the next call.
             for round in 0..3 {
                 write_later(&store, &ids, &plan, round).await;
-                store.refresh_derived().await.unwrap();
                 let dataset = civcas_tests::dataset::read_back(&store, &sources()).await;
-                for query_plan in &plan.queries {
-                    for present in present_windows(&query(query_plan)) {
-                        figures_agree(&store, &dataset, &present).await?;
-                    }
-                }
+                all_agree(&follower, &dataset, &plan).await?;
             }
-            prop_assert_eq!(
-                store.derived_answer_counts().read, read,
-                "an answer of the present was read from the database after a refresh"
-            );
+            let loads = follower.read_model_status().loads;
+            prop_assert_eq!(loads, 1, "the follower read every fact again");
             Ok(())
         })?;
     }
@@ -731,60 +713,68 @@ fn daily_incidents(first: usize, count: usize) -> Vec<ImportRow> {
         .collect()
 }
 
-/// Figures held in memory follow their store's refreshes without being read again, until the
-/// changes they took in outweigh a quarter of what was read (or 10,000 entries): then they are read
-/// again. Their answers agree with the reference throughout, and none is read from the database.
+/// A read model that has not read the change log since rows it needed were trimmed reads every
+/// fact again, and agrees; one that has kept up does not.
 #[test]
-fn held_figures_are_read_again_once_the_changes_they_followed_outweigh_them() {
+fn a_model_behind_a_trimmed_log_reads_every_fact_again() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let (store, _url) = civcas_tests::fresh_store().await;
+        let (store, url) = civcas_tests::fresh_store().await;
         let mut registered = [false; SOURCES.len()];
         register(&store, &mut registered, 0).await;
-        let mut written = 0;
-        let mut import = async |count: usize| {
-            let batch = store
-                .import_assessments(daily_incidents(written, count))
-                .await
-                .unwrap();
-            assert_eq!(batch.created, count as u64, "{:?}", batch.rejected);
-            written += count;
-            assert_eq!(store.refresh_derived().await.unwrap(), Some(count as u64));
+        let behind = PgStore::new(&url, &PoolSettings::default()).unwrap();
+        behind.catch_up().await.unwrap();
+        let present = FigureQuery {
+            window: DateInterval::new(day("2014-01-01", 0), day("2024-12-31", 0)).unwrap(),
+            filters: Filters::default(),
+            as_of: None,
         };
         let agree = async |store: &PgStore| {
             // Only airwars is registered.
             let dataset = civcas_tests::dataset::read_back(store, &sources()[..1]).await;
-            let present = FigureQuery {
-                window: DateInterval::new(day("2014-01-01", 0), day("2024-12-31", 0)).unwrap(),
-                filters: Filters::default(),
-                as_of: None,
-            };
             figures_agree(store, &dataset, &present).await.unwrap();
         };
 
-        import(20).await;
+        let batch = store
+            .import_assessments(daily_incidents(0, 30))
+            .await
+            .unwrap();
+        assert_eq!(batch.created, 30, "{:?}", batch.rejected);
+        // Rows older than the log keeps, trimmed: the store that wrote them has applied them (its
+        // first call loaded every fact after them), the one behind has not.
+        agree(&store).await;
+        let mut conn = civcas_tests::db::connect(&url).await;
+        diesel_async::SimpleAsyncConnection::batch_execute(
+            &mut conn,
+            "UPDATE fact_changes SET logged_at = now() - interval '1 hour'",
+        )
+        .await
+        .unwrap();
         assert!(
-            store.hold_derived().await.unwrap().is_some(),
-            "nothing was held"
-        );
-        let read = store.derived_answer_counts().read;
-        // A refresh of a few incidents: followed.
-        import(20).await;
-        assert_eq!(store.hold_derived().await.unwrap(), None, "read again");
-        agree(&store).await;
-        // One of 3,000 incidents, each on a day of its own: some 12,000 entries of sums to take in.
-        import(3_000).await;
-        agree(&store).await;
-        assert!(
-            store.hold_derived().await.unwrap().is_some(),
-            "not read again"
+            store.trim_change_log().await.unwrap(),
+            "nothing was trimmed"
         );
         agree(&store).await;
-        assert_eq!(store.hold_derived().await.unwrap(), None, "read again");
-        assert_eq!(store.derived_answer_counts().read, read);
+        assert_eq!(
+            store.read_model_status().loads,
+            1,
+            "read again though it kept up"
+        );
+        agree(&behind).await;
+        assert_eq!(behind.read_model_status().loads, 2, "not read again");
+        // Both follow later writes by the log again.
+        let batch = store
+            .import_assessments(daily_incidents(30, 5))
+            .await
+            .unwrap();
+        assert_eq!(batch.created, 5, "{:?}", batch.rejected);
+        agree(&behind).await;
+        agree(&store).await;
+        assert_eq!(behind.read_model_status().loads, 2);
+        assert_eq!(store.read_model_status().catch_ups, 1);
     });
 }

@@ -1,9 +1,11 @@
--- The hand-written baseline for GetReconciledFigures' tiers over $1..$2 with every source and no
--- filter, sent straight to PostgreSQL: rules 2 and 4 written the plain way. It relies on the
--- benchmark data's clusters being pairs made by DUPLICATE verdicts (no links, no chains), which lets
--- it skip civcas's recursive walk. One row per tier: 4 ESTABLISHED, 3 LIKELY, 2 ALLEGED.
+-- The hand-written baseline for GetReconciledFigures' tiers over $1..$2, sent straight to PostgreSQL:
+-- rules 2 and 4 written the plain way, with the countries ($3), attributed_to ($4) and sources ($5)
+-- filters (empty: no filter) and an as_of ($6, NULL: none). It relies on the benchmark data's
+-- clusters being pairs made by DUPLICATE verdicts (no links, no chains), which lets it skip a walk
+-- of the links. One row per tier: 4 ESTABLISHED, 3 LIKELY, 2 ALLEGED.
 WITH
-params AS (SELECT $1::text::date AS w_from, $2::text::date AS w_to),
+params AS (SELECT $1::text::date AS w_from, $2::text::date AS w_to, $3::text[] AS countries,
+                  $4::text[] AS parties, $5::text[] AS sources, $6::text::date AS as_of),
 win AS (
     SELECT i.id FROM incidents i, params p
     WHERE daterange(i.occurred_from, i.occurred_to, '[]') && daterange(p.w_from, p.w_to, '[]')
@@ -16,7 +18,8 @@ touching AS (
 ),
 current_touching AS (
     SELECT DISTINCT ON (a.source_id, a.incident_id) a.incident_id, a.verdict, a.duplicate_of
-    FROM assessments a JOIN touching t ON t.id = a.incident_id
+    FROM assessments a JOIN touching t ON t.id = a.incident_id, params p
+    WHERE p.as_of IS NULL OR a.assessed_on <= p.as_of
     ORDER BY a.source_id, a.incident_id, a.assessed_on DESC, a.recorded_at DESC, a.id DESC
 ),
 edges AS (SELECT incident_id AS x, duplicate_of AS y FROM current_touching WHERE verdict = 'duplicate'),
@@ -31,15 +34,20 @@ members AS (
     UNION
     SELECT incident_id, cluster_id FROM paired
 ),
+-- A cluster counts when a member passes the incident filters.
 cluster_inside AS (
     SELECT m.cluster_id, bool_and(p.w_from <= i.occurred_from AND i.occurred_to <= p.w_to) AS inside
     FROM members m JOIN incidents i ON i.id = m.incident_id, params p
     GROUP BY m.cluster_id
+    HAVING bool_or((cardinality(p.countries) = 0 OR i.country = ANY(p.countries))
+                   AND (cardinality(p.parties) = 0 OR i.attributed_to && p.parties))
 ),
 current_members AS (
     SELECT DISTINCT ON (a.source_id, a.incident_id)
            m.cluster_id, a.source_id, a.verdict, a.killed_min, a.killed_max
-    FROM members m JOIN assessments a ON a.incident_id = m.incident_id
+    FROM members m JOIN assessments a ON a.incident_id = m.incident_id, params p
+    WHERE (p.as_of IS NULL OR a.assessed_on <= p.as_of)
+      AND (cardinality(p.sources) = 0 OR a.source_id = ANY(p.sources))
     ORDER BY a.source_id, a.incident_id, a.assessed_on DESC, a.recorded_at DESC, a.id DESC
 ),
 graded AS (

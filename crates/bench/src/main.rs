@@ -148,8 +148,8 @@ impl Table {
 struct Server {
     child: Child,
     addr: SocketAddr,
-    /// How long each reading of the derived figures into the server's memory took, as it logs them.
-    held: tokio::sync::mpsc::UnboundedReceiver<Duration>,
+    /// How long each load of the read model (every fact into memory) took, as the server logs them.
+    loads: tokio::sync::mpsc::UnboundedReceiver<Duration>,
 }
 
 impl Server {
@@ -183,7 +183,7 @@ impl Server {
             .transpose()
             .context("creating the server's log")?;
         let (sender, receiver) = std::sync::mpsc::channel();
-        let (held_sender, held) = tokio::sync::mpsc::unbounded_channel();
+        let (loads_sender, loads) = tokio::sync::mpsc::unbounded_channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(log) = &mut log {
@@ -192,10 +192,10 @@ impl Server {
                 let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
                     continue;
                 };
-                if event["message"] == "derived figures held in memory"
-                    && let Some(elapsed_ms) = event["elapsed_ms"].as_u64()
+                if event["message"] == "read model loaded"
+                    && let Some(took_ms) = event["took_ms"].as_u64()
                 {
-                    let _ = held_sender.send(Duration::from_millis(elapsed_ms));
+                    let _ = loads_sender.send(Duration::from_millis(took_ms));
                 }
                 if event["message"] == "civcas serving"
                     && let Some(addr) = event["addr"].as_str().and_then(|a| a.parse().ok())
@@ -207,7 +207,7 @@ impl Server {
         let addr = receiver
             .recv_timeout(Duration::from_secs(60))
             .context("civcas-server did not start within 60 s")?;
-        Ok(Self { child, addr, held })
+        Ok(Self { child, addr, loads })
     }
 
     /// The process's peak resident memory so far, in MiB.
@@ -567,12 +567,44 @@ fn tiers_of(figures: &pb::ReconciledFigures) -> Tiers {
     tiers
 }
 
+/// What a query selects besides its window: its filters and `as_of`.
+#[derive(Debug, Clone, Default)]
+struct Selection {
+    countries: Vec<String>,
+    attributed_to: Vec<String>,
+    sources: Vec<String>,
+    as_of: Option<String>,
+}
+
+impl Selection {
+    /// The seed question's filters: one country and one party.
+    fn seed() -> Self {
+        Self {
+            countries: vec!["SY".into()],
+            attributed_to: vec!["coalition".into()],
+            ..Self::default()
+        }
+    }
+}
+
 async fn baseline_tiers(
     client: &tokio_postgres::Client,
     from: &str,
     to: &str,
+    selection: &Selection,
 ) -> anyhow::Result<Tiers> {
-    let rows = client.query(BASELINE_SQL, &[&from, &to]).await?;
+    let Selection {
+        countries,
+        attributed_to,
+        sources,
+        as_of,
+    } = selection;
+    let rows = client
+        .query(
+            BASELINE_SQL,
+            &[&from, &to, countries, attributed_to, sources, as_of],
+        )
+        .await?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -601,8 +633,19 @@ async fn reconciled(
     channel: Channel,
     from: &str,
     to: &str,
+    selection: &Selection,
 ) -> anyhow::Result<pb::ReconciledFigures> {
-    ask_figures(channel, figures_request(from, to)).await
+    let request = pb::GetReconciledFiguresRequest {
+        filters: Some(pb::FigureFilters {
+            countries: selection.countries.clone(),
+            attributed_to: selection.attributed_to.clone(),
+            sources: selection.sources.clone(),
+            ..Default::default()
+        }),
+        as_of: selection.as_of.clone().unwrap_or_default(),
+        ..figures_request(from, to)
+    };
+    ask_figures(channel, request).await
 }
 
 async fn ask_figures(
@@ -644,7 +687,7 @@ async fn main() -> anyhow::Result<()> {
     let workdir = tempfile::Builder::new().prefix("civcas-bench-").tempdir()?;
     let workdir = workdir.path();
     let log = args.server_log.as_deref();
-    let mut server = Server::start(&server_binary, &cluster.url("bench"), workdir, log)?;
+    let server = Server::start(&server_binary, &cluster.url("bench"), workdir, log)?;
     let channel = connect(server.addr).await?;
     register_sources(&channel).await?;
 
@@ -695,15 +738,28 @@ async fn main() -> anyhow::Result<()> {
         ratio: import_rate / copy_rate,
         note: format!("ImportAssessments in messages of {}; aim ≥ 0.5", args.batch),
     });
-    progress("waiting for the derived figures to take in the import");
+    // The first answer after the import: the read model takes it in (past 50,000 incidents touched,
+    // by reading every fact again).
+    progress("the first answer after the import");
     let started = Instant::now();
-    let caught_up = derived_caught_up(&bench_sql).await;
-    if let Some(line) = table.or_failed(
-        || "derived figures after the import".into(),
-        started,
-        caught_up,
-    ) {
-        table.lines.push(line);
+    let first = reconciled(
+        connect(server.addr).await?,
+        "2018-01-01",
+        "2018-12-31",
+        &Selection::default(),
+    )
+    .await;
+    if table
+        .or_failed(|| "first answer after the import".into(), started, first)
+        .is_some()
+    {
+        table.lines.push(Line {
+            what: "first answer after the import".into(),
+            civcas: ms(started.elapsed()),
+            baseline: "n/a".into(),
+            ratio: f64::NAN,
+            note: "the read model takes the import in: past 50,000 incidents, by reading every fact again".into(),
+        });
     }
     bench_sql.batch_execute("VACUUM ANALYZE").await?;
     if args.pause_for_profiling {
@@ -715,65 +771,101 @@ async fn main() -> anyhow::Result<()> {
         tokio::signal::ctrl_c().await?;
     }
 
-    // Reconciled queries: windows a day apart, which civcas must each compute, and one window asked
-    // again and again, as platforms that poll do, whose answer civcas keeps while the data stays the
-    // same. PostgreSQL keeps no answers, so the baseline costs the same either way: it is measured
-    // on the windows a day apart, and every answer is compared with civcas's.
-    let windows = [
-        ("1 month", "2019-06-01", "2019-06-30"),
-        ("1 year", "2019-01-01", "2019-12-31"),
-        ("5 years", "2015-01-01", "2019-12-31"),
+    // Reconciled queries over windows a day apart, against the baseline over the same windows with
+    // the same selection; every answer is compared.
+    let two_sources = Selection {
+        sources: vec![MONITOR.into(), BELLIGERENT.into()],
+        ..Selection::default()
+    };
+    let as_of = Selection {
+        as_of: Some("2020-06-30".into()),
+        ..Selection::default()
+    };
+    let queries = [
+        (
+            "1 month",
+            "2019-06-01",
+            "2019-06-30",
+            Selection::default(),
+            &[1, 32][..],
+        ),
+        (
+            "1 year",
+            "2019-01-01",
+            "2019-12-31",
+            Selection::default(),
+            &[1, 32],
+        ),
+        (
+            "5 years",
+            "2015-01-01",
+            "2019-12-31",
+            Selection::default(),
+            &[1, 32],
+        ),
+        (
+            "1 year, Syria, coalition",
+            "2019-01-01",
+            "2019-12-31",
+            Selection::seed(),
+            &[1, 32],
+        ),
+        (
+            "1 year, two of the three sources",
+            "2019-01-01",
+            "2019-12-31",
+            two_sources,
+            &[1, 32],
+        ),
+        (
+            "1 year, as_of 2020-06-30",
+            "2019-01-01",
+            "2019-12-31",
+            as_of.clone(),
+            &[1],
+        ),
+        (
+            "5 years, as_of 2020-06-30",
+            "2015-01-01",
+            "2019-12-31",
+            as_of,
+            &[1],
+        ),
     ];
     let mut baseline_clients = Vec::new();
     for _ in 0..32 {
         baseline_clients.push(Arc::new(sql(&cluster.url("bench")).await?));
     }
-    let channels = connect_many(server.addr, 32).await?;
-    let ask_civcas = move |worker: usize, (from, to): Window| {
-        let channel = channels[worker].clone();
-        async move {
-            let figures = reconciled(channel, &from.to_string(), &to.to_string()).await?;
-            Ok(tiers_of(&figures))
+    let channels = Arc::new(connect_many(server.addr, 32).await?);
+    let ask_civcas = |selection: &Selection| {
+        let (channels, selection) = (Arc::clone(&channels), selection.clone());
+        move |worker: usize, (from, to): Window| {
+            let (channel, selection) = (channels[worker].clone(), selection.clone());
+            async move {
+                let figures =
+                    reconciled(channel, &from.to_string(), &to.to_string(), &selection).await?;
+                Ok(tiers_of(&figures))
+            }
         }
     };
-    let ask_baseline = {
-        let clients = baseline_clients.clone();
+    let ask_baseline = |selection: &Selection| {
+        let (clients, selection) = (baseline_clients.clone(), selection.clone());
         move |worker: usize, (from, to): Window| {
-            let client = Arc::clone(&clients[worker]);
-            async move { baseline_tiers(&client, &from.to_string(), &to.to_string()).await }
+            let (client, selection) = (Arc::clone(&clients[worker]), selection.clone());
+            async move { baseline_tiers(&client, &from.to_string(), &to.to_string(), &selection).await }
         }
     };
     // One call on each connection at once, so that no measurement pays for opening the server's
-    // pool connections. The first answer at a new version of the derived figures also has the server
-    // read them into its memory, in the background (finding 21): the bench waits for that, so that
-    // the lines below measure answers computed from them.
-    progress("warming up, and waiting for the derived figures to be held in memory");
-    let started = Instant::now();
+    // pool connections.
+    progress("warming up");
     let warm_up = vec![("2018-01-01".parse()?, "2018-12-31".parse()?); 32];
-    ask_windows(32, &warm_up, ask_civcas.clone()).await?;
-    let held = tokio::time::timeout(Duration::from_secs(600), server.held.recv()).await;
-    if let Some(reading) = table.or_failed(
-        || "derived figures held in memory".into(),
-        started,
-        held.context("no reading within 10 minutes")
-            .and_then(|held| held.context("the server stopped")),
-    ) {
-        table.lines.push(Line {
-            what: "derived figures held in memory, after the first answer".into(),
-            civcas: format!("{:.1} ms", reading.as_secs_f64() * 1000.0),
-            baseline: "n/a".into(),
-            ratio: f64::NAN,
-            note: "the server's reading, in the background; answers meanwhile are read from the derived tables".into(),
-        });
-    }
+    ask_windows(32, &warm_up, ask_civcas(&Selection::default())).await?;
     // The baseline of the 1-year query at concurrency 1, for the line under writes.
     let mut year_baseline: Option<Vec<Duration>> = None;
-    for (name, from, to) in windows {
+    let mut shift = 1;
+    for (name, from, to, selection, concurrencies) in &queries {
         let window: Window = (from.parse()?, to.parse()?);
-        // The baseline's answer for the window asked again, computed once for both concurrencies.
-        let expected = baseline_tiers(&bench_sql, from, to).await?;
-        let mut shift = 1;
-        for concurrency in [1, 32] {
+        for &concurrency in *concurrencies {
             progress(&format!(
                 "GetReconciledFigures, {name}, concurrency {concurrency}"
             ));
@@ -784,11 +876,12 @@ async fn main() -> anyhow::Result<()> {
             let Some((civcas, ours)) = table.or_failed(
                 || format!("{what}, windows a day apart"),
                 started,
-                ask_windows(concurrency, &apart, ask_civcas.clone()).await,
+                ask_windows(concurrency, &apart, ask_civcas(selection)).await,
             ) else {
                 continue;
             };
-            let (baseline, theirs) = ask_windows(concurrency, &apart, ask_baseline.clone()).await?;
+            let (baseline, theirs) =
+                ask_windows(concurrency, &apart, ask_baseline(selection)).await?;
             for ((ours, theirs), (from, to)) in ours.iter().zip(&theirs).zip(&apart) {
                 anyhow::ensure!(
                     ours == theirs,
@@ -797,7 +890,7 @@ async fn main() -> anyhow::Result<()> {
             }
             let clusters: i64 = ours[0].iter().find(|t| t.0 == 2).map_or(0, |t| t.1 + t.2);
             let b50 = percentile(&baseline, 0.5);
-            if name == "1 year" && concurrency == 1 {
+            if *name == "1 year" && concurrency == 1 {
                 year_baseline = Some(baseline.clone());
             }
             table.lines.push(Line {
@@ -808,30 +901,6 @@ async fn main() -> anyhow::Result<()> {
                 note: format!(
                     "{} calls, from {} on; answers equal ({clusters} clusters at ALLEGED or above in the first)",
                     args.queries, apart[0].0
-                ),
-            });
-
-            let same = vec![window; args.queries];
-            let started = Instant::now();
-            let Some((kept, answers)) = table.or_failed(
-                || format!("{what}, one window again"),
-                started,
-                ask_windows(concurrency, &same, ask_civcas.clone()).await,
-            ) else {
-                continue;
-            };
-            anyhow::ensure!(
-                answers.iter().all(|ours| *ours == expected),
-                "{name}: civcas's kept answer and the baseline disagree"
-            );
-            table.lines.push(Line {
-                what: format!("{what}, one window again"),
-                civcas: p50_p99(&kept),
-                baseline: p50_p99(&baseline),
-                ratio: percentile(&kept, 0.5).as_secs_f64() / b50.as_secs_f64(),
-                note: format!(
-                    "{} calls of {from} to {to}; baseline: the line above; answers equal",
-                    args.queries
                 ),
             });
         }
@@ -881,24 +950,22 @@ async fn main() -> anyhow::Result<()> {
         });
     }
 
-    // The 1-year query while writes keep coming, at a steady rate: each answer's snapshot then
-    // usually holds some pending writes, which the held figures take in (finding 23), and each
-    // refresh's changes move the held figures on. The data moves under the answers, so they are
-    // not compared with the baseline's; the property tests hold them to the reference.
-    let (name, from, to) = windows[1];
+    // The 1-year query while writes keep coming, at a steady rate: each answer first takes in the
+    // writes committed before it. The data moves under the answers, so they are not compared with
+    // the baseline's; the property tests hold them to the reference.
+    let (name, from, to) = ("1 year", "2019-01-01", "2019-12-31");
     progress(&format!(
         "GetReconciledFigures, {name}, concurrency 1, under {} RecordAssessment calls/s",
         args.stream_rate
     ));
-    // From figures held at the latest version, as a server would be before the stream starts.
-    derived_caught_up(&bench_sql).await?;
-    while server.held.try_recv().is_ok() {}
     let query_channel = connect(server.addr).await?;
-    reconciled(query_channel.clone(), "2018-01-01", "2018-12-31").await?;
-    // A reading, if that answer asked for one: none comes when the figures held followed the write
-    // phases' refreshes, so the wait is bounded by several times a reading at 1,000,000 incidents
-    // (1.5 s), not by what a reading could take at worst.
-    let _ = tokio::time::timeout(Duration::from_secs(10), server.held.recv()).await;
+    reconciled(
+        query_channel.clone(),
+        "2018-01-01",
+        "2018-12-31",
+        &Selection::default(),
+    )
+    .await?;
     let stream_secs = 4 * args.write_secs;
     let stream = Duration::from_secs(stream_secs);
     let writer = {
@@ -927,6 +994,7 @@ async fn main() -> anyhow::Result<()> {
             query_channel.clone(),
             &(from + shift).to_string(),
             &(to + shift).to_string(),
+            &Selection::default(),
         )
         .await?;
         under_writes.push(started.elapsed());
@@ -954,8 +1022,37 @@ async fn main() -> anyhow::Result<()> {
         ratio: f64::NAN,
         note: format!("over the whole run, {} incidents stored", args.incidents),
     });
-    drop(ask_civcas);
+    drop(channels);
     drop(channel);
+    server.stop();
+
+    // A restart: the server reads every fact at start-up; the first answer waits for that.
+    progress("restarting the server");
+    let started = Instant::now();
+    let mut server = Server::start(&server_binary, &cluster.url("bench"), workdir, None)?;
+    let first = reconciled(
+        connect(server.addr).await?,
+        "2019-01-01",
+        "2019-12-31",
+        &Selection::seed(),
+    )
+    .await;
+    if table
+        .or_failed(|| "first answer after a restart".into(), started, first)
+        .is_some()
+    {
+        let load = server.loads.try_recv().ok();
+        table.lines.push(Line {
+            what: "first answer after a restart".into(),
+            civcas: ms(started.elapsed()),
+            baseline: "n/a".into(),
+            ratio: f64::NAN,
+            note: format!(
+                "from the process's start; of it, reading every fact into memory {}",
+                load.map_or_else(|| "(not logged)".into(), ms)
+            ),
+        });
+    }
     server.stop();
 
     if with_real_data {
@@ -989,37 +1086,6 @@ async fn main() -> anyhow::Result<()> {
         table.failed
     );
     Ok(())
-}
-
-/// How long the further wait lasts: a refresh after an import of a million incidents takes minutes.
-const CATCH_UP_LIMIT: Duration = Duration::from_secs(20 * 60);
-
-/// Waits until the server's background refresh has taken in every write (`derived.pending` is
-/// empty), and returns how long that took. Queries answer in full until then, so the figures below
-/// would otherwise measure the refresh, not the derived figures.
-async fn derived_caught_up(client: &tokio_postgres::Client) -> anyhow::Result<Line> {
-    let started = Instant::now();
-    loop {
-        let pending: i64 = client
-            .query_one("SELECT count(*) FROM derived.pending", &[])
-            .await?
-            .get(0);
-        if pending == 0 {
-            break;
-        }
-        anyhow::ensure!(
-            started.elapsed() < CATCH_UP_LIMIT,
-            "{pending} incidents still pending after {CATCH_UP_LIMIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Ok(Line {
-        what: "derived figures caught up, after the import".into(),
-        civcas: ms(started.elapsed()),
-        baseline: "n/a".into(),
-        ratio: f64::NAN,
-        note: "the background refresh runs during the import too; this is the wait after it".into(),
-    })
 }
 
 /// The ids the server gave the dataset's incidents, by index.
@@ -1074,10 +1140,7 @@ async fn real_data(
         ratio: f64::NAN,
         note: "the CLI end to end: reading, mapping, streaming, storing".into(),
     });
-    // The seed question, with its filters, which the derived figures cannot answer: computed in full
-    // for each window a day apart, and kept for the one window asked again once the refresh has
-    // taken in the import (until then, every answer is computed in full).
-    derived_caught_up(&sql(&cluster.url("real")).await?).await?;
+    // The seed question, with its filters.
     let channel = connect(server.addr).await?;
     let ask = move |_, (from, to): Window| {
         let request = pb::GetReconciledFiguresRequest {

@@ -47,23 +47,21 @@ pub mod call;
 pub mod changes;
 mod coalesced;
 mod connection;
-mod derived;
 pub mod embedded;
 mod error;
-mod figures;
-mod held;
 mod idempotency;
 mod imports;
 mod incidents;
 mod models;
 mod paging;
 mod prepared;
+mod read_model;
 mod schema;
 mod sources;
 mod statements;
 
 pub use coalesced::CoalescedCounts;
-pub use derived::{ANALYZED_REFRESH, ANALYZED_SHARE, DerivedAnswerCounts, PENDING_HELD};
+pub use read_model::ReadModelStatus;
 
 use std::future::Future;
 use std::time::Duration;
@@ -135,8 +133,8 @@ pub struct PgStore {
     known_sources: std::sync::Arc<sources::KnownSources>,
     /// RecordAssessment calls waiting to be written together.
     coalesced: std::sync::Arc<coalesced::Coalesced>,
-    /// Answers read from the derived figures, kept while they stay current.
-    derived_answers: std::sync::Arc<derived::DerivedAnswers>,
+    /// The facts the figures read, held in memory.
+    read_model: std::sync::Arc<read_model::ReadModel>,
     /// For connections outside the pool: the change feed's listener.
     url: SecretString,
 }
@@ -216,7 +214,7 @@ impl PgStore {
             batch_pool,
             known_sources: Default::default(),
             coalesced: Default::default(),
-            derived_answers: Default::default(),
+            read_model: Default::default(),
             url: url.clone(),
         })
     }
@@ -284,12 +282,6 @@ impl PgStore {
             available: status.available,
             waiting: status.waiting,
         }
-    }
-
-    /// How the answers of the present (no filter, no `as_of`) were found: read from the derived
-    /// figures, or kept from an earlier reading while they stayed current.
-    pub fn derived_answer_counts(&self) -> DerivedAnswerCounts {
-        self.derived_answers.counts()
     }
 
     /// How the RecordAssessment calls without a request id were written: in batches, or alone.

@@ -232,7 +232,7 @@ impl<'a> AssessmentValues<'a> {
 }
 
 /// A stored count range back from its two columns; no min means no figure.
-fn count_range(
+pub(crate) fn count_range(
     what: &str,
     min: Option<i64>,
     max: Option<i64>,

@@ -196,8 +196,7 @@ impl Application {
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
         let (changes, change_feed) = store.listen_for_changes();
-        let refresher = store.keep_derived_fresh(changes.clone());
-        let holder = store.keep_derived_held();
+        let follower = store.follow_changes(changes.clone());
         let stop_feed = change_feed.abort_handle();
         let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel();
         let shutdown_reporter = reporter.clone();
@@ -273,8 +272,7 @@ impl Application {
         };
 
         monitor.abort();
-        refresher.abort();
-        holder.abort();
+        follower.abort();
         change_feed.abort();
         let _ = stop_metrics.send(());
         if let Some(metrics_server) = metrics_server {

@@ -5,11 +5,8 @@
 //!   last message of the response;
 //! - `civcas_db_pool_*`: the connection pool, read at each scrape;
 //! - `civcas_import_*`: ImportAssessments rows by outcome, and batches committed;
-//! - `civcas_derived_answers_total{outcome}`: answers of the present read from the derived figures,
-//!   kept from an earlier reading, computed from the derived figures held in memory (with what
-//!   pending writes change, or not), or computed in full as writes were pending; and answers of
-//!   queries with a filter or an `as_of` kept from an earlier computation in full; read at each
-//!   scrape;
+//! - `civcas_read_model_*`: the facts held in memory (incidents), and how often they were read whole
+//!   (loads) or caught up with writes (catch-ups, incidents read again), read at each scrape;
 //! - `civcas_coalesced_records_total{outcome}`: RecordAssessment calls without a request id that
 //!   created their incident with one statement, or were written in a batch with others, or alone,
 //!   read at each scrape.
@@ -75,7 +72,8 @@ pub struct Metrics {
     pool_connections: Family<StateLabels, Gauge>,
     pool_max: Gauge,
     pool_waiting: Gauge,
-    derived_answers: Family<OutcomeLabels, Counter>,
+    read_model_incidents: Gauge,
+    read_model_events: Family<OutcomeLabels, Counter>,
     coalesced_records: Family<OutcomeLabels, Counter>,
 }
 
@@ -132,11 +130,17 @@ impl Metrics {
             "Calls waiting for a database connection",
             pool_waiting.clone(),
         );
-        let derived_answers = Family::<OutcomeLabels, Counter>::default();
+        let read_model_incidents = Gauge::default();
         registry.register(
-            "civcas_derived_answers",
-            "Reconciled figures of the present (no filter, no as_of), by outcome: read from the derived figures, kept from an earlier reading at the same version, computed from the derived figures held in memory (held) and what pending writes change in them (pending), or computed in full as writes were pending (full); and reconciled figures with a filter or an as_of, always computed in full, found kept from an earlier computation at the same version or shared with one under way (kept_in_full)",
-            derived_answers.clone(),
+            "civcas_read_model_incidents",
+            "Incidents the read model holds in memory: those an assessment or a link names",
+            read_model_incidents.clone(),
+        );
+        let read_model_events = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "civcas_read_model",
+            "What the read model did, by outcome: read every fact (load), caught up with writes (catch_up), and the incidents it read again for them (incident_read_again)",
+            read_model_events.clone(),
         );
         let coalesced_records = Family::<OutcomeLabels, Counter>::default();
         registry.register(
@@ -153,7 +157,8 @@ impl Metrics {
             pool_connections,
             pool_max,
             pool_waiting,
-            derived_answers,
+            read_model_incidents,
+            read_model_events,
             coalesced_records,
         }
     }
@@ -206,13 +211,15 @@ impl Metrics {
             let counter = family.get_or_create(&OutcomeLabels { outcome });
             counter.inc_by(now.saturating_sub(counter.get()));
         };
-        let answers = store.derived_answer_counts();
-        catch_up(&self.derived_answers, "read", answers.read);
-        catch_up(&self.derived_answers, "kept", answers.kept);
-        catch_up(&self.derived_answers, "held", answers.held);
-        catch_up(&self.derived_answers, "pending", answers.pending);
-        catch_up(&self.derived_answers, "full", answers.full);
-        catch_up(&self.derived_answers, "kept_in_full", answers.kept_in_full);
+        let model = store.read_model_status();
+        self.read_model_incidents.set(gauge(model.incidents));
+        catch_up(&self.read_model_events, "load", model.loads);
+        catch_up(&self.read_model_events, "catch_up", model.catch_ups);
+        catch_up(
+            &self.read_model_events,
+            "incident_read_again",
+            model.incidents_read_again,
+        );
         let records = store.coalesced_counts();
         catch_up(
             &self.coalesced_records,

@@ -1,11 +1,10 @@
 //! FigureService through gRPC: the seed article's scenario and each rule of DESIGN.md section 2.
 
-use chrono::NaiveDate;
 use civcas_proto::v1 as pb;
 use civcas_tests::fixtures::{
-    assessment, coalition_cumulative, incident, record_incident, register_seed_sources, source,
+    assessment, coalition_cumulative, incident, record_incident, register_seed_sources,
 };
-use civcas_tests::{TestApp, metric_sample, spawn_app};
+use civcas_tests::{TestApp, spawn_app};
 use futures::future::join_all;
 
 async fn assess(app: &TestApp, assessment: pb::Assessment) -> pb::Assessment {
@@ -760,34 +759,9 @@ async fn only_writes_that_store_something_notify_the_watchers() {
     }
 }
 
-/// Waits until the server's background refresh has taken in every committed write.
-async fn derived_caught_up(url: &secrecy::SecretString) {
-    use diesel::QueryableByName;
-    use diesel::sql_types::BigInt;
-    use diesel_async::RunQueryDsl;
-
-    #[derive(QueryableByName)]
-    struct Pending {
-        #[diesel(sql_type = BigInt)]
-        pending: i64,
-    }
-    let mut conn = civcas_tests::db::connect(url).await;
-    for _ in 0..100 {
-        let row: Pending = diesel::sql_query("SELECT count(*) AS pending FROM derived.pending")
-            .get_result(&mut conn)
-            .await
-            .unwrap();
-        if row.pending == 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the derived figures did not catch up within 10 s");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_derived_figures_follow_writes_and_a_change_of_belligerent() {
-    let (app, url) = app_and_database().await;
+async fn answers_follow_writes_and_a_change_of_belligerent() {
+    let (app, _url) = app_and_database().await;
     let report = record_incident(&app, incident("airwars", "CS1", "2017-06-12")).await;
     assess(
         &app,
@@ -812,15 +786,13 @@ async fn the_derived_figures_follow_writes_and_a_change_of_belligerent() {
         ),
     )
     .await;
-    derived_caught_up(&url).await;
-    // No as_of reads the derived figures; an as_of after every write computes them in full.
-    let derived = figures(&app, "2017-06-01", "2017-06-30", "").await;
+    let present = figures(&app, "2017-06-01", "2017-06-30", "").await;
     assert_eq!(
-        derived,
+        present,
         figures(&app, "2017-06-01", "2017-06-30", "2030-01-01").await
     );
     assert_eq!(
-        derived.disputed.unwrap().cluster_ids,
+        present.disputed.unwrap().cluster_ids,
         std::slice::from_ref(&report.id)
     );
 
@@ -839,589 +811,59 @@ async fn the_derived_figures_follow_writes_and_a_change_of_belligerent() {
         })
         .await
         .expect("the source updates");
-    derived_caught_up(&url).await;
-    let derived = figures(&app, "2017-06-01", "2017-06-30", "").await;
+    let present = figures(&app, "2017-06-01", "2017-06-30", "").await;
     assert_eq!(
-        derived,
+        present,
         figures(&app, "2017-06-01", "2017-06-30", "2030-01-01").await
     );
-    assert!(derived.disputed.unwrap().cluster_ids.is_empty());
+    assert!(present.disputed.unwrap().cluster_ids.is_empty());
 }
 
-/// How many answers the server found each of these ways so far, from one scrape of
-/// `civcas_derived_answers_total`.
-async fn answers_found<const N: usize>(app: &TestApp, outcomes: [&str; N]) -> [Option<f64>; N] {
-    let text = app.scrape_metrics().await;
-    outcomes.map(|outcome| {
-        metric_sample(
-            &text,
-            &format!("civcas_derived_answers_total{{outcome=\"{outcome}\"}}"),
-        )
-    })
-}
-
-/// How the server found its answers of the present so far: (read, kept, held).
-async fn derived_answers(app: &TestApp) -> (Option<f64>, Option<f64>, Option<f64>) {
-    let [read, kept, held] = answers_found(app, ["read", "kept", "held"]).await;
-    (read, kept, held)
-}
-
+/// Two servers on one database: a write acknowledged by one is in the very next answer of the
+/// other, with no wait, whatever its filter.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_answer_of_the_present_is_read_once_per_version_and_shared() {
-    let (app, url) = app_and_database().await;
-    let report = record_incident(&app, incident("airwars", "CS1", "2017-06-12")).await;
-    let fair = |killed| {
-        assessment(
-            "airwars",
-            &report.id,
-            pb::Verdict::Fair,
-            Some((killed, Some(killed))),
-            "2024-01-01",
-        )
-    };
-    assess(&app, fair(2)).await;
-    derived_caught_up(&url).await;
-
-    // Sixteen callers at once, then one more: one reading between them.
-    let asked = join_all((0..16).map(|_| figures(&app, "2017-06-01", "2017-06-30", ""))).await;
-    let again = figures(&app, "2017-06-01", "2017-06-30", "").await;
-    let full = figures(&app, "2017-06-01", "2017-06-30", "2030-01-01").await;
-    assert!(asked.iter().all(|answer| *answer == full), "{asked:?}");
-    assert_eq!(again, full);
-    assert_eq!(
-        derived_answers(&app).await,
-        (Some(1.0), Some(16.0), Some(0.0))
-    );
-
-    // A write the refresh has not taken (the test holds the refresher's lock): the kept answer is
-    // not served, and the full computation answers.
-    use diesel_async::RunQueryDsl;
-    let mut refresher_lock = civcas_tests::db::connect(&url).await;
-    diesel::sql_query("SELECT pg_advisory_lock(109304609006962)") // "civder", derived.rs
-        .execute(&mut refresher_lock)
-        .await
-        .unwrap();
-    assess(
-        &app,
-        pb::Assessment {
-            assessed_on: "2024-02-01".into(),
-            ..fair(5)
-        },
-    )
-    .await;
-    let pending = figures(&app, "2017-06-01", "2017-06-30", "").await;
-    assert_ne!(pending, full);
-    assert_eq!(
-        pending,
-        figures(&app, "2017-06-01", "2017-06-30", "2030-01-01").await
-    );
-    assert_eq!(
-        derived_answers(&app).await,
-        (Some(1.0), Some(16.0), Some(0.0))
-    );
-
-    // Once the refresh has taken it, the next answer is found anew, and agrees: read again, or
-    // computed from the figures held in memory, if the server had read them by the refresh, which
-    // then moved them on.
-    drop(refresher_lock);
-    derived_caught_up(&url).await;
-    let after = figures(&app, "2017-06-01", "2017-06-30", "").await;
-    assert_eq!(after, pending);
-    let (read, kept, held) = derived_answers(&app).await;
-    assert_eq!(kept, Some(16.0));
-    assert_eq!(read.unwrap_or_default() + held.unwrap_or_default(), 2.0);
-}
-
-/// June 2017 in `countries`, as of `as_of` (none when empty).
-async fn figures_in(app: &TestApp, countries: &[&str], as_of: &str) -> pb::ReconciledFigures {
-    let filters = pb::FigureFilters {
-        countries: countries.iter().map(|c| (*c).to_owned()).collect(),
-        ..Default::default()
-    };
-    let request = pb::GetReconciledFiguresRequest {
+async fn a_write_through_one_server_is_in_the_next_answer_of_another() {
+    let settings = civcas_tests::fresh_database_settings().await;
+    let writer = civcas_tests::spawn_app_with(settings.clone()).await;
+    let reader = civcas_tests::spawn_app_with(settings).await;
+    register_seed_sources(&writer).await;
+    let syria_coalition = |filtered: bool| pb::GetReconciledFiguresRequest {
         from: "2017-06-01".into(),
         to: "2017-06-30".into(),
-        filters: Some(filters),
-        as_of: as_of.into(),
+        filters: filtered.then(|| pb::FigureFilters {
+            countries: vec!["SY".into()],
+            attributed_to: vec!["coalition".into()],
+            ..Default::default()
+        }),
+        as_of: String::new(),
     };
-    reconciled(app, request).await
-}
-
-/// How many answers with a filter or an `as_of` the server found kept so far.
-async fn kept_in_full(app: &TestApp) -> Option<f64> {
-    let [kept] = answers_found(app, ["kept_in_full"]).await;
-    kept
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_answer_with_a_filter_is_computed_once_per_version_and_kept() {
-    let (app, url) = app_and_database().await;
-    let report = record_incident(&app, incident("airwars", "CS1", "2017-06-12")).await;
-    let fair = |killed, assessed_on: &str| {
-        assessment(
-            "airwars",
-            &report.id,
-            pb::Verdict::Fair,
-            Some((killed, Some(killed))),
-            assessed_on,
-        )
-    };
-    assess(&app, fair(2, "2024-01-01")).await;
-    derived_caught_up(&url).await;
-    let likely = |figures: &pb::ReconciledFigures| killed(&tier(&figures.tiers, pb::Tier::Likely));
-
-    // Sixteen callers at once, then one more: one computation between them. Another filter, or
-    // another as_of, is another query.
-    let asked = join_all((0..16).map(|_| figures_in(&app, &["SY"], ""))).await;
-    let syria = figures_in(&app, &["SY"], "").await;
-    assert!(asked.iter().all(|answer| *answer == syria), "{asked:?}");
-    assert_eq!(likely(&syria), (2, Some(2)));
-    assert_eq!(kept_in_full(&app).await, Some(16.0));
-    let iraq = figures_in(&app, &["IQ"], "").await;
-    assert_eq!(likely(&iraq), (0, Some(0)));
-    let before = figures_in(&app, &["SY"], "2023-12-31").await;
-    assert_eq!(likely(&before), (0, Some(0)));
-    assert_eq!(kept_in_full(&app).await, Some(16.0));
-
-    // A write the refresh has not taken (the test holds the refresher's lock): the kept answer is
-    // not served, and what is computed meanwhile is not kept.
-    use diesel_async::RunQueryDsl;
-    let mut refresher_lock = civcas_tests::db::connect(&url).await;
-    diesel::sql_query("SELECT pg_advisory_lock(109304609006962)") // "civder", derived.rs
-        .execute(&mut refresher_lock)
-        .await
-        .unwrap();
-    assess(&app, fair(5, "2024-02-01")).await;
-    let pending = figures_in(&app, &["SY"], "").await;
-    assert_eq!(likely(&pending), (5, Some(5)));
-    assert_eq!(figures_in(&app, &["SY"], "").await, pending);
-    assert_eq!(kept_in_full(&app).await, Some(16.0));
-
-    // Once the refresh has taken it, the answer is computed anew, then kept again.
-    drop(refresher_lock);
-    derived_caught_up(&url).await;
-    assert_eq!(figures_in(&app, &["SY"], "").await, pending);
-    assert_eq!(kept_in_full(&app).await, Some(16.0));
-    assert_eq!(figures_in(&app, &["SY"], "").await, pending);
-    assert_eq!(kept_in_full(&app).await, Some(17.0));
-
-    // The incident moves to Iraq: a change of its columns, which the filter reads.
-    let mut moved = incident("airwars", "CS1", "2017-06-12");
-    moved.location.as_mut().unwrap().country = "IQ".into();
-    moved.location.as_mut().unwrap().admin1 = Some("Nineveh".into());
-    moved.location.as_mut().unwrap().locality = Some("Mosul".into());
-    record_incident(&app, moved).await;
-    derived_caught_up(&url).await;
-    assert_eq!(likely(&figures_in(&app, &["SY"], "").await), (0, Some(0)));
-    assert_eq!(likely(&figures_in(&app, &["IQ"], "").await), (5, Some(5)));
-
-    // A source registered since marks nothing, and adds nothing to the computation before its first
-    // assessment: the answer is still the kept one, and reports on the source too, zero-filled.
-    let reported = |figures: &pb::ReconciledFigures| {
-        figures
-            .sources
-            .iter()
-            .map(|s| s.source_id.clone())
-            .collect::<Vec<_>>()
-    };
-    let known = reported(&figures_in(&app, &["IQ"], "").await);
-    app.sources()
-        .register_source(pb::RegisterSourceRequest {
-            source: Some(source("ucdp", pb::SourceKind::Academic, None)),
-            request_id: String::new(),
-        })
-        .await
-        .expect("the source registers");
-    let kept = kept_in_full(&app).await.expect("answers kept");
-    let now = reported(&figures_in(&app, &["IQ"], "").await);
-    assert_eq!(kept_in_full(&app).await, Some(kept + 1.0));
-    assert_eq!(now.len(), known.len() + 1, "{known:?} then {now:?}");
-    assert!(now.contains(&"ucdp".to_owned()), "{now:?}");
-}
-
-/// Three incidents: CS1 and CS2 a gap of the monitor's, and CS3 disputed, so that every part of an
-/// answer has something to show. Returns them in that order.
-async fn record_gaps_and_a_dispute(app: &TestApp) -> Vec<pb::Incident> {
-    let mut recorded = Vec::new();
-    for (reference, day) in [("CS1", "2017-06-12"), ("CS2", "2017-07-03")] {
-        let report = record_incident(app, incident("airwars", reference, day)).await;
+    for n in 1..=12u64 {
+        let day = format!("2017-06-{n:02}");
+        let report = record_incident(&writer, incident("airwars", &format!("CS{n}"), &day)).await;
+        let killed = u32::try_from(n).unwrap();
         assess(
-            app,
+            &writer,
             assessment(
-                "cjtf-oir",
+                "airwars",
                 &report.id,
-                pb::Verdict::Credible,
-                Some((1, Some(3))),
-                "2017-08-01",
+                pb::Verdict::Fair,
+                Some((killed, Some(killed))),
+                "2024-01-01",
             ),
         )
         .await;
-        recorded.push(report);
-    }
-    let report = record_incident(app, incident("airwars", "CS3", "2017-06-20")).await;
-    for (source, verdict) in [
-        ("airwars", pb::Verdict::Fair),
-        ("cjtf-oir", pb::Verdict::NotCredible),
-    ] {
-        assess(
-            app,
-            assessment(source, &report.id, verdict, None, "2017-08-01"),
-        )
-        .await;
-    }
-    assess(
-        app,
-        assessment(
-            "airwars",
-            &report.id,
-            pb::Verdict::Fair,
-            Some((2, None)),
-            "2017-08-02",
-        ),
-    )
-    .await;
-    recorded.push(report);
-    recorded
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_of_the_present_are_computed_from_the_derived_figures_held_in_memory() {
-    let (app, url) = app_and_database().await;
-    record_gaps_and_a_dispute(&app).await;
-    derived_caught_up(&url).await;
-
-    // The first answer is read from the derived tables and has the server read them into its
-    // memory, in the background; each later window is computed from them once they are held.
-    let first_day = NaiveDate::from_ymd_opt(2017, 6, 1).unwrap();
-    for days in 29..200 {
-        let to = (first_day + chrono::Days::new(days)).to_string();
-        let answer = figures(&app, "2017-06-01", &to, "").await;
-        assert_eq!(answer, figures(&app, "2017-06-01", &to, "2030-01-01").await);
-        let (read, _, held) = derived_answers(&app).await;
-        assert_eq!(read, Some(1.0), "only the first answer is read");
-        if held > Some(0.0) {
-            return;
+        for filtered in [false, true] {
+            let answer = reconciled(&reader, syria_coalition(filtered)).await;
+            let likely = tier(&answer.tiers, pb::Tier::Likely);
+            let context = format!("answer {n}, filtered: {filtered}");
+            assert_eq!(likely.counted.map(|c| c.inside), Some(n), "{context}");
+            assert_eq!(
+                likely.killed.map(|k| k.min),
+                Some(n * (n + 1) / 2),
+                "{context}"
+            );
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("no answer was computed from the derived figures held in memory");
-}
-
-/// How many answers of the present the server computed from the derived figures held in memory
-/// with what the pending writes change, and how many in full: (pending, full).
-async fn pending_answers(app: &TestApp) -> (Option<f64>, Option<f64>) {
-    let [pending, full] = answers_found(app, ["pending", "full"]).await;
-    (pending, full)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_take_in_the_writes_pending_for_the_derived_figures_held_in_memory() {
-    let (app, url) = app_and_database().await;
-    let recorded = record_gaps_and_a_dispute(&app).await;
-    derived_caught_up(&url).await;
-    // Windows of a month, across two months, and longer than a year (whose listed clusters are
-    // found another way), each asked first as the derived figures stand.
-    let windows = [
-        ("2017-06-01", "2017-06-30"),
-        ("2017-06-15", "2017-07-31"),
-        ("2016-01-01", "2018-12-31"),
-    ];
-    let mut before = Vec::new();
-    for (from, to) in windows {
-        before.push(figures(&app, from, to, "").await);
-    }
-    // Windows a day longer each, until one is computed from the figures held in memory.
-    let first_day = NaiveDate::from_ymd_opt(2017, 6, 1).unwrap();
-    for days in 29.. {
-        let to = (first_day + chrono::Days::new(days)).to_string();
-        figures(&app, "2017-06-01", &to, "").await;
-        if derived_answers(&app).await.2 > Some(0.0) {
-            break;
-        }
-        assert!(
-            days < 200,
-            "no answer was computed from the figures held in memory"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-
-    // Writes the refresh does not take (the test holds the refresher's lock): CS1 and CS3 linked,
-    // which merges a gap into the disputed cluster; a new figure for CS2; a new incident.
-    use diesel_async::RunQueryDsl;
-    let mut refresher_lock = civcas_tests::db::connect(&url).await;
-    diesel::sql_query("SELECT pg_advisory_lock(109304609006962)") // "civder", derived.rs
-        .execute(&mut refresher_lock)
-        .await
-        .unwrap();
-    link(&app, &recorded[0], &recorded[2]).await;
-    assess(
-        &app,
-        assessment(
-            "cjtf-oir",
-            &recorded[1].id,
-            pb::Verdict::Credible,
-            Some((4, Some(9))),
-            "2017-09-01",
-        ),
-    )
-    .await;
-    let new = record_incident(&app, incident("airwars", "CS4", "2017-06-25")).await;
-    assess(
-        &app,
-        assessment(
-            "airwars",
-            &new.id,
-            pb::Verdict::Fair,
-            Some((1, Some(1))),
-            "2017-09-01",
-        ),
-    )
-    .await;
-    for ((from, to), before) in windows.into_iter().zip(&before) {
-        let answer = figures(&app, from, to, "").await;
-        assert_eq!(answer, figures(&app, from, to, "2030-01-01").await);
-        assert_ne!(
-            &answer, before,
-            "the writes changed nothing in {from}..{to}"
-        );
-    }
-    assert_eq!(
-        pending_answers(&app).await,
-        (Some(windows.len() as f64), Some(0.0))
-    );
-
-    // A source registered since the last refresh, whose gaps the derived figures do not list yet:
-    // its first assessment pending, the answers are computed in full.
-    app.sources()
-        .register_source(pb::RegisterSourceRequest {
-            source: Some(source("ucdp", pb::SourceKind::Academic, None)),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap();
-    assess(
-        &app,
-        assessment("ucdp", &new.id, pb::Verdict::Confirmed, None, "2017-09-02"),
-    )
-    .await;
-    let (from, to) = windows[0];
-    let pending = figures(&app, from, to, "").await;
-    assert_eq!(pending, figures(&app, from, to, "2030-01-01").await);
-    assert_eq!(
-        pending_answers(&app).await,
-        (Some(windows.len() as f64), Some(1.0))
-    );
-
-    // Once the refresh has taken them in, the derived figures agree.
-    drop(refresher_lock);
-    derived_caught_up(&url).await;
-    assert_eq!(figures(&app, from, to, "").await, pending);
-}
-
-/// A refresh of many pending incidents, a tenth of those stored or more (as after an import), first
-/// brings the planner's statistics of the core tables up to date; a small one does not spend the
-/// time, nor does one of a small share of the incidents (as under a stream of writes).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_large_refresh_first_analyzes_the_tables_it_reads() {
-    use civcas_persistence::{ANALYZED_REFRESH, ANALYZED_SHARE};
-    use diesel::QueryableByName;
-    use diesel::sql_types::BigInt;
-    use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-
-    #[derive(QueryableByName)]
-    struct Analyzed {
-        #[diesel(sql_type = BigInt)]
-        count: i64,
-    }
-    async fn analyzed(conn: &mut AsyncPgConnection) -> i64 {
-        let row: Analyzed = diesel::sql_query(
-            "SELECT analyze_count AS count FROM pg_stat_user_tables WHERE relname = 'assessments'",
-        )
-        .get_result(conn)
-        .await
-        .unwrap();
-        row.count
-    }
-    async fn mark_pending(conn: &mut AsyncPgConnection, incidents: u64) {
-        conn.batch_execute(&format!(
-            "INSERT INTO derived.pending SELECT generate_series(1, {incidents})"
-        ))
-        .await
-        .unwrap();
-    }
-
-    let (store, url) = civcas_tests::fresh_store().await;
-    let mut conn = civcas_tests::db::connect(&url).await;
-    let before = analyzed(&mut conn).await;
-
-    let small = ANALYZED_REFRESH - 1;
-    mark_pending(&mut conn, small).await;
-    assert_eq!(store.refresh_derived().await.unwrap(), Some(small));
-    assert_eq!(
-        analyzed(&mut conn).await,
-        before,
-        "a small refresh analyzed"
-    );
-
-    mark_pending(&mut conn, ANALYZED_REFRESH).await;
-    assert_eq!(
-        store.refresh_derived().await.unwrap(),
-        Some(ANALYZED_REFRESH)
-    );
-    assert_eq!(analyzed(&mut conn).await, before + 1);
-
-    // As many pending among more stored incidents than ANALYZED_SHARE of them: a stream of writes,
-    // which leaves the statistics describing the tables.
-    let stored = ANALYZED_REFRESH * ANALYZED_SHARE * 11 / 10;
-    conn.batch_execute(&format!(
-        "INSERT INTO incidents (occurred_from, occurred_to, country, location_precision)
-         SELECT date '2017-01-01' + n % 365, date '2017-01-01' + n % 365, 'SY', 'country'
-         FROM generate_series(1, {stored}) AS n;
-         ANALYZE incidents"
-    ))
-    .await
-    .unwrap();
-    let between = analyzed(&mut conn).await;
-    mark_pending(&mut conn, ANALYZED_REFRESH).await;
-    assert_eq!(
-        store.refresh_derived().await.unwrap(),
-        Some(ANALYZED_REFRESH)
-    );
-    assert_eq!(
-        analyzed(&mut conn).await,
-        between,
-        "a refresh of a small share of the incidents analyzed"
-    );
-
-    // DUPLICATE verdicts the statistics do not know of, as at the end of an import: a refresh as
-    // large analyzes, since they join incidents into the clusters it walks.
-    conn.batch_execute(
-        "INSERT INTO sources (id, display_name, kind) VALUES ('monitor', 'Monitor', 'monitor');
-         INSERT INTO assessments (source_id, incident_id, verdict, assessed_on, duplicate_of)
-         SELECT 'monitor', n + 1, 'duplicate', date '2017-06-01', n
-         FROM generate_series(1, 1000, 2) AS n",
-    )
-    .await
-    .unwrap();
-    mark_pending(&mut conn, ANALYZED_REFRESH).await;
-    assert!(store.refresh_derived().await.unwrap().is_some());
-    assert_eq!(
-        analyzed(&mut conn).await,
-        between + 1,
-        "a refresh planned its walk without the DUPLICATE verdicts"
-    );
-
-    // Once analyzed, they no longer make a refresh analyze.
-    mark_pending(&mut conn, ANALYZED_REFRESH).await;
-    assert_eq!(
-        store.refresh_derived().await.unwrap(),
-        Some(ANALYZED_REFRESH)
-    );
-    assert_eq!(analyzed(&mut conn).await, between + 1);
-
-    mark_pending(&mut conn, stored / ANALYZED_SHARE + ANALYZED_REFRESH).await;
-    assert!(store.refresh_derived().await.unwrap().is_some());
-    assert_eq!(analyzed(&mut conn).await, between + 2);
-}
-
-/// A caller behind more pending writes than its answers can take in computes them in full, and has
-/// the refresher go at once rather than wait out its pause or the next change announced; it does
-/// not have the figures read into memory, which would answer nothing before that refresh.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_caller_behind_many_pending_writes_has_the_refresher_go_at_once() {
-    use civcas_domain::DateInterval;
-    use civcas_domain::reconcile::{FigureQuery, Filters};
-    use civcas_domain::repository::FigureRepository;
-    use civcas_persistence::PENDING_HELD;
-    use diesel_async::SimpleAsyncConnection;
-
-    let (store, url) = civcas_tests::fresh_store().await;
-    let holder = store.keep_derived_held();
-    let mut conn = civcas_tests::db::connect(&url).await;
-    // A change feed that never moves: on its own, the refresher looks again only every ten seconds.
-    let (_feed, changes) = tokio::sync::watch::channel(0);
-    conn.batch_execute("INSERT INTO derived.pending VALUES (1)")
-        .await
-        .unwrap();
-    let refresher = store.keep_derived_fresh(changes);
-    derived_caught_up(&url).await;
-
-    conn.batch_execute(&format!(
-        "INSERT INTO derived.pending SELECT generate_series(1, {})",
-        PENDING_HELD + 1
-    ))
-    .await
-    .unwrap();
-    let started = std::time::Instant::now();
-    let year = DateInterval::new(
-        NaiveDate::from_ymd_opt(2017, 1, 1).unwrap(),
-        NaiveDate::from_ymd_opt(2017, 12, 31).unwrap(),
-    )
-    .unwrap();
-    store
-        .reconciled_figures(FigureQuery {
-            window: year,
-            filters: Filters::default(),
-            as_of: None,
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        store.derived_answer_counts().full,
-        1,
-        "not computed in full"
-    );
-    derived_caught_up(&url).await;
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(5),
-        "the refresher took {:?} to take in the pending writes",
-        started.elapsed()
-    );
-    refresher.abort();
-    holder.abort();
-    // Nothing asked for the figures: the latest are not held, and a reading reads them.
-    assert!(store.hold_derived().await.unwrap().is_some());
-}
-
-/// The database draws a new stamp whenever a version of the derived figures moves, whoever moves it:
-/// a refresh by a server older than the stamp adds one to the number alone, and its version must
-/// still be told from another history's of the same number.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_version_of_the_derived_figures_gets_a_stamp_of_its_own() {
-    use diesel::QueryableByName;
-    use diesel::sql_types::BigInt;
-    use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-
-    #[derive(Debug, PartialEq, QueryableByName)]
-    struct Version {
-        #[diesel(sql_type = BigInt)]
-        version: i64,
-        #[diesel(sql_type = BigInt)]
-        stamp: i64,
-        #[diesel(sql_type = BigInt)]
-        previous_stamp: i64,
-    }
-    async fn version(conn: &mut AsyncPgConnection) -> Version {
-        diesel::sql_query("SELECT version, stamp, previous_stamp FROM derived.version")
-            .get_result(conn)
-            .await
-            .unwrap()
-    }
-
-    let (_store, url) = civcas_tests::fresh_store().await;
-    let mut conn = civcas_tests::db::connect(&url).await;
-    let first = version(&mut conn).await;
-    conn.batch_execute("UPDATE derived.version SET version = version + 1")
-        .await
-        .unwrap();
-    let second = version(&mut conn).await;
-    assert_eq!(second.version, first.version + 1);
-    assert_eq!(second.previous_stamp, first.stamp);
-    assert_ne!(second.stamp, first.stamp);
-
-    // An update that leaves the number alone leaves the stamps alone.
-    conn.batch_execute("UPDATE derived.version SET version = version")
-        .await
-        .unwrap();
-    assert_eq!(version(&mut conn).await, second);
+    writer.stop().await;
+    reader.stop().await;
 }

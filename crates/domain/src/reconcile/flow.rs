@@ -38,13 +38,13 @@ impl AssessmentFlow {
 }
 
 /// The flow of `source` over `window`, from every assessment of the source (any date).
-pub fn assessment_flow(
-    assessments: &[AssessmentFacts],
+pub fn assessment_flow<'a>(
+    assessments: impl IntoIterator<Item = &'a AssessmentFacts>,
     source: &SourceId,
     window: DateInterval,
 ) -> AssessmentFlow {
     let mut histories: BTreeMap<IncidentId, Vec<&AssessmentFacts>> = BTreeMap::new();
-    for a in assessments.iter().filter(|a| &a.source_id == source) {
+    for a in assessments.into_iter().filter(|a| &a.source_id == source) {
         histories.entry(a.incident_id).or_default().push(a);
     }
     let day_before = window.from().checked_sub_days(Days::new(1));

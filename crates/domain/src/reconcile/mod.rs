@@ -1,88 +1,37 @@
-//! The reconciliation rules of DESIGN.md section 2, as pure functions over a snapshot of the data.
+//! The reconciliation rules of DESIGN.md section 2, as pure functions: every rule is written here
+//! and only here. Every answer civcas serves is computed by these functions, of the present or
+//! `as_of`, filtered or not, one window or a series.
 //!
-//! This is the **reference implementation**: the persistence layer computes the same figures in SQL
-//! for speed, and property tests check that both agree exactly. It favours being obviously right over
-//! being fast: every rule is a few lines over plain collections, and every list is ordered by id.
+//! The rules read [`Facts`]: the reference hands them every row of a [`Dataset`]; the persistence
+//! crate's read model hands them the groups its index finds for a window. Property tests require both
+//! to give the same answers. The code favours being obviously right: every rule is a few lines over
+//! plain collections, and every list is ordered by id.
 //!
-//! - [`current_assessments`]: rule 1.
-//! - [`Clusters`]: rule 2's clusters (explicit links and current DUPLICATE verdicts).
-//! - [`reconcile`]: rules 2 to 6 for one window.
+//! - [`current_assessments`]: rule 1. [`Clusters`]: rule 2's clusters.
+//! - [`figures`]: rules 2 to 6 for one window; [`reconcile`], the same over a [`Dataset`].
 //! - [`flow::assessment_flow`]: rule 7. [`series::figure_series`]: rule 8.
 
+pub mod facts;
 pub mod flow;
 pub mod series;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
+
+pub use facts::{
+    AssessmentFacts, Clusters, Dataset, Facts, Group, IncidentFacts, SourceFacts,
+    current_assessments,
+};
 
 use crate::assessment::{Tier, Verdict};
 use crate::count::CountRange;
 use crate::country::CountryCode;
 use crate::dates::DateInterval;
-use crate::ids::{AssessmentId, IncidentId};
-use crate::incident::IncidentPair;
+use crate::ids::IncidentId;
 use crate::slug::{Slug, SourceId};
 use crate::statement::{ATTRIBUTED_TO_ALL, Measure, Statement};
-
-/// What reconciliation needs to know of an incident.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncidentFacts {
-    pub id: IncidentId,
-    pub occurred: DateInterval,
-    pub country: CountryCode,
-    pub admin1: Option<String>,
-    pub locality: Option<String>,
-    pub attributed_to: BTreeSet<Slug>,
-}
-
-/// What reconciliation needs to know of an assessment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssessmentFacts {
-    pub id: AssessmentId,
-    pub source_id: SourceId,
-    pub incident_id: IncidentId,
-    pub verdict: Verdict,
-    pub killed: Option<CountRange>,
-    pub injured: Option<CountRange>,
-    pub assessed_on: NaiveDate,
-    pub recorded_at: DateTime<Utc>,
-    pub duplicate_of: Option<IncidentId>,
-}
-
-impl AssessmentFacts {
-    /// The order in which assessments take effect (rule 1): `assessed_on`, then `recorded_at`, then id.
-    pub fn effect_order(&self) -> (NaiveDate, DateTime<Utc>, AssessmentId) {
-        (self.assessed_on, self.recorded_at, self.id)
-    }
-
-    fn figure(&self, measure: Casualty) -> Option<CountRange> {
-        match measure {
-            Casualty::Killed => self.killed,
-            Casualty::Injured => self.injured,
-        }
-    }
-}
-
-/// What reconciliation needs to know of a source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceFacts {
-    pub id: SourceId,
-    /// The party the source speaks for: its rejections and coverage gaps count only for clusters
-    /// with a member attributed to that party (rule 5).
-    pub belligerent: Option<Slug>,
-}
-
-/// Everything a query may look at.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Dataset {
-    pub sources: Vec<SourceFacts>,
-    pub incidents: Vec<IncidentFacts>,
-    pub assessments: Vec<AssessmentFacts>,
-    /// Explicit links, which hold whatever `as_of` says: they are an analyst's judgement.
-    pub links: Vec<IncidentPair>,
-    pub statements: Vec<Statement>,
-}
+use facts::SettledCluster;
 
 /// The filters of a query. Values within one filter are ORed; separate filters are ANDed; an empty
 /// filter lets everything through.
@@ -156,78 +105,6 @@ pub fn position(occurred: DateInterval, window: DateInterval) -> Position {
         Position::Boundary
     } else {
         Position::Out
-    }
-}
-
-/// Rule 1: each source's current assessment of each incident as of `as_of` (no limit when `None`).
-pub fn current_assessments(
-    assessments: &[AssessmentFacts],
-    as_of: Option<NaiveDate>,
-) -> BTreeMap<(SourceId, IncidentId), &AssessmentFacts> {
-    let mut current: BTreeMap<(SourceId, IncidentId), &AssessmentFacts> = BTreeMap::new();
-    for a in assessments
-        .iter()
-        .filter(|a| as_of.is_none_or(|as_of| a.assessed_on <= as_of))
-    {
-        let key = (a.source_id.clone(), a.incident_id);
-        match current.get(&key) {
-            Some(held) if held.effect_order() >= a.effect_order() => {}
-            _ => {
-                current.insert(key, a);
-            }
-        }
-    }
-    current
-}
-
-/// The connected components of the links (rule 2): one real event each, identified by its smallest
-/// incident id.
-#[derive(Debug, Clone, Default)]
-pub struct Clusters {
-    parent: BTreeMap<IncidentId, IncidentId>,
-}
-
-impl Clusters {
-    /// Clusters from every explicit link and every current DUPLICATE verdict that names its target.
-    pub fn build<'a>(
-        links: &[IncidentPair],
-        current: impl IntoIterator<Item = &'a AssessmentFacts>,
-    ) -> Self {
-        let mut clusters = Self::default();
-        for link in links {
-            clusters.union(link.low(), link.high());
-        }
-        for a in current {
-            if a.verdict == Verdict::Duplicate
-                && let Some(target) = a.duplicate_of
-            {
-                clusters.union(a.incident_id, target);
-            }
-        }
-        clusters
-    }
-
-    fn root(&self, mut id: IncidentId) -> IncidentId {
-        while let Some(&parent) = self.parent.get(&id) {
-            if parent == id {
-                break;
-            }
-            id = parent;
-        }
-        id
-    }
-
-    fn union(&mut self, a: IncidentId, b: IncidentId) {
-        let (ra, rb) = (self.root(a), self.root(b));
-        // The smaller root wins, so a root is always its cluster's smallest id.
-        let (low, high) = (ra.min(rb), ra.max(rb));
-        self.parent.insert(low, low);
-        self.parent.insert(high, low);
-    }
-
-    /// The id of the cluster `incident` belongs to: its smallest member's id.
-    pub fn cluster_of(&self, incident: IncidentId) -> IncidentId {
-        self.root(incident)
     }
 }
 
@@ -379,6 +256,15 @@ enum Casualty {
     Injured,
 }
 
+impl Casualty {
+    fn of(self, assessment: &AssessmentFacts) -> Option<CountRange> {
+        match self {
+            Self::Killed => assessment.killed,
+            Self::Injured => assessment.injured,
+        }
+    }
+}
+
 /// A source's figure for a cluster at a tier: the largest min and the largest max (unbounded when
 /// any lacks a max) among its assessments at that tier or higher that state one. Never a sum: a
 /// cluster is one event.
@@ -390,7 +276,7 @@ fn source_figure(
     let figures: Vec<CountRange> = assessments
         .iter()
         .filter(|a| a.verdict.tier().is_some_and(|t| t >= tier))
-        .filter_map(|a| a.figure(casualty))
+        .filter_map(|a| casualty.of(a))
         .collect();
     combine(&figures, |mins| mins.max())
 }
@@ -422,9 +308,9 @@ struct ClusterView<'a> {
     position: Position,
     members: Vec<&'a IncidentFacts>,
     /// Current non-DUPLICATE assessments of the members, by selected source.
-    by_source: BTreeMap<SourceId, Vec<&'a AssessmentFacts>>,
+    by_source: BTreeMap<&'a SourceId, Vec<&'a AssessmentFacts>>,
     /// Selected sources with any current assessment of a member, DUPLICATE and OPEN included.
-    assessed_by: BTreeSet<SourceId>,
+    assessed_by: BTreeSet<&'a SourceId>,
 }
 
 impl ClusterView<'_> {
@@ -484,124 +370,187 @@ fn cluster_figures<'a>(
 }
 
 /// The selected sources: the filter's, or every source.
-fn selected_sources(data: &Dataset, filters: &Filters) -> BTreeSet<SourceId> {
+fn selected_sources(facts: &impl Facts, filters: &Filters) -> BTreeSet<SourceId> {
     if filters.sources.is_empty() {
-        data.sources.iter().map(|s| s.id.clone()).collect()
+        facts.sources().iter().map(|s| s.id.clone()).collect()
     } else {
         filters.sources.clone()
     }
 }
 
-/// Rule 3: one source's incident-level figures.
+/// Rule 3's sums for the selected sources, one incident at a time.
+struct SourceSums<'s> {
+    figures: BTreeMap<&'s SourceId, SourceFigures>,
+}
+
+impl<'s> SourceSums<'s> {
+    fn new(selected: &'s BTreeSet<SourceId>) -> Self {
+        let figures = selected
+            .iter()
+            .map(|source| {
+                let empty = SourceFigures {
+                    source_id: source.clone(),
+                    verdicts: BTreeMap::new(),
+                    tiers: Tier::REPORTED
+                        .iter()
+                        .map(|t| TierFigures::empty(*t))
+                        .collect(),
+                };
+                (source, empty)
+            })
+            .collect();
+        Self { figures }
+    }
+
+    /// Counts `assessment`, a selected source's current assessment of an incident chosen by the
+    /// filters, inside the window or on its boundary.
+    fn add(&mut self, assessment: &AssessmentFacts, inside: bool) {
+        let Some(figures) = self.figures.get_mut(&assessment.source_id) else {
+            return;
+        };
+        let Some(verdict_tier) = assessment.verdict.tier() else {
+            return; // DUPLICATE links incidents; it is not a verdict on one.
+        };
+        figures
+            .verdicts
+            .entry(assessment.verdict)
+            .or_default()
+            .count(inside);
+        for tier in figures.tiers.iter_mut().filter(|f| verdict_tier >= f.tier) {
+            tier.counted.count(inside);
+            tier.killed.add(assessment.killed, inside);
+            tier.injured.add(assessment.injured, inside);
+        }
+    }
+
+    fn into_figures(self) -> Vec<SourceFigures> {
+        self.figures.into_values().collect()
+    }
+}
+
+/// Rule 3 alone, over `window` and `filters`: what [`own_figures`] compares a statement with.
 fn source_figures(
-    source: &SourceId,
-    data: &Dataset,
-    current: &BTreeMap<(SourceId, IncidentId), &AssessmentFacts>,
+    facts: &impl Facts,
     window: DateInterval,
     filters: &Filters,
-) -> SourceFigures {
-    let mut verdicts = BTreeMap::new();
-    let mut tiers: Vec<TierFigures> = Tier::REPORTED
-        .iter()
-        .map(|t| TierFigures::empty(*t))
-        .collect();
-    for incident in data.incidents.iter().filter(|i| filters.chooses(i)) {
+    as_of: Option<NaiveDate>,
+) -> Vec<SourceFigures> {
+    let selected = filters.sources.clone();
+    let mut sums = SourceSums::new(&selected);
+    facts.for_each_group(window, &mut |group| {
+        let settled = group.settle(as_of);
+        for cluster in &settled.clusters {
+            count_members(group, cluster, window, filters, &mut sums);
+        }
+    });
+    sums.into_figures()
+}
+
+/// Rule 3 for one cluster's members that the filters choose and that meet `window`.
+fn count_members(
+    group: &Group,
+    cluster: &SettledCluster,
+    window: DateInterval,
+    filters: &Filters,
+    sums: &mut SourceSums<'_>,
+) {
+    for &member in &cluster.members {
+        let incident = &group.incidents()[member];
+        if !filters.chooses(incident) {
+            continue;
+        }
         let inside = match position(incident.occurred, window) {
             Position::Inside => true,
             Position::Boundary => false,
             Position::Out => continue,
         };
-        let Some(a) = current.get(&(source.clone(), incident.id)) else {
-            continue;
-        };
-        let Some(verdict_tier) = a.verdict.tier() else {
-            continue; // DUPLICATE links incidents; it is not a verdict on one.
-        };
-        verdicts
-            .entry(a.verdict)
-            .or_insert_with(Split::default)
-            .count(inside);
-        for figures in tiers.iter_mut().filter(|f| verdict_tier >= f.tier) {
-            figures.counted.count(inside);
-            figures.killed.add(a.killed, inside);
-            figures.injured.add(a.injured, inside);
+        for &index in &cluster.current {
+            let a = &group.assessments()[index];
+            if a.incident_id == incident.id {
+                sums.add(a, inside);
+            }
         }
-    }
-    SourceFigures {
-        source_id: source.clone(),
-        verdicts,
-        tiers,
     }
 }
 
-/// Rules 2 to 6 for one query.
-pub fn reconcile(data: &Dataset, query: &FigureQuery) -> ReconciledFigures {
+/// Rule 2 for one settled cluster: its view when the filters select it and it meets `window`.
+fn view<'a>(
+    group: &'a Group,
+    cluster: &SettledCluster,
+    window: DateInterval,
+    filters: &Filters,
+    selected: &'a BTreeSet<SourceId>,
+) -> Option<ClusterView<'a>> {
+    let members: Vec<&IncidentFacts> = cluster
+        .members
+        .iter()
+        .map(|&i| &group.incidents()[i])
+        .collect();
+    if !members.iter().any(|m| filters.chooses(m)) {
+        return None;
+    }
+    let positions: Vec<Position> = members
+        .iter()
+        .map(|m| position(m.occurred, window))
+        .collect();
+    let position = if positions.iter().all(|p| *p == Position::Inside) {
+        Position::Inside
+    } else if positions.iter().any(|p| *p != Position::Out) {
+        Position::Boundary
+    } else {
+        return None;
+    };
+    let mut by_source: BTreeMap<&SourceId, Vec<&AssessmentFacts>> = BTreeMap::new();
+    let mut assessed_by = BTreeSet::new();
+    for &index in &cluster.current {
+        let a = &group.assessments()[index];
+        let Some(source) = selected.get(&a.source_id) else {
+            continue;
+        };
+        assessed_by.insert(source);
+        if a.verdict.tier().is_some() {
+            by_source.entry(source).or_default().push(a);
+        }
+    }
+    Some(ClusterView {
+        id: cluster.id,
+        position,
+        members,
+        by_source,
+        assessed_by,
+    })
+}
+
+/// Rules 2 to 6 for one query, over the facts `facts` holds.
+pub fn figures(facts: &impl Facts, query: &FigureQuery) -> ReconciledFigures {
     let FigureQuery {
         window,
         filters,
         as_of,
     } = query;
-    let current = current_assessments(&data.assessments, *as_of);
-    let clusters = Clusters::build(&data.links, current.values().copied());
-    let selected = selected_sources(data, filters);
+    let selected = selected_sources(facts, filters);
 
-    // Rule 2: a cluster is selected when a member passes the filters; then all its members count.
-    let mut members: BTreeMap<IncidentId, Vec<&IncidentFacts>> = BTreeMap::new();
-    for incident in &data.incidents {
-        members
-            .entry(clusters.cluster_of(incident.id))
-            .or_default()
-            .push(incident);
-    }
+    // Rules 2 and 3, group by group: the clusters the filters select and that meet the window, and
+    // each selected source's own figures.
+    let mut sums = SourceSums::new(&selected);
     let mut views: Vec<ClusterView<'_>> = Vec::new();
-    for (id, members) in members {
-        if !members.iter().any(|m| filters.chooses(m)) {
-            continue;
+    facts.for_each_group(*window, &mut |group| {
+        let settled = group.settle(*as_of);
+        for cluster in &settled.clusters {
+            count_members(group, cluster, *window, filters, &mut sums);
+            views.extend(view(group, cluster, *window, filters, &selected));
         }
-        let positions: Vec<Position> = members
-            .iter()
-            .map(|m| position(m.occurred, *window))
-            .collect();
-        let position = if positions.iter().all(|p| *p == Position::Inside) {
-            Position::Inside
-        } else if positions.iter().any(|p| *p != Position::Out) {
-            Position::Boundary
-        } else {
-            continue;
-        };
-        let mut by_source: BTreeMap<SourceId, Vec<&AssessmentFacts>> = BTreeMap::new();
-        let mut assessed_by = BTreeSet::new();
-        for member in &members {
-            for source in &selected {
-                if let Some(a) = current.get(&(source.clone(), member.id)) {
-                    assessed_by.insert(source.clone());
-                    if a.verdict.tier().is_some() {
-                        by_source.entry(source.clone()).or_default().push(a);
-                    }
-                }
-            }
-        }
-        views.push(ClusterView {
-            id,
-            position,
-            members,
-            by_source,
-            assessed_by,
-        });
-    }
+    });
+    views.sort_by_key(|v| v.id);
 
-    let sources = selected
-        .iter()
-        .map(|s| source_figures(s, data, &current, *window, filters))
-        .collect();
     let tiers = Tier::REPORTED
         .iter()
         .map(|t| cluster_figures(&views, *t))
         .collect();
 
     // Rule 5.
-    let belligerent_of: BTreeMap<&SourceId, Option<&Slug>> = data
-        .sources
+    let belligerent_of: BTreeMap<&SourceId, Option<&Slug>> = facts
+        .sources()
         .iter()
         .map(|s| (&s.id, s.belligerent.as_ref()))
         .collect();
@@ -633,10 +582,9 @@ pub fn reconcile(data: &Dataset, query: &FigureQuery) -> ReconciledFigures {
             .take(LISTED_CLUSTERS)
             .collect(),
     };
-    let assessing: BTreeSet<&SourceId> = data.assessments.iter().map(|a| &a.source_id).collect();
     let coverage_gaps = selected
         .iter()
-        .filter(|s| assessing.contains(s))
+        .filter(|s| facts.first_assessed(s).is_some())
         .map(|source| {
             let gaps: Vec<IncidentId> = views
                 .iter()
@@ -655,9 +603,9 @@ pub fn reconcile(data: &Dataset, query: &FigureQuery) -> ReconciledFigures {
         })
         .collect();
 
-    let statements = statement_figures(data, &selected, query, &current);
+    let statements = statement_figures(facts, &selected, query);
     ReconciledFigures {
-        sources,
+        sources: sums.into_figures(),
         tiers,
         disputed,
         coverage_gaps,
@@ -665,17 +613,21 @@ pub fn reconcile(data: &Dataset, query: &FigureQuery) -> ReconciledFigures {
     }
 }
 
+/// The reference: rules 2 to 6 over every row of `data`.
+pub fn reconcile(data: &Dataset, query: &FigureQuery) -> ReconciledFigures {
+    figures(&data.facts(), query)
+}
+
 /// Rule 6: for each revision chain of each selected source, its latest statement as of `as_of` whose
 /// period overlaps the window.
 fn statement_figures(
-    data: &Dataset,
+    facts: &impl Facts,
     selected: &BTreeSet<SourceId>,
     query: &FigureQuery,
-    current: &BTreeMap<(SourceId, IncidentId), &AssessmentFacts>,
 ) -> Vec<StatementFigure> {
     let window = query.window;
     let mut latest: BTreeMap<(SourceId, String), &Statement> = BTreeMap::new();
-    for statement in data.statements.iter().filter(|s| {
+    for statement in facts.statements().iter().filter(|s| {
         selected.contains(&s.source_id)
             && query
                 .as_of
@@ -703,7 +655,7 @@ fn statement_figures(
                 inside: position(period, window) == Position::Inside,
                 overlap_days: (overlap_to - overlap_from).num_days() + 1,
                 period_days: period.days(),
-                own_established: own_established(statement, data, current),
+                own_established: own_established(statement, facts, query.as_of),
             }
         })
         .collect();
@@ -725,21 +677,14 @@ fn chain_key(statement: &Statement) -> String {
 /// INJURED statement of a source with incident assessments. KILLED_OR_INJURED is compared with nothing.
 fn own_established(
     statement: &Statement,
-    data: &Dataset,
-    current: &BTreeMap<(SourceId, IncidentId), &AssessmentFacts>,
+    facts: &impl Facts,
+    as_of: Option<NaiveDate>,
 ) -> Option<RangeSum> {
     let casualty = match statement.details.measure {
         Measure::Killed => Casualty::Killed,
         Measure::Injured => Casualty::Injured,
         Measure::KilledOrInjured => return None,
     };
-    // "Has incident assessments" as of the query: what was not yet published does not exist.
-    if !current
-        .keys()
-        .any(|(source, _)| *source == statement.source_id)
-    {
-        return None;
-    }
     let d = &statement.details;
     // The statement's own period and area (countries, admin1, locality). Its attribution is its
     // scope, not its area, so it does not narrow the comparison.
@@ -750,8 +695,14 @@ fn own_established(
         attributed_to: BTreeSet::new(),
         sources: BTreeSet::from([statement.source_id.clone()]),
     };
-    let figures = source_figures(&statement.source_id, data, current, d.period, &filters);
-    let established = figures.tiers.iter().find(|f| f.tier == Tier::Established)?;
+    // "Has incident assessments" as of the query: what was not yet published does not exist.
+    let first = facts.first_assessed(&statement.source_id)?;
+    if as_of.is_some_and(|as_of| first > as_of) {
+        return None;
+    }
+    let figures = source_figures(facts, d.period, &filters, as_of);
+    let own = figures.first()?;
+    let established = own.tiers.iter().find(|f| f.tier == Tier::Established)?;
     Some(match casualty {
         Casualty::Killed => established.killed,
         Casualty::Injured => established.injured,

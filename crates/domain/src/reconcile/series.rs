@@ -2,7 +2,7 @@
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 
-use super::{Dataset, FigureQuery, ReconciledFigures, reconcile};
+use super::{Facts, FigureQuery, ReconciledFigures, figures};
 use crate::dates::DateInterval;
 
 /// How a window is cut into buckets.
@@ -50,7 +50,7 @@ fn bucket_end(day: NaiveDate, granularity: Granularity) -> NaiveDate {
 /// The figures of each bucket. An incident spanning several buckets is a boundary incident in each,
 /// so the buckets do not add up to the window's figures.
 pub fn figure_series(
-    data: &Dataset,
+    facts: &impl Facts,
     query: &FigureQuery,
     granularity: Granularity,
 ) -> Vec<(DateInterval, ReconciledFigures)> {
@@ -60,7 +60,7 @@ pub fn figure_series(
                 window: bucket,
                 ..query.clone()
             };
-            (bucket, reconcile(data, &bucket_query))
+            (bucket, figures(facts, &bucket_query))
         })
         .collect()
 }

@@ -8,7 +8,7 @@ use super::flow::assessment_flow;
 use super::series::{Granularity, buckets, figure_series};
 use super::*;
 use crate::statement::{Area, Qualifier, StatementDetails, StatementFields};
-use crate::{IncidentPair, StatementId};
+use crate::{AssessmentId, IncidentPair, StatementId};
 
 fn d(raw: &str) -> NaiveDate {
     crate::dates::parse_date(raw).unwrap()
@@ -830,7 +830,7 @@ fn an_incident_spanning_buckets_is_a_boundary_incident_in_each() {
         filters: Filters::default(),
         as_of: None,
     };
-    let series = figure_series(&w.data, &query, Granularity::Month);
+    let series = figure_series(&w.data.facts(), &query, Granularity::Month);
     for (_, figures) in &series {
         let likely = tier(&figures.tiers, Tier::Likely);
         assert_eq!(
