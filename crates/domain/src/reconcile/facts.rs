@@ -7,10 +7,12 @@
 //! ([`Dataset::facts`]) hands them one group of every row, a read model hands them those its index
 //! finds.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::SourceSays;
 use crate::assessment::Verdict;
 use crate::count::CountRange;
 use crate::country::CountryCode;
@@ -113,16 +115,20 @@ impl Group {
         &self.links
     }
 
-    /// The group's clusters as of `as_of`, with the current assessments of their members.
-    pub(crate) fn settle(&self, as_of: Option<NaiveDate>) -> std::borrow::Cow<'_, Settled> {
+    /// The group's clusters as of `as_of`, with the current assessments of their members: borrowed
+    /// when settled once already (the present), computed otherwise.
+    pub(crate) fn settle(
+        &self,
+        as_of: Option<NaiveDate>,
+    ) -> Box<dyn Iterator<Item = Cow<'_, SettledCluster>> + '_> {
         match as_of {
-            None => std::borrow::Cow::Borrowed(&self.present),
-            Some(_) => std::borrow::Cow::Owned(Settled::new(
-                &self.incidents,
-                &self.assessments,
-                &self.links,
-                as_of,
-            )),
+            None => Box::new(self.present.clusters.iter().map(Cow::Borrowed)),
+            Some(_) => Box::new(
+                Settled::new(&self.incidents, &self.assessments, &self.links, as_of)
+                    .clusters
+                    .into_iter()
+                    .map(Cow::Owned),
+            ),
         }
     }
 }
@@ -138,8 +144,10 @@ pub(crate) struct Settled {
 pub(crate) struct SettledCluster {
     pub(crate) id: IncidentId,
     pub(crate) members: Vec<usize>,
-    /// The current assessment of each (source, member), DUPLICATE included.
+    /// The current assessment of each (source, member), DUPLICATE included, ordered by source.
     pub(crate) current: Vec<usize>,
+    /// What each source with a current assessment of a member says of the cluster, by source.
+    pub(crate) sources: Vec<SourceSays>,
 }
 
 impl Settled {
@@ -162,6 +170,7 @@ impl Settled {
                     id,
                     members: Vec::new(),
                     current: Vec::new(),
+                    sources: Vec::new(),
                 })
                 .members
                 .push(index);
@@ -173,6 +182,16 @@ impl Settled {
             {
                 cluster.current.push(index);
             }
+        }
+        for cluster in settled.values_mut() {
+            cluster.sources = cluster
+                .current
+                .chunk_by(|a, b| assessments[*a].source_id == assessments[*b].source_id)
+                .map(|own| {
+                    let source = &assessments[own[0]].source_id;
+                    SourceSays::of(source, own.iter().map(|&i| &assessments[i]))
+                })
+                .collect();
         }
         Self {
             clusters: settled.into_values().collect(),

@@ -15,6 +15,7 @@ pub mod facts;
 pub mod flow;
 pub mod series;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
@@ -265,108 +266,229 @@ impl Casualty {
     }
 }
 
+/// What one source says of one cluster (rule 4): its tier for the cluster, the highest among its
+/// current non-DUPLICATE assessments of the members (none when it has only DUPLICATEs), and its
+/// figure at each reported tier.
+#[derive(Debug, Clone)]
+pub(crate) struct SourceSays {
+    source: SourceId,
+    tier: Option<Tier>,
+    /// At ESTABLISHED, LIKELY and ALLEGED, as [`Tier::REPORTED`] lists them.
+    killed: [Option<CountRange>; 3],
+    injured: [Option<CountRange>; 3],
+}
+
+impl SourceSays {
+    /// From `source`'s current assessments of the cluster's members.
+    pub(crate) fn of<'a>(
+        source: &SourceId,
+        own: impl Iterator<Item = &'a AssessmentFacts> + Clone,
+    ) -> Self {
+        let figure =
+            |casualty: Casualty| Tier::REPORTED.map(|t| source_figure(own.clone(), t, casualty));
+        Self {
+            source: source.clone(),
+            tier: own.clone().filter_map(|a| a.verdict.tier()).max(),
+            killed: figure(Casualty::Killed),
+            injured: figure(Casualty::Injured),
+        }
+    }
+
+    fn figure(&self, tier: Tier, casualty: Casualty) -> Option<CountRange> {
+        let at = Tier::REPORTED.iter().position(|t| *t == tier)?;
+        match casualty {
+            Casualty::Killed => self.killed[at],
+            Casualty::Injured => self.injured[at],
+        }
+    }
+}
+
 /// A source's figure for a cluster at a tier: the largest min and the largest max (unbounded when
 /// any lacks a max) among its assessments at that tier or higher that state one. Never a sum: a
 /// cluster is one event.
-fn source_figure(
-    assessments: &[&AssessmentFacts],
+fn source_figure<'a>(
+    assessments: impl Iterator<Item = &'a AssessmentFacts>,
     tier: Tier,
     casualty: Casualty,
 ) -> Option<CountRange> {
-    let figures: Vec<CountRange> = assessments
-        .iter()
-        .filter(|a| a.verdict.tier().is_some_and(|t| t >= tier))
-        .filter_map(|a| casualty.of(a))
-        .collect();
-    combine(&figures, |mins| mins.max())
+    combine(
+        assessments
+            .filter(|a| a.verdict.tier().is_some_and(|t| t >= tier))
+            .filter_map(|a| casualty.of(a)),
+        u32::max,
+    )
 }
 
-/// Combines figures: the min chosen by `pick_min` from their mins, and the largest max (none when any
-/// is unbounded).
+/// Combines figures: the min `pick_min` keeps of their mins, and the largest max (none when any is
+/// unbounded); none when there is no figure.
 fn combine(
-    figures: &[CountRange],
-    pick_min: impl Fn(std::vec::IntoIter<u32>) -> Option<u32>,
+    figures: impl Iterator<Item = CountRange>,
+    pick_min: impl Fn(u32, u32) -> u32,
 ) -> Option<CountRange> {
-    let min = pick_min(
-        figures
-            .iter()
-            .map(CountRange::min)
-            .collect::<Vec<_>>()
-            .into_iter(),
-    )?;
-    let max = figures
-        .iter()
-        .map(CountRange::max)
-        .try_fold(0u32, |acc, max| max.map(|m| acc.max(m)));
+    let (min, max) = figures.fold(None, |acc: Option<(u32, Option<u32>)>, f| {
+        Some(match acc {
+            None => (f.min(), f.max()),
+            Some((min, max)) => (
+                pick_min(min, f.min()),
+                max.zip(f.max()).map(|(a, b)| a.max(b)),
+            ),
+        })
+    })?;
     // max >= every min >= the chosen min, so the range is valid.
     CountRange::new(min, max).ok()
 }
 
-/// One selected cluster, with what each selected source currently says of its members.
+/// One selected cluster in the window, and which of its sources are selected.
 struct ClusterView<'a> {
     id: IncidentId,
     position: Position,
-    members: Vec<&'a IncidentFacts>,
-    /// Current non-DUPLICATE assessments of the members, by selected source.
-    by_source: BTreeMap<&'a SourceId, Vec<&'a AssessmentFacts>>,
-    /// Selected sources with any current assessment of a member, DUPLICATE and OPEN included.
-    assessed_by: BTreeSet<&'a SourceId>,
+    group: &'a Group,
+    cluster: Cow<'a, SettledCluster>,
+    /// Bit `i` set when `cluster.sources[i]` is selected; the sources past 64 are looked up.
+    selected_mask: u64,
+    selected: &'a BTreeSet<SourceId>,
 }
 
 impl ClusterView<'_> {
-    /// A source's tier for the cluster: the highest among its assessments of the members.
-    fn tier_of(&self, source: &SourceId) -> Option<Tier> {
-        self.by_source
-            .get(source)?
+    /// The selected sources with a current assessment of a member, DUPLICATE and OPEN included.
+    fn sources(&self) -> impl Iterator<Item = &SourceSays> {
+        self.cluster
+            .sources
             .iter()
-            .filter_map(|a| a.verdict.tier())
-            .max()
+            .enumerate()
+            .filter(
+                |(i, s)| match u32::try_from(*i).ok().and_then(|i| 1u64.checked_shl(i)) {
+                    Some(bit) => self.selected_mask & bit != 0,
+                    None => self.selected.contains(&s.source),
+                },
+            )
+            .map(|(_, s)| s)
+    }
+
+    fn assessed_by(&self, source: &SourceId) -> bool {
+        self.sources().any(|s| s.source == *source)
     }
 
     /// Whether at least one selected source puts the cluster at `tier` or higher.
     fn at_tier(&self, tier: Tier) -> bool {
-        self.by_source
-            .keys()
-            .any(|s| self.tier_of(s).is_some_and(|t| t >= tier))
+        self.sources().any(|s| s.tier.is_some_and(|t| t >= tier))
     }
 
     /// Whether some member is attributed to `belligerent`.
     fn involves(&self, belligerent: &Slug) -> bool {
-        self.members
-            .iter()
-            .any(|m| m.attributed_to.contains(belligerent))
+        self.cluster.members.iter().any(|&m| {
+            self.group.incidents()[m]
+                .attributed_to
+                .contains(belligerent)
+        })
     }
 
     /// Rule 4's figure for the cluster at `tier`: the smallest min and the largest max among the
     /// figures of the sources that put it at that tier or higher.
     fn figure(&self, tier: Tier, casualty: Casualty) -> Option<CountRange> {
-        let figures: Vec<CountRange> = self
-            .by_source
-            .iter()
-            .filter(|(source, _)| self.tier_of(source).is_some_and(|t| t >= tier))
-            .filter_map(|(_, assessments)| source_figure(assessments, tier, casualty))
-            .collect();
-        combine(&figures, |mins| mins.min())
+        combine(
+            self.sources()
+                .filter(|s| s.tier.is_some_and(|t| t >= tier))
+                .filter_map(|s| s.figure(tier, casualty)),
+            u32::min,
+        )
     }
 }
 
-/// Rule 4 over `clusters` at `tier`.
-fn cluster_figures<'a>(
-    clusters: impl IntoIterator<Item = &'a ClusterView<'a>>,
-    tier: Tier,
-) -> TierFigures {
-    let mut figures = TierFigures::empty(tier);
-    for cluster in clusters.into_iter().filter(|c| c.at_tier(tier)) {
+impl TierFigures {
+    /// Rule 4: adds `cluster` when a selected source puts it at this tier or higher.
+    fn add_cluster(&mut self, cluster: &ClusterView<'_>) {
+        if !cluster.at_tier(self.tier) {
+            return;
+        }
         let inside = cluster.position == Position::Inside;
-        figures.counted.count(inside);
-        figures
-            .killed
-            .add(cluster.figure(tier, Casualty::Killed), inside);
-        figures
-            .injured
-            .add(cluster.figure(tier, Casualty::Injured), inside);
+        self.counted.count(inside);
+        self.killed
+            .add(cluster.figure(self.tier, Casualty::Killed), inside);
+        self.injured
+            .add(cluster.figure(self.tier, Casualty::Injured), inside);
     }
-    figures
+}
+
+/// The first [`LISTED_CLUSTERS`] cluster ids of those pushed, kept as they come.
+#[derive(Default)]
+struct Listed(std::collections::BinaryHeap<IncidentId>);
+
+impl Listed {
+    fn push(&mut self, id: IncidentId) {
+        self.0.push(id);
+        if self.0.len() > LISTED_CLUSTERS {
+            self.0.pop();
+        }
+    }
+
+    fn into_ids(self) -> Vec<IncidentId> {
+        self.0.into_sorted_vec()
+    }
+}
+
+/// Rules 4 and 5 over the selected clusters of one answer, taken one at a time.
+struct ClusterTally<'s> {
+    tiers: Vec<TierFigures>,
+    disputed: TierFigures,
+    disputed_ids: Listed,
+    /// Per selected source that has recorded any assessment: its gaps, counted and listed.
+    gaps: Vec<(&'s SourceId, u64, Listed)>,
+    /// The party each source speaks for, if any.
+    belligerent_of: BTreeMap<&'s SourceId, &'s Slug>,
+}
+
+impl<'s> ClusterTally<'s> {
+    fn new(facts: &'s impl Facts, selected: &'s BTreeSet<SourceId>) -> Self {
+        Self {
+            tiers: Tier::REPORTED.map(TierFigures::empty).to_vec(),
+            disputed: TierFigures::empty(Tier::Likely),
+            disputed_ids: Listed::default(),
+            gaps: selected
+                .iter()
+                .filter(|s| facts.first_assessed(s).is_some())
+                .map(|s| (s, 0, Listed::default()))
+                .collect(),
+            belligerent_of: facts
+                .sources()
+                .iter()
+                .filter_map(|s| Some((&s.id, s.belligerent.as_ref()?)))
+                .collect(),
+        }
+    }
+
+    fn add(&mut self, cluster: &ClusterView<'_>) {
+        for tier in &mut self.tiers {
+            tier.add_cluster(cluster);
+        }
+        // Rule 5: a source with a belligerent speaks only for clusters involving that party.
+        let belligerent_of = &self.belligerent_of;
+        let speaks_for = |source: &SourceId| {
+            belligerent_of
+                .get(source)
+                .is_none_or(|party| cluster.involves(party))
+        };
+        // Disputed when one selected source puts it at LIKELY or higher and another rejects it.
+        let rejects = |s: &SourceSays| s.tier == Some(Tier::Rejected) && speaks_for(&s.source);
+        let disputed = cluster.sources().any(|high| {
+            high.tier.is_some_and(|t| t >= Tier::Likely)
+                && cluster
+                    .sources()
+                    .any(|low| low.source != high.source && rejects(low))
+        });
+        if disputed {
+            self.disputed.add_cluster(cluster);
+            self.disputed_ids.push(cluster.id);
+        }
+        if cluster.at_tier(Tier::Likely) {
+            for (source, count, listed) in &mut self.gaps {
+                if !cluster.assessed_by(source) && speaks_for(source) {
+                    *count += 1;
+                    listed.push(cluster.id);
+                }
+            }
+        }
+    }
 }
 
 /// The selected sources: the filter's, or every source.
@@ -438,9 +560,8 @@ fn source_figures(
     let selected = filters.sources.clone();
     let mut sums = SourceSums::new(&selected);
     facts.for_each_group(window, &mut |group| {
-        let settled = group.settle(as_of);
-        for cluster in &settled.clusters {
-            count_members(group, cluster, window, filters, &mut sums);
+        for cluster in group.settle(as_of) {
+            count_members(group, &cluster, window, filters, &mut sums);
         }
     });
     sums.into_figures()
@@ -476,48 +597,37 @@ fn count_members(
 /// Rule 2 for one settled cluster: its view when the filters select it and it meets `window`.
 fn view<'a>(
     group: &'a Group,
-    cluster: &SettledCluster,
+    cluster: Cow<'a, SettledCluster>,
     window: DateInterval,
     filters: &Filters,
     selected: &'a BTreeSet<SourceId>,
 ) -> Option<ClusterView<'a>> {
-    let members: Vec<&IncidentFacts> = cluster
-        .members
-        .iter()
-        .map(|&i| &group.incidents()[i])
-        .collect();
-    if !members.iter().any(|m| filters.chooses(m)) {
+    let members = || cluster.members.iter().map(|&i| &group.incidents()[i]);
+    if !members().any(|m| filters.chooses(m)) {
         return None;
     }
-    let positions: Vec<Position> = members
-        .iter()
-        .map(|m| position(m.occurred, window))
-        .collect();
-    let position = if positions.iter().all(|p| *p == Position::Inside) {
+    let positions = || members().map(|m| position(m.occurred, window));
+    let position = if positions().all(|p| p == Position::Inside) {
         Position::Inside
-    } else if positions.iter().any(|p| *p != Position::Out) {
+    } else if positions().any(|p| p != Position::Out) {
         Position::Boundary
     } else {
         return None;
     };
-    let mut by_source: BTreeMap<&SourceId, Vec<&AssessmentFacts>> = BTreeMap::new();
-    let mut assessed_by = BTreeSet::new();
-    for &index in &cluster.current {
-        let a = &group.assessments()[index];
-        let Some(source) = selected.get(&a.source_id) else {
-            continue;
-        };
-        assessed_by.insert(source);
-        if a.verdict.tier().is_some() {
-            by_source.entry(source).or_default().push(a);
-        }
-    }
+    let selected_mask = cluster
+        .sources
+        .iter()
+        .take(64)
+        .enumerate()
+        .filter(|(_, s)| selected.contains(&s.source))
+        .fold(0u64, |mask, (i, _)| mask | 1 << i);
     Some(ClusterView {
         id: cluster.id,
         position,
-        members,
-        by_source,
-        assessed_by,
+        group,
+        cluster,
+        selected_mask,
+        selected,
     })
 }
 
@@ -530,76 +640,35 @@ pub fn figures(facts: &impl Facts, query: &FigureQuery) -> ReconciledFigures {
     } = query;
     let selected = selected_sources(facts, filters);
 
-    // Rules 2 and 3, group by group: the clusters the filters select and that meet the window, and
-    // each selected source's own figures.
+    // Rules 2 to 5, group by group: each selected source's own figures, and the clusters the
+    // filters select and that meet the window.
     let mut sums = SourceSums::new(&selected);
-    let mut views: Vec<ClusterView<'_>> = Vec::new();
+    let mut tally = ClusterTally::new(facts, &selected);
     facts.for_each_group(*window, &mut |group| {
-        let settled = group.settle(*as_of);
-        for cluster in &settled.clusters {
-            count_members(group, cluster, *window, filters, &mut sums);
-            views.extend(view(group, cluster, *window, filters, &selected));
+        for cluster in group.settle(*as_of) {
+            count_members(group, &cluster, *window, filters, &mut sums);
+            if let Some(view) = view(group, cluster, *window, filters, &selected) {
+                tally.add(&view);
+            }
         }
     });
-    views.sort_by_key(|v| v.id);
-
-    let tiers = Tier::REPORTED
-        .iter()
-        .map(|t| cluster_figures(&views, *t))
-        .collect();
-
-    // Rule 5.
-    let belligerent_of: BTreeMap<&SourceId, Option<&Slug>> = facts
-        .sources()
-        .iter()
-        .map(|s| (&s.id, s.belligerent.as_ref()))
-        .collect();
-    let speaks_for = |source: &SourceId, cluster: &ClusterView<'_>| match belligerent_of
-        .get(source)
-        .copied()
-        .flatten()
-    {
-        Some(party) => cluster.involves(party),
-        None => true,
-    };
-    let rejects = |source: &SourceId, cluster: &ClusterView<'_>| {
-        cluster.tier_of(source) == Some(Tier::Rejected) && speaks_for(source, cluster)
-    };
-    let disputed_views: Vec<&ClusterView<'_>> = views
-        .iter()
-        .filter(|c| {
-            selected.iter().any(|high| {
-                c.tier_of(high).is_some_and(|t| t >= Tier::Likely)
-                    && selected.iter().any(|low| low != high && rejects(low, c))
-            })
-        })
-        .collect();
+    let ClusterTally {
+        tiers,
+        disputed,
+        disputed_ids,
+        gaps,
+        ..
+    } = tally;
     let disputed = Disputed {
-        figures: cluster_figures(disputed_views.iter().copied(), Tier::Likely),
-        cluster_ids: disputed_views
-            .iter()
-            .map(|c| c.id)
-            .take(LISTED_CLUSTERS)
-            .collect(),
+        figures: disputed,
+        cluster_ids: disputed_ids.into_ids(),
     };
-    let coverage_gaps = selected
-        .iter()
-        .filter(|s| facts.first_assessed(s).is_some())
-        .map(|source| {
-            let gaps: Vec<IncidentId> = views
-                .iter()
-                .filter(|c| {
-                    c.at_tier(Tier::Likely)
-                        && !c.assessed_by.contains(source)
-                        && speaks_for(source, c)
-                })
-                .map(|c| c.id)
-                .collect();
-            CoverageGap {
-                source_id: source.clone(),
-                clusters: gaps.len() as u64,
-                cluster_ids: gaps.into_iter().take(LISTED_CLUSTERS).collect(),
-            }
+    let coverage_gaps = gaps
+        .into_iter()
+        .map(|(source, clusters, listed)| CoverageGap {
+            source_id: source.clone(),
+            clusters,
+            cluster_ids: listed.into_ids(),
         })
         .collect();
 

@@ -25,11 +25,22 @@ fn span_class(occurred: DateInterval) -> usize {
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     registry: Registry,
-    groups: HashMap<IncidentId, Group>,
-    /// Each incident held, and the id of its group: its smallest member.
-    group_of: HashMap<IncidentId, IncidentId>,
-    /// By span class, each member's first day and its last.
-    starts: [BTreeMap<(NaiveDate, IncidentId), NaiveDate>; SPAN_CLASSES],
+    /// The groups, by slot; a slot left empty is on `free`.
+    groups: Vec<Option<Group>>,
+    free: Vec<usize>,
+    /// Each incident held, and its group's slot.
+    group_of: HashMap<IncidentId, usize>,
+    /// By span class, each member's first day, keyed with its id.
+    starts: [BTreeMap<(NaiveDate, IncidentId), Start>; SPAN_CLASSES],
+}
+
+/// A member as the time index finds it.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    last: NaiveDate,
+    slot: usize,
+    /// Whether its group has other members, which the index may find too.
+    shared: bool,
 }
 
 impl Index {
@@ -48,12 +59,16 @@ impl Index {
     }
 
     pub(crate) fn groups(&self) -> usize {
-        self.groups.len()
+        self.groups.len() - self.free.len()
+    }
+
+    fn all_groups(&self) -> impl Iterator<Item = &Group> {
+        self.groups.iter().flatten()
     }
 
     /// Every assessment held, of any date.
     pub(crate) fn assessments(&self) -> impl Iterator<Item = &AssessmentFacts> {
-        self.groups.values().flat_map(Group::assessments)
+        self.all_groups().flat_map(Group::assessments)
     }
 
     /// Every fact held, ordered by id.
@@ -63,7 +78,7 @@ impl Index {
             statements: self.registry.statements.clone(),
             ..Dataset::default()
         };
-        for group in self.groups.values() {
+        for group in self.all_groups() {
             data.incidents.extend_from_slice(group.incidents());
             data.assessments.extend_from_slice(group.assessments());
             data.links.extend_from_slice(group.links());
@@ -105,7 +120,7 @@ impl Index {
             if !pool.insert(id) {
                 continue;
             }
-            if let Some(group) = self.group_of.get(&id).and_then(|g| self.groups.get(g)) {
+            if let Some(group) = self.group_of.get(&id).and_then(|&slot| self.group(slot)) {
                 reached.extend(group.incidents().iter().map(|i| i.id));
             }
             if let Some(record) = records.get(&id) {
@@ -113,14 +128,15 @@ impl Index {
             }
         }
         // The untouched members of those groups keep their records.
-        let old_groups: BTreeSet<IncidentId> = pool
+        let old_groups: BTreeSet<usize> = pool
             .iter()
             .filter_map(|id| self.group_of.get(id).copied())
             .collect();
-        for group_id in old_groups {
-            let Some(group) = self.groups.remove(&group_id) else {
+        for slot in old_groups {
+            let Some(group) = self.groups[slot].take() else {
                 continue;
             };
+            self.free.push(slot);
             for incident in group.incidents() {
                 self.group_of.remove(&incident.id);
                 self.starts[span_class(incident.occurred)]
@@ -164,21 +180,28 @@ impl Index {
         }
     }
 
+    fn group(&self, slot: usize) -> Option<&Group> {
+        self.groups.get(slot).and_then(Option::as_ref)
+    }
+
     fn insert(&mut self, members: Vec<IncidentRecord>) {
-        let group_id = members
-            .iter()
-            .map(|r| r.facts.id)
-            .min()
-            .expect("a group has a member");
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.groups.push(None);
+            self.groups.len() - 1
+        });
+        let shared = members.len() > 1;
         let mut incidents = Vec::with_capacity(members.len());
         let mut assessments = Vec::new();
         let mut links = BTreeSet::new();
         for record in members {
-            self.group_of.insert(record.facts.id, group_id);
-            self.starts[span_class(record.facts.occurred)].insert(
-                (record.facts.occurred.from(), record.facts.id),
-                record.facts.occurred.to(),
-            );
+            self.group_of.insert(record.facts.id, slot);
+            let start = Start {
+                last: record.facts.occurred.to(),
+                slot,
+                shared,
+            };
+            self.starts[span_class(record.facts.occurred)]
+                .insert((record.facts.occurred.from(), record.facts.id), start);
             incidents.push(record.facts);
             assessments.extend(record.assessments);
             links.extend(record.links.iter().map(|l| (l.low(), l.high())));
@@ -187,8 +210,7 @@ impl Index {
             .into_iter()
             .filter_map(|(low, high)| IncidentPair::new(low, high).ok())
             .collect();
-        self.groups
-            .insert(group_id, Group::new(incidents, assessments, links));
+        self.groups[slot] = Some(Group::new(incidents, assessments, links));
     }
 }
 
@@ -235,7 +257,9 @@ impl Facts for Index {
     }
 
     fn for_each_group<'a>(&'a self, window: DateInterval, visit: &mut dyn FnMut(&'a Group)) {
-        let mut found: Vec<IncidentId> = Vec::new();
+        // A group of one member is found once; others may be found by several, and are visited
+        // once each at the end.
+        let mut shared: Vec<usize> = Vec::new();
         for (class, starts) in self.starts.iter().enumerate() {
             let reach = if class + 1 == SPAN_CLASSES {
                 NaiveDate::MIN
@@ -249,16 +273,21 @@ impl Facts for Index {
                 (reach, IncidentId::from_stored(i64::MIN)),
                 (window.to(), IncidentId::from_stored(i64::MAX)),
             );
-            found.extend(
-                starts
-                    .range(first..=last)
-                    .filter(|(_, last)| **last >= window.from())
-                    .filter_map(|((_, id), _)| self.group_of.get(id).copied()),
-            );
+            for start in starts
+                .range(first..=last)
+                .map(|(_, start)| start)
+                .filter(|start| start.last >= window.from())
+            {
+                if start.shared {
+                    shared.push(start.slot);
+                } else if let Some(group) = self.group(start.slot) {
+                    visit(group);
+                }
+            }
         }
-        found.sort_unstable();
-        found.dedup();
-        for group in found.iter().filter_map(|id| self.groups.get(id)) {
+        shared.sort_unstable();
+        shared.dedup();
+        for group in shared.into_iter().filter_map(|slot| self.group(slot)) {
             visit(group);
         }
     }
@@ -334,8 +363,7 @@ mod tests {
 
     fn groups(index: &Index) -> BTreeSet<Vec<i64>> {
         index
-            .groups
-            .values()
+            .all_groups()
             .map(|g| {
                 let mut ids: Vec<i64> = g.incidents().iter().map(|i| i.id.get()).collect();
                 ids.sort_unstable();
