@@ -62,7 +62,7 @@ pub async fn read_back(store: &PgStore, sources: &[SourceFacts]) -> Dataset {
                 country: i.details.location.country,
                 admin1: i.details.location.admin1.clone(),
                 locality: i.details.location.locality.clone(),
-                attributed_to: i.details.attributed_to.clone(),
+                attributed_to: i.details.attributed_to.iter().cloned().collect(),
             })
             .collect(),
         assessments: assessments

@@ -778,3 +778,68 @@ fn a_model_behind_a_trimmed_log_reads_every_fact_again() {
         assert_eq!(store.read_model_status().catch_ups, 1);
     });
 }
+
+/// A database outage while a read model loads, or while it catches up, gives UNAVAILABLE, never a
+/// figure; once the database is back, the same store answers, with what was written meanwhile.
+#[test]
+fn an_outage_while_the_read_model_loads_is_unavailable_until_it_passes() {
+    use civcas_domain::RepositoryError;
+    use civcas_persistence::embedded::LocalCluster;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut cluster = LocalCluster::start_temporary().await.unwrap();
+        cluster.ensure_database("outage").await.unwrap();
+        let url = cluster.url("outage");
+        PgStore::migrate(&url).await.unwrap();
+        let settings = PoolSettings {
+            acquire_timeout: std::time::Duration::from_secs(1),
+            connect_timeout: std::time::Duration::from_secs(1),
+            ..PoolSettings::default()
+        };
+        let writer = PgStore::new(&url, &settings).unwrap();
+        let reader = PgStore::new(&url, &settings).unwrap();
+        register(&writer, &mut [false; SOURCES.len()], 0).await;
+        let batch = writer
+            .import_assessments(daily_incidents(0, 20))
+            .await
+            .unwrap();
+        assert_eq!(batch.created, 20, "{:?}", batch.rejected);
+        let present = FigureQuery {
+            window: DateInterval::new(day("2014-01-01", 0), day("2024-12-31", 0)).unwrap(),
+            filters: Filters::default(),
+            as_of: None,
+        };
+        let unavailable =
+            async |store: &PgStore| match store.reconciled_figures(present.clone()).await {
+                Err(RepositoryError::Unavailable(_)) => {}
+                other => panic!("expected UNAVAILABLE, got {other:?}"),
+            };
+
+        // Down before the reader's first call: nothing loaded, nothing answered.
+        cluster.crash().await.unwrap();
+        unavailable(&reader).await;
+        assert!(!reader.read_model_status().loaded);
+        cluster.restart().await.unwrap();
+        let dataset = civcas_tests::dataset::read_back(&writer, &sources()[..1]).await;
+        figures_agree(&reader, &dataset, &present).await.unwrap();
+
+        // Down after it loaded: its next call cannot know what was written, so it does not answer.
+        cluster.crash().await.unwrap();
+        unavailable(&reader).await;
+        cluster.restart().await.unwrap();
+        let batch = writer
+            .import_assessments(daily_incidents(20, 5))
+            .await
+            .unwrap();
+        assert_eq!(batch.created, 5, "{:?}", batch.rejected);
+        let dataset = civcas_tests::dataset::read_back(&writer, &sources()[..1]).await;
+        figures_agree(&reader, &dataset, &present).await.unwrap();
+        assert_eq!(reader.read_model_status().loads, 1, "read every fact again");
+        cluster.stop().await.unwrap();
+    });
+}

@@ -8,7 +8,7 @@
 //! finds.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -30,7 +30,9 @@ pub struct IncidentFacts {
     pub country: CountryCode,
     pub admin1: Option<String>,
     pub locality: Option<String>,
-    pub attributed_to: BTreeSet<Slug>,
+    /// Sorted; a list rather than a set, since most incidents name one party and a read model holds
+    /// millions of them.
+    pub attributed_to: Vec<Slug>,
 }
 
 /// What reconciliation needs to know of an assessment.
@@ -187,10 +189,7 @@ impl Settled {
             cluster.sources = cluster
                 .current
                 .chunk_by(|a, b| assessments[*a].source_id == assessments[*b].source_id)
-                .map(|own| {
-                    let source = &assessments[own[0]].source_id;
-                    SourceSays::of(source, own.iter().map(|&i| &assessments[i]))
-                })
+                .map(|own| SourceSays::of(own[0], own.iter().map(|&i| &assessments[i])))
                 .collect();
         }
         Self {

@@ -271,7 +271,8 @@ impl Casualty {
 /// figure at each reported tier.
 #[derive(Debug, Clone)]
 pub(crate) struct SourceSays {
-    source: SourceId,
+    /// One of the source's assessments, by index in its group: whose source it is.
+    source_of: usize,
     tier: Option<Tier>,
     /// At ESTABLISHED, LIKELY and ALLEGED, as [`Tier::REPORTED`] lists them.
     killed: [Option<CountRange>; 3],
@@ -279,15 +280,15 @@ pub(crate) struct SourceSays {
 }
 
 impl SourceSays {
-    /// From `source`'s current assessments of the cluster's members.
+    /// From one source's current assessments of the cluster's members, the first `source_of`.
     pub(crate) fn of<'a>(
-        source: &SourceId,
+        source_of: usize,
         own: impl Iterator<Item = &'a AssessmentFacts> + Clone,
     ) -> Self {
         let figure =
             |casualty: Casualty| Tier::REPORTED.map(|t| source_figure(own.clone(), t, casualty));
         Self {
-            source: source.clone(),
+            source_of,
             tier: own.clone().filter_map(|a| a.verdict.tier()).max(),
             killed: figure(Casualty::Killed),
             injured: figure(Casualty::Injured),
@@ -350,6 +351,10 @@ struct ClusterView<'a> {
 }
 
 impl ClusterView<'_> {
+    fn source(&self, says: &SourceSays) -> &SourceId {
+        &self.group.assessments()[says.source_of].source_id
+    }
+
     /// The selected sources with a current assessment of a member, DUPLICATE and OPEN included.
     fn sources(&self) -> impl Iterator<Item = &SourceSays> {
         self.cluster
@@ -359,14 +364,14 @@ impl ClusterView<'_> {
             .filter(
                 |(i, s)| match u32::try_from(*i).ok().and_then(|i| 1u64.checked_shl(i)) {
                     Some(bit) => self.selected_mask & bit != 0,
-                    None => self.selected.contains(&s.source),
+                    None => self.selected.contains(self.source(s)),
                 },
             )
             .map(|(_, s)| s)
     }
 
     fn assessed_by(&self, source: &SourceId) -> bool {
-        self.sources().any(|s| s.source == *source)
+        self.sources().any(|s| self.source(s) == source)
     }
 
     /// Whether at least one selected source puts the cluster at `tier` or higher.
@@ -469,12 +474,13 @@ impl<'s> ClusterTally<'s> {
                 .is_none_or(|party| cluster.involves(party))
         };
         // Disputed when one selected source puts it at LIKELY or higher and another rejects it.
-        let rejects = |s: &SourceSays| s.tier == Some(Tier::Rejected) && speaks_for(&s.source);
+        let rejects =
+            |s: &SourceSays| s.tier == Some(Tier::Rejected) && speaks_for(cluster.source(s));
         let disputed = cluster.sources().any(|high| {
             high.tier.is_some_and(|t| t >= Tier::Likely)
                 && cluster
                     .sources()
-                    .any(|low| low.source != high.source && rejects(low))
+                    .any(|low| low.source_of != high.source_of && rejects(low))
         });
         if disputed {
             self.disputed.add_cluster(cluster);
@@ -619,7 +625,7 @@ fn view<'a>(
         .iter()
         .take(64)
         .enumerate()
-        .filter(|(_, s)| selected.contains(&s.source))
+        .filter(|(_, s)| selected.contains(&group.assessments()[s.source_of].source_id))
         .fold(0u64, |mask, (i, _)| mask | 1 << i);
     Some(ClusterView {
         id: cluster.id,

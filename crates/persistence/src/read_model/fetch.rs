@@ -70,18 +70,21 @@ impl TryFrom<IncidentFactRow> for IncidentFacts {
 
     fn try_from(row: IncidentFactRow) -> StoreResult<Self> {
         let bad = |e| StoreError::Repository(corrupt("incident", e));
+        let mut attributed_to: Vec<Slug> = row
+            .attributed_to
+            .iter()
+            .map(|s| Slug::parse(s))
+            .collect::<Result<_, _>>()
+            .map_err(bad)?;
+        attributed_to.sort();
+        attributed_to.dedup();
         Ok(Self {
             id: IncidentId::from_stored(row.id),
             occurred: DateInterval::new(row.occurred_from, row.occurred_to).map_err(bad)?,
             country: CountryCode::parse(&row.country).map_err(bad)?,
             admin1: row.admin1,
             locality: row.locality,
-            attributed_to: row
-                .attributed_to
-                .iter()
-                .map(|s| Slug::parse(s))
-                .collect::<Result<_, _>>()
-                .map_err(bad)?,
+            attributed_to,
         })
     }
 }

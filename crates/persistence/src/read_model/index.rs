@@ -313,7 +313,7 @@ mod tests {
                 country: CountryCode::parse("SY").unwrap(),
                 admin1: None,
                 locality: None,
-                attributed_to: BTreeSet::new(),
+                attributed_to: Vec::new(),
             },
             assessments: Vec::new(),
             links: Vec::new(),

@@ -17,7 +17,7 @@ mod fetch;
 mod index;
 mod log;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -33,9 +33,9 @@ use crate::error::{StoreError, StoreResult};
 use index::Index;
 use log::Watermark;
 
-/// Above this many incidents to read again at once (after an import), the model reads every fact
-/// instead: one pass over the tables rather than a lookup per incident.
-const RELOAD_ABOVE: usize = 50_000;
+/// At most about this many incidents are read again and applied at once, whole transactions at a
+/// time, so that catching up with an import holds only a slice of it besides the model.
+const CATCH_UP_SLICE: usize = 20_000;
 
 /// How often a server catches up and trims the log when no change is announced: far within the
 /// time the log keeps its rows ([`log::KEPT_FOR_MINUTES`]).
@@ -109,34 +109,39 @@ impl ReadModel {
             .into_iter()
             .filter(|(txid, _)| !watermark.applied.contains(txid))
             .collect();
-        let touched: BTreeSet<i64> = new.iter().filter_map(|(_, incident)| *incident).collect();
-        if touched.len() > RELOAD_ABOVE {
-            return self.load(conn).await;
+        if new.iter().any(|(_, incident)| incident.is_none()) {
+            let registry = fetch::registry(conn).await?;
+            self.apply(|index| index.set_registry(registry));
         }
-        let registry = match new.iter().any(|(_, incident)| incident.is_none()) {
-            true => Some(fetch::registry(conn).await?),
-            false => None,
-        };
-        let ids: Vec<i64> = touched.iter().copied().collect();
-        let records = match ids.is_empty() {
-            true => Default::default(),
-            false => fetch::incident_records(conn, Some(&ids)).await?,
-        };
-        {
-            let mut index = self.index.write().expect("not poisoned");
-            let index = index.as_mut().expect("loaded above");
-            if let Some(registry) = registry {
-                index.set_registry(registry);
+        let mut by_transaction: BTreeMap<u64, Vec<i64>> = BTreeMap::new();
+        for (txid, incident) in &new {
+            by_transaction.entry(*txid).or_default().extend(*incident);
+        }
+        let mut slice: BTreeSet<i64> = BTreeSet::new();
+        let mut transactions = by_transaction.into_values().peekable();
+        while let Some(incidents) = transactions.next() {
+            slice.extend(incidents);
+            if slice.len() < CATCH_UP_SLICE && transactions.peek().is_some() {
+                continue;
             }
-            let touched = touched.into_iter().map(IncidentId::from_stored).collect();
-            index.update(&touched, records);
+            let ids: Vec<i64> = std::mem::take(&mut slice).into_iter().collect();
+            let records = fetch::incident_records(conn, Some(&ids)).await?;
+            let touched = ids.iter().copied().map(IncidentId::from_stored).collect();
+            self.apply(|index| index.update(&touched, records));
+            self.counts
+                .lock()
+                .expect("not poisoned")
+                .incidents_read_again += ids.len() as u64;
         }
-        let mut counts = self.counts.lock().expect("not poisoned");
-        counts.catch_ups += 1;
-        counts.incidents_read_again += ids.len() as u64;
-        drop(counts);
+        self.counts.lock().expect("not poisoned").catch_ups += 1;
         self.advance(read.xmin, new.into_iter().map(|(txid, _)| txid));
         Ok(())
+    }
+
+    fn apply(&self, change: impl FnOnce(&mut Index)) {
+        if let Some(index) = self.index.write().expect("not poisoned").as_mut() {
+            change(index);
+        }
     }
 
     fn advance(&self, xmin: u64, applied: impl IntoIterator<Item = u64>) {
@@ -149,6 +154,8 @@ impl ReadModel {
     /// Reads every fact in one snapshot, with the log's watermark there.
     async fn load(&self, conn: &mut AsyncPgConnection) -> StoreResult<()> {
         let started = std::time::Instant::now();
+        // Not two models at once: callers wait for this one (see `catch_up`).
+        *self.index.write().expect("not poisoned") = None;
         let (watermark, registry, records) = conn
             .build_transaction()
             .read_only()
@@ -176,19 +183,17 @@ impl ReadModel {
     }
 
     /// Runs `compute` over the index on a blocking thread, so that a long computation does not hold
-    /// up the runtime's other tasks.
+    /// up the runtime's other tasks; `None` when a reload emptied the model meanwhile.
     async fn compute<T: Send + 'static>(
         &self,
         compute: impl FnOnce(&Index) -> T + Send + 'static,
-    ) -> RepositoryResult<T> {
+    ) -> RepositoryResult<Option<T>> {
         let index = Arc::clone(&self.index);
         tokio::task::spawn_blocking(move || {
-            let index = index.read().expect("not poisoned");
-            index.as_ref().map(compute)
+            index.read().expect("not poisoned").as_ref().map(compute)
         })
         .await
-        .map_err(|e| RepositoryError::Internal(format!("computing the figures failed: {e}")))?
-        .ok_or_else(|| RepositoryError::Internal("the read model is not loaded".to_owned()))
+        .map_err(|e| RepositoryError::Internal(format!("computing the figures failed: {e}")))
     }
 }
 
@@ -237,8 +242,21 @@ impl PgStore {
     /// with the rows.
     #[doc(hidden)]
     pub async fn read_model_facts(&self) -> RepositoryResult<Dataset> {
-        self.catch_up().await?;
-        self.read_model.compute(Index::dataset).await
+        self.answer(Index::dataset).await
+    }
+
+    /// Catches up, then computes an answer over the read model; again when a reload emptied the
+    /// model in between.
+    async fn answer<T: Send + 'static>(
+        &self,
+        compute: impl FnOnce(&Index) -> T + Clone + Send + 'static,
+    ) -> RepositoryResult<T> {
+        loop {
+            self.catch_up().await?;
+            if let Some(answer) = self.read_model.compute(compute.clone()).await? {
+                return Ok(answer);
+            }
+        }
     }
 
     /// Trims the change log (see `read_model::log`); whether rows went.
@@ -250,10 +268,7 @@ impl PgStore {
 
 impl FigureRepository for PgStore {
     async fn reconciled_figures(&self, query: FigureQuery) -> RepositoryResult<ReconciledFigures> {
-        self.catch_up().await?;
-        self.read_model
-            .compute(move |index| figures(index, &query))
-            .await
+        self.answer(move |index| figures(index, &query)).await
     }
 
     async fn figure_series(
@@ -261,21 +276,19 @@ impl FigureRepository for PgStore {
         query: FigureQuery,
         buckets: Vec<DateInterval>,
     ) -> RepositoryResult<Vec<ReconciledFigures>> {
-        self.catch_up().await?;
-        self.read_model
-            .compute(move |index| {
-                buckets
-                    .into_iter()
-                    .map(|window| {
-                        let bucket = FigureQuery {
-                            window,
-                            ..query.clone()
-                        };
-                        figures(index, &bucket)
-                    })
-                    .collect()
-            })
-            .await
+        self.answer(move |index| {
+            buckets
+                .iter()
+                .map(|&window| {
+                    let bucket = FigureQuery {
+                        window,
+                        ..query.clone()
+                    };
+                    figures(index, &bucket)
+                })
+                .collect()
+        })
+        .await
     }
 
     async fn assessment_flow(
@@ -283,27 +296,23 @@ impl FigureRepository for PgStore {
         source: SourceId,
         window: DateInterval,
     ) -> RepositoryResult<AssessmentFlow> {
-        self.catch_up().await?;
-        self.read_model
-            .compute(move |index| {
-                assessment_flow(
-                    index.assessments().filter(|a| a.source_id == source),
-                    &source,
-                    window,
-                )
-            })
-            .await
+        self.answer(move |index| {
+            assessment_flow(
+                index.assessments().filter(|a| a.source_id == source),
+                &source,
+                window,
+            )
+        })
+        .await
     }
 
     async fn source_ids(&self) -> RepositoryResult<Vec<SourceId>> {
-        self.catch_up().await?;
-        self.read_model
-            .compute(|index| {
-                civcas_domain::reconcile::Facts::sources(index)
-                    .iter()
-                    .map(|s| s.id.clone())
-                    .collect()
-            })
-            .await
+        self.answer(|index| {
+            civcas_domain::reconcile::Facts::sources(index)
+                .iter()
+                .map(|s| s.id.clone())
+                .collect()
+        })
+        .await
     }
 }
