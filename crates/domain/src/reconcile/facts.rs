@@ -96,6 +96,9 @@ impl Group {
         assessments: Vec<AssessmentFacts>,
         links: Vec<IncidentPair>,
     ) -> Self {
+        let (mut incidents, mut assessments) = (incidents, assessments);
+        incidents.shrink_to_fit();
+        assessments.shrink_to_fit();
         let present = Settled::new(&incidents, &assessments, &links, None);
         Self {
             incidents,
@@ -186,11 +189,15 @@ impl Settled {
             }
         }
         for cluster in settled.values_mut() {
+            // Settled once for the present and held for every group: no spare capacity.
+            cluster.members.shrink_to_fit();
+            cluster.current.shrink_to_fit();
             cluster.sources = cluster
                 .current
                 .chunk_by(|a, b| assessments[*a].source_id == assessments[*b].source_id)
                 .map(|own| SourceSays::of(own[0], own.iter().map(|&i| &assessments[i])))
                 .collect();
+            cluster.sources.shrink_to_fit();
         }
         Self {
             clusters: settled.into_values().collect(),

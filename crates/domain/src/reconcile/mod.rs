@@ -497,12 +497,19 @@ impl<'s> ClusterTally<'s> {
     }
 }
 
-/// The selected sources: the filter's, or every source.
+/// The selected sources: the filter's, or every source; as the facts spell them, so that comparing
+/// them with the facts' own is cheap.
 fn selected_sources(facts: &impl Facts, filters: &Filters) -> BTreeSet<SourceId> {
+    let registered = facts.sources().iter().map(|s| &s.id);
     if filters.sources.is_empty() {
-        facts.sources().iter().map(|s| s.id.clone()).collect()
+        registered.cloned().collect()
     } else {
-        filters.sources.clone()
+        let registered: BTreeSet<&SourceId> = registered.collect();
+        filters
+            .sources
+            .iter()
+            .map(|s| (*registered.get(s).unwrap_or(&s)).clone())
+            .collect()
     }
 }
 

@@ -44,16 +44,6 @@ struct Start {
 }
 
 impl Index {
-    /// An index of `records`, each incident an assessment or a link names.
-    pub(crate) fn new(registry: Registry, records: HashMap<IncidentId, IncidentRecord>) -> Self {
-        let mut index = Self {
-            registry,
-            ..Self::default()
-        };
-        index.regroup(records);
-        index
-    }
-
     pub(crate) fn incidents(&self) -> usize {
         self.group_of.len()
     }
@@ -184,7 +174,16 @@ impl Index {
         self.groups.get(slot).and_then(Option::as_ref)
     }
 
-    fn insert(&mut self, members: Vec<IncidentRecord>) {
+    /// An index of the `registry` alone, whose groups come with [`Index::insert`].
+    pub(crate) fn empty(registry: Registry) -> Self {
+        Self {
+            registry,
+            ..Self::default()
+        }
+    }
+
+    /// Adds a group: incidents joined by their links and DUPLICATE verdicts, none of them held yet.
+    pub(crate) fn insert(&mut self, members: Vec<IncidentRecord>) {
         let slot = self.free.pop().unwrap_or_else(|| {
             self.groups.push(None);
             self.groups.len() - 1
@@ -203,7 +202,10 @@ impl Index {
             self.starts[span_class(record.facts.occurred)]
                 .insert((record.facts.occurred.from(), record.facts.id), start);
             incidents.push(record.facts);
-            assessments.extend(record.assessments);
+            match assessments.is_empty() {
+                true => assessments = record.assessments,
+                false => assessments.extend(record.assessments),
+            }
             links.extend(record.links.iter().map(|l| (l.low(), l.high())));
         }
         let links = links
@@ -361,6 +363,14 @@ mod tests {
         by_id
     }
 
+    /// An index built from `records` at once.
+    fn built(records: HashMap<IncidentId, IncidentRecord>) -> Index {
+        let mut index = Index::empty(Registry::default());
+        let touched = records.keys().copied().collect();
+        index.update(&touched, records);
+        index
+    }
+
     fn groups(index: &Index) -> BTreeSet<Vec<i64>> {
         index
             .all_groups()
@@ -386,7 +396,7 @@ mod tests {
     fn updates_regroup_as_a_new_index_would() {
         let mut now: Vec<IncidentRecord> =
             (1..=5).map(|id| record(id, id as u64 * 10, 1)).collect();
-        let mut index = Index::new(Registry::default(), stored(&now));
+        let mut index = built(stored(&now));
         assert_eq!(groups(&index).len(), 5);
 
         // 1 linked to 2, and 4 a DUPLICATE of 3: two merges.
@@ -394,7 +404,7 @@ mod tests {
         now[3].assessments.push(duplicate(4, 3));
         let touched = [1, 2, 3, 4].map(IncidentId::from_stored).into();
         index.update(&touched, stored(&now));
-        let scratch = Index::new(Registry::default(), stored(&now));
+        let scratch = built(stored(&now));
         assert_eq!(groups(&index), groups(&scratch));
         assert_eq!(groups(&index), [vec![1, 2], vec![3, 4], vec![5]].into());
 
@@ -406,10 +416,7 @@ mod tests {
         now[1].links.retain(|l| *l != link(1, 2));
         index.update(&[1, 2].map(IncidentId::from_stored).into(), stored(&now));
         assert_eq!(groups(&index), [vec![1], vec![2, 3, 4], vec![5]].into());
-        assert_eq!(
-            groups(&index),
-            groups(&Index::new(Registry::default(), stored(&now)))
-        );
+        assert_eq!(groups(&index), groups(&built(stored(&now))));
         assert_eq!(index.incidents(), 5);
 
         // An incident nothing names any more leaves the index, and its day with it.
@@ -428,7 +435,7 @@ mod tests {
             record(3, 0, 3_000), // longer than any class but the last
             record(4, 45, 1),
         ];
-        let index = Index::new(Registry::default(), stored(&records));
+        let index = built(stored(&records));
         assert_eq!(visited(&index, 39, 39), [2, 3].into());
         assert_eq!(visited(&index, 40, 44), [3].into());
         assert_eq!(visited(&index, 2_000, 2_000), [3].into());

@@ -66,6 +66,7 @@ pub(crate) struct ReadModel {
     watermark: Mutex<Watermark>,
     /// One load or catch-up at a time.
     catching_up: tokio::sync::Mutex<()>,
+    names: fetch::Names,
     counts: Mutex<ReadModelStatus>,
 }
 
@@ -110,7 +111,7 @@ impl ReadModel {
             .filter(|(txid, _)| !watermark.applied.contains(txid))
             .collect();
         if new.iter().any(|(_, incident)| incident.is_none()) {
-            let registry = fetch::registry(conn).await?;
+            let registry = fetch::registry(conn, &self.names).await?;
             self.apply(|index| index.set_registry(registry));
         }
         let mut by_transaction: BTreeMap<u64, Vec<i64>> = BTreeMap::new();
@@ -125,7 +126,7 @@ impl ReadModel {
                 continue;
             }
             let ids: Vec<i64> = std::mem::take(&mut slice).into_iter().collect();
-            let records = fetch::incident_records(conn, Some(&ids)).await?;
+            let records = fetch::incident_records(conn, &ids, &self.names).await?;
             let touched = ids.iter().copied().map(IncidentId::from_stored).collect();
             self.apply(|index| index.update(&touched, records));
             self.counts
@@ -156,20 +157,33 @@ impl ReadModel {
         let started = std::time::Instant::now();
         // Not two models at once: callers wait for this one (see `catch_up`).
         *self.index.write().expect("not poisoned") = None;
-        let (watermark, registry, records) = conn
+        // The groups are indexed on a blocking thread as they are read.
+        let (groups, mut indexed) = tokio::sync::mpsc::channel(1024);
+        let indexing = tokio::task::spawn_blocking(move || {
+            let mut index = Index::empty(Default::default());
+            while let Some(group) = indexed.blocking_recv() {
+                index.insert(group);
+            }
+            index
+        });
+        let names = &self.names;
+        let read = conn
             .build_transaction()
             .read_only()
             .repeatable_read()
             .run(async |conn| {
                 let watermark = log::snapshot_watermark(conn).await?;
-                let registry = fetch::registry(conn).await?;
-                let records = fetch::incident_records(conn, None).await?;
-                Ok::<_, StoreError>((watermark, registry, records))
+                let registry = fetch::registry(conn, names).await?;
+                fetch::every_group(conn, names, &groups).await?;
+                Ok::<_, StoreError>((watermark, registry))
             })
-            .await?;
-        let index = tokio::task::spawn_blocking(move || Index::new(registry, records))
+            .await;
+        drop(groups);
+        let mut index = indexing
             .await
             .map_err(|e| RepositoryError::Internal(format!("indexing failed: {e}")))?;
+        let (watermark, registry) = read?;
+        index.set_registry(registry);
         tracing::info!(
             incidents = index.incidents(),
             groups = index.groups(),
