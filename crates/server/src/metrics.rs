@@ -133,7 +133,7 @@ impl Metrics {
         let read_model_incidents = Gauge::default();
         registry.register(
             "civcas_read_model_incidents",
-            "Incidents the read model holds in memory: those an assessment or a link names",
+            "Incidents the read model holds in memory: those an assessment, a DUPLICATE verdict or a link names",
             read_model_incidents.clone(),
         );
         let read_model_events = Family::<OutcomeLabels, Counter>::default();

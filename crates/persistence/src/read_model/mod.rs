@@ -41,6 +41,12 @@ const CATCH_UP_SLICE: usize = 20_000;
 /// time the log keeps its rows ([`log::KEPT_FOR_MINUTES`]).
 const FOLLOW_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
 
+/// The shortest rest of the follower between two catch-ups; it rests four times as long as its last
+/// one took when that is longer. Every write announces itself, and callers catch up themselves
+/// before answering, so the follower only keeps the model warm: chasing each announcement took a
+/// core from a stream of writes (BENCHMARKS.md, finding 30).
+const FOLLOWER_REST: Duration = Duration::from_millis(100);
+
 /// How long a server waits before trying to catch up again when the database did not answer.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -49,7 +55,7 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 pub struct ReadModelStatus {
     /// Whether the facts have been read.
     pub loaded: bool,
-    /// Incidents held: those an assessment or a link names.
+    /// Incidents held: those an assessment, a DUPLICATE verdict or a link names.
     pub incidents: usize,
     pub groups: usize,
     /// How often every fact was read.
@@ -225,14 +231,15 @@ impl PgStore {
         Ok(self.read_model.catch_up(&mut conn).await?)
     }
 
-    /// Keeps the read model caught up in the background: at once (the first load), on each change
-    /// announced, and at least every minute, when it also trims the change log. Aborting the task
-    /// stops it.
+    /// Keeps the read model caught up in the background: at once (the first load), after a change
+    /// announced (resting between catch-ups, see [`FOLLOWER_REST`]), and at least every minute; and
+    /// trims the change log once a minute. Aborting the task stops it.
     pub fn follow_changes(&self, mut changes: Changes) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
         tokio::spawn(async move {
             let mut trimmed: Option<tokio::time::Instant> = None;
             loop {
+                let started = tokio::time::Instant::now();
                 if let Err(error) = store.catch_up().await {
                     tracing::warn!(%error, "the read model could not catch up; trying again");
                     tokio::time::sleep(RETRY_AFTER).await;
@@ -244,6 +251,7 @@ impl PgStore {
                         tracing::warn!(%error, "the change log could not be trimmed");
                     }
                 }
+                tokio::time::sleep((started.elapsed() * 4).max(FOLLOWER_REST)).await;
                 tokio::select! {
                     changed = changes.changed() => if changed.is_err() { return },
                     () = tokio::time::sleep(FOLLOW_AT_LEAST_EVERY) => {}
