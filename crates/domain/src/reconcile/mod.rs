@@ -563,7 +563,7 @@ impl<'s> SourceSums<'s> {
     }
 }
 
-/// Rule 3 alone, over `window` and `filters`: what [`own_figures`] compares a statement with.
+/// Rule 3 alone, over `window` and `filters`: what [`own_established`] compares a statement with.
 fn source_figures(
     facts: &impl Facts,
     window: DateInterval,

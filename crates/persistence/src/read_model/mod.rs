@@ -232,8 +232,9 @@ impl PgStore {
     }
 
     /// Keeps the read model caught up in the background: at once (the first load), after a change
-    /// announced (resting between catch-ups, see [`FOLLOWER_REST`]), and at least every minute; and
-    /// trims the change log once a minute. Aborting the task stops it.
+    /// announced (resting between catch-ups, four times as long as the last took, at least 0.1 s),
+    /// and at least every minute; and trims the change log once a minute. Aborting the task stops
+    /// it.
     pub fn follow_changes(&self, mut changes: Changes) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
         tokio::spawn(async move {
