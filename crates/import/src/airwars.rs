@@ -1,7 +1,7 @@
 //! Airwars' Syria export: `incidents.csv`, `belligerent_assessments.csv` and
 //! `belligerent_statements.csv`, mapped as DESIGN.md section 5 says.
 //!
-//! Choices the design leaves open, made here and listed in the README:
+//! Choices the design leaves open, made here and listed in docs/real-data.md:
 //! - a row that is not UTF-8, is truncated, or holds a figure that is not a whole number, a min above
 //!   its max or an unknown `geolocation_accuracy` is rejected with its line, like a row without a
 //!   date; coordinates out of range are dropped and counted, and the incident kept;

@@ -11,7 +11,8 @@ use config::{Config, ConfigError, Environment, File, FileFormat};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-/// The defaults every layer starts from; README's configuration reference lists the same keys.
+/// The defaults every layer starts from; docs/operations.md's configuration reference lists the
+/// same keys.
 const DEFAULTS: &str = r#"
 [server]
 host = "127.0.0.1"
