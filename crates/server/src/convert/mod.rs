@@ -42,11 +42,7 @@ fn date(field: &str, raw: &str) -> Result<NaiveDate, Violations> {
     parse_date(raw).at(field)
 }
 
-fn published_date(
-    field: &str,
-    raw: &str,
-    today: NaiveDate,
-) -> Result<NaiveDate, Violations> {
+fn published_date(field: &str, raw: &str, today: NaiveDate) -> Result<NaiveDate, Violations> {
     parse_date(raw)
         .and_then(|d| not_in_future(d, today))
         .at(field)
@@ -77,10 +73,7 @@ fn optional_text(
         .at(field)
 }
 
-fn optional_url(
-    field: &str,
-    raw: Option<String>,
-) -> Result<Option<HttpUrl>, Violations> {
+fn optional_url(field: &str, raw: Option<String>) -> Result<Option<HttpUrl>, Violations> {
     given(raw)
         .map(|url| HttpUrl::parse(&url))
         .transpose()
@@ -120,10 +113,7 @@ where
     })
 }
 
-fn count_range(
-    field: &str,
-    raw: Option<pb::CountRange>,
-) -> Result<Option<CountRange>, Violations> {
+fn count_range(field: &str, raw: Option<pb::CountRange>) -> Result<Option<CountRange>, Violations> {
     raw.map(|pb::CountRange { min, max }| CountRange::new(min, max))
         .transpose()
         .at(field)
