@@ -9,10 +9,11 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::SourceSays;
+use super::{Filters, Selection, SourceSays, Tally};
 use crate::assessment::Verdict;
 use crate::count::CountRange;
 use crate::country::CountryCode;
@@ -77,6 +78,25 @@ pub trait Facts {
     /// Calls `visit` with every group that has a member whose dates overlap `window`, each once.
     /// Others may come too: the rules place every member themselves.
     fn for_each_group<'a>(&'a self, window: DateInterval, visit: &mut dyn FnMut(&'a Group));
+    /// For an answer of the present: calls `visit` with every group that [`Facts::for_each_group`]
+    /// would, except those that `filters` cannot select, some of them summed in tallies for
+    /// `selection` (see [`Tally::summing`]). Each group comes once, alone or in one tally.
+    fn for_each_part<'a>(
+        &'a self,
+        window: DateInterval,
+        _filters: &Filters,
+        _selection: &Selection,
+        visit: &mut dyn FnMut(Part<'a>),
+    ) {
+        self.for_each_group(window, &mut |group| visit(Part::Group(group)));
+    }
+}
+
+/// What [`Facts::for_each_part`] hands an answer: a group, or a tally of groups.
+#[derive(Debug)]
+pub enum Part<'a> {
+    Group(&'a Group),
+    Summed(Arc<Tally>),
 }
 
 /// Incidents closed under links and DUPLICATE verdicts of any date, with every assessment of them.

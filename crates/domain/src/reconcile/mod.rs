@@ -14,16 +14,17 @@
 pub mod facts;
 pub mod flow;
 pub mod series;
+mod tally;
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
 pub use facts::{
-    AssessmentFacts, Clusters, Dataset, Facts, Group, IncidentFacts, SourceFacts,
+    AssessmentFacts, Clusters, Dataset, Facts, Group, IncidentFacts, Part, SourceFacts,
     current_assessments,
 };
+pub use tally::{Selection, Tally};
 
 use crate::assessment::{Tier, Verdict};
 use crate::count::CountRange;
@@ -32,7 +33,6 @@ use crate::dates::DateInterval;
 use crate::ids::IncidentId;
 use crate::slug::{Slug, SourceId};
 use crate::statement::{ATTRIBUTED_TO_ALL, Measure, Statement};
-use facts::SettledCluster;
 
 /// The filters of a query. Values within one filter are ORed; separate filters are ANDed; an empty
 /// filter lets everything through.
@@ -128,6 +128,13 @@ impl RangeSum {
         (self.unbounded == 0).then_some(self.max_bounded)
     }
 
+    fn merge(&mut self, other: &Self) {
+        self.min += other.min;
+        self.max_bounded += other.max_bounded;
+        self.unbounded += other.unbounded;
+        self.without_figure += other.without_figure;
+    }
+
     /// Adds one item's figure: its min only when it is inside, its max in any case.
     fn add(&mut self, figure: Option<CountRange>, inside: bool) {
         match figure {
@@ -153,6 +160,11 @@ pub struct Split {
 }
 
 impl Split {
+    fn merge(&mut self, other: &Self) {
+        self.inside += other.inside;
+        self.boundary += other.boundary;
+    }
+
     fn count(&mut self, inside: bool) {
         if inside {
             self.inside += 1;
@@ -180,6 +192,12 @@ impl TierFigures {
             killed: RangeSum::default(),
             injured: RangeSum::default(),
         }
+    }
+
+    fn merge(&mut self, other: &Self) {
+        self.counted.merge(&other.counted);
+        self.killed.merge(&other.killed);
+        self.injured.merge(&other.injured);
     }
 }
 
@@ -339,230 +357,6 @@ fn combine(
     CountRange::new(min, max).ok()
 }
 
-/// One selected cluster in the window, and which of its sources are selected.
-struct ClusterView<'a> {
-    id: IncidentId,
-    position: Position,
-    group: &'a Group,
-    cluster: Cow<'a, SettledCluster>,
-    /// Bit `i` set when `cluster.sources[i]` is selected; the sources past 64 are looked up.
-    selected_mask: u64,
-    selected: &'a BTreeSet<SourceId>,
-}
-
-impl ClusterView<'_> {
-    fn source(&self, says: &SourceSays) -> &SourceId {
-        &self.group.assessments()[says.source_of].source_id
-    }
-
-    /// The selected sources with a current assessment of a member, DUPLICATE and OPEN included.
-    fn sources(&self) -> impl Iterator<Item = &SourceSays> {
-        self.cluster
-            .sources
-            .iter()
-            .enumerate()
-            .filter(
-                |(i, s)| match u32::try_from(*i).ok().and_then(|i| 1u64.checked_shl(i)) {
-                    Some(bit) => self.selected_mask & bit != 0,
-                    None => self.selected.contains(self.source(s)),
-                },
-            )
-            .map(|(_, s)| s)
-    }
-
-    fn assessed_by(&self, source: &SourceId) -> bool {
-        self.sources().any(|s| self.source(s) == source)
-    }
-
-    /// Whether at least one selected source puts the cluster at `tier` or higher.
-    fn at_tier(&self, tier: Tier) -> bool {
-        self.sources().any(|s| s.tier.is_some_and(|t| t >= tier))
-    }
-
-    /// Whether some member is attributed to `belligerent`.
-    fn involves(&self, belligerent: &Slug) -> bool {
-        self.cluster.members.iter().any(|&m| {
-            self.group.incidents()[m]
-                .attributed_to
-                .contains(belligerent)
-        })
-    }
-
-    /// Rule 4's figure for the cluster at `tier`: the smallest min and the largest max among the
-    /// figures of the sources that put it at that tier or higher.
-    fn figure(&self, tier: Tier, casualty: Casualty) -> Option<CountRange> {
-        combine(
-            self.sources()
-                .filter(|s| s.tier.is_some_and(|t| t >= tier))
-                .filter_map(|s| s.figure(tier, casualty)),
-            u32::min,
-        )
-    }
-}
-
-impl TierFigures {
-    /// Rule 4: adds `cluster` when a selected source puts it at this tier or higher.
-    fn add_cluster(&mut self, cluster: &ClusterView<'_>) {
-        if !cluster.at_tier(self.tier) {
-            return;
-        }
-        let inside = cluster.position == Position::Inside;
-        self.counted.count(inside);
-        self.killed
-            .add(cluster.figure(self.tier, Casualty::Killed), inside);
-        self.injured
-            .add(cluster.figure(self.tier, Casualty::Injured), inside);
-    }
-}
-
-/// The first [`LISTED_CLUSTERS`] cluster ids of those pushed, kept as they come.
-#[derive(Default)]
-struct Listed(std::collections::BinaryHeap<IncidentId>);
-
-impl Listed {
-    fn push(&mut self, id: IncidentId) {
-        self.0.push(id);
-        if self.0.len() > LISTED_CLUSTERS {
-            self.0.pop();
-        }
-    }
-
-    fn into_ids(self) -> Vec<IncidentId> {
-        self.0.into_sorted_vec()
-    }
-}
-
-/// Rules 4 and 5 over the selected clusters of one answer, taken one at a time.
-struct ClusterTally<'s> {
-    tiers: Vec<TierFigures>,
-    disputed: TierFigures,
-    disputed_ids: Listed,
-    /// Per selected source that has recorded any assessment: its gaps, counted and listed.
-    gaps: Vec<(&'s SourceId, u64, Listed)>,
-    /// The party each source speaks for, if any.
-    belligerent_of: BTreeMap<&'s SourceId, &'s Slug>,
-}
-
-impl<'s> ClusterTally<'s> {
-    fn new(facts: &'s impl Facts, selected: &'s BTreeSet<SourceId>) -> Self {
-        Self {
-            tiers: Tier::REPORTED.map(TierFigures::empty).to_vec(),
-            disputed: TierFigures::empty(Tier::Likely),
-            disputed_ids: Listed::default(),
-            gaps: selected
-                .iter()
-                .filter(|s| facts.first_assessed(s).is_some())
-                .map(|s| (s, 0, Listed::default()))
-                .collect(),
-            belligerent_of: facts
-                .sources()
-                .iter()
-                .filter_map(|s| Some((&s.id, s.belligerent.as_ref()?)))
-                .collect(),
-        }
-    }
-
-    fn add(&mut self, cluster: &ClusterView<'_>) {
-        for tier in &mut self.tiers {
-            tier.add_cluster(cluster);
-        }
-        // Rule 5: a source with a belligerent speaks only for clusters involving that party.
-        let belligerent_of = &self.belligerent_of;
-        let speaks_for = |source: &SourceId| {
-            belligerent_of
-                .get(source)
-                .is_none_or(|party| cluster.involves(party))
-        };
-        // Disputed when one selected source puts it at LIKELY or higher and another rejects it.
-        let rejects =
-            |s: &SourceSays| s.tier == Some(Tier::Rejected) && speaks_for(cluster.source(s));
-        let disputed = cluster.sources().any(|high| {
-            high.tier.is_some_and(|t| t >= Tier::Likely)
-                && cluster
-                    .sources()
-                    .any(|low| low.source_of != high.source_of && rejects(low))
-        });
-        if disputed {
-            self.disputed.add_cluster(cluster);
-            self.disputed_ids.push(cluster.id);
-        }
-        if cluster.at_tier(Tier::Likely) {
-            for (source, count, listed) in &mut self.gaps {
-                if !cluster.assessed_by(source) && speaks_for(source) {
-                    *count += 1;
-                    listed.push(cluster.id);
-                }
-            }
-        }
-    }
-}
-
-/// The selected sources: the filter's, or every source; as the facts spell them, so that comparing
-/// them with the facts' own is cheap.
-fn selected_sources(facts: &impl Facts, filters: &Filters) -> BTreeSet<SourceId> {
-    let registered = facts.sources().iter().map(|s| &s.id);
-    if filters.sources.is_empty() {
-        registered.cloned().collect()
-    } else {
-        let registered: BTreeSet<&SourceId> = registered.collect();
-        filters
-            .sources
-            .iter()
-            .map(|s| (*registered.get(s).unwrap_or(&s)).clone())
-            .collect()
-    }
-}
-
-/// Rule 3's sums for the selected sources, one incident at a time.
-struct SourceSums<'s> {
-    figures: BTreeMap<&'s SourceId, SourceFigures>,
-}
-
-impl<'s> SourceSums<'s> {
-    fn new(selected: &'s BTreeSet<SourceId>) -> Self {
-        let figures = selected
-            .iter()
-            .map(|source| {
-                let empty = SourceFigures {
-                    source_id: source.clone(),
-                    verdicts: BTreeMap::new(),
-                    tiers: Tier::REPORTED
-                        .iter()
-                        .map(|t| TierFigures::empty(*t))
-                        .collect(),
-                };
-                (source, empty)
-            })
-            .collect();
-        Self { figures }
-    }
-
-    /// Counts `assessment`, a selected source's current assessment of an incident chosen by the
-    /// filters, inside the window or on its boundary.
-    fn add(&mut self, assessment: &AssessmentFacts, inside: bool) {
-        let Some(figures) = self.figures.get_mut(&assessment.source_id) else {
-            return;
-        };
-        let Some(verdict_tier) = assessment.verdict.tier() else {
-            return; // DUPLICATE links incidents; it is not a verdict on one.
-        };
-        figures
-            .verdicts
-            .entry(assessment.verdict)
-            .or_default()
-            .count(inside);
-        for tier in figures.tiers.iter_mut().filter(|f| verdict_tier >= f.tier) {
-            tier.counted.count(inside);
-            tier.killed.add(assessment.killed, inside);
-            tier.injured.add(assessment.injured, inside);
-        }
-    }
-
-    fn into_figures(self) -> Vec<SourceFigures> {
-        self.figures.into_values().collect()
-    }
-}
-
 /// Rule 3 alone, over `window` and `filters`: what [`own_established`] compares a statement with.
 fn source_figures(
     facts: &impl Facts,
@@ -570,78 +364,32 @@ fn source_figures(
     filters: &Filters,
     as_of: Option<NaiveDate>,
 ) -> Vec<SourceFigures> {
-    let selected = filters.sources.clone();
-    let mut sums = SourceSums::new(&selected);
-    facts.for_each_group(window, &mut |group| {
-        for cluster in group.settle(as_of) {
-            count_members(group, &cluster, window, filters, &mut sums);
-        }
-    });
-    sums.into_figures()
+    let selection = Selection::new(facts, filters);
+    tally(facts, window, filters, as_of, &selection)
+        .finish(&selection, facts)
+        .0
 }
 
-/// Rule 3 for one cluster's members that the filters choose and that meet `window`.
-fn count_members(
-    group: &Group,
-    cluster: &SettledCluster,
+/// Rules 2 to 5 over the groups that may meet `window`; for the present, over the tallies the facts
+/// hold too.
+fn tally(
+    facts: &impl Facts,
     window: DateInterval,
     filters: &Filters,
-    sums: &mut SourceSums<'_>,
-) {
-    for &member in &cluster.members {
-        let incident = &group.incidents()[member];
-        if !filters.chooses(incident) {
-            continue;
-        }
-        let inside = match position(incident.occurred, window) {
-            Position::Inside => true,
-            Position::Boundary => false,
-            Position::Out => continue,
-        };
-        for &index in &cluster.current {
-            let a = &group.assessments()[index];
-            if a.incident_id == incident.id {
-                sums.add(a, inside);
-            }
-        }
+    as_of: Option<NaiveDate>,
+    selection: &Selection,
+) -> Tally {
+    let mut tally = Tally::new(selection);
+    match as_of {
+        None => facts.for_each_part(window, filters, selection, &mut |part| match part {
+            Part::Group(group) => tally.add_group(group, None, window, filters, selection),
+            Part::Summed(summed) => tally.merge(&summed),
+        }),
+        Some(_) => facts.for_each_group(window, &mut |group| {
+            tally.add_group(group, as_of, window, filters, selection);
+        }),
     }
-}
-
-/// Rule 2 for one settled cluster: its view when the filters select it and it meets `window`.
-fn view<'a>(
-    group: &'a Group,
-    cluster: Cow<'a, SettledCluster>,
-    window: DateInterval,
-    filters: &Filters,
-    selected: &'a BTreeSet<SourceId>,
-) -> Option<ClusterView<'a>> {
-    let members = || cluster.members.iter().map(|&i| &group.incidents()[i]);
-    if !members().any(|m| filters.chooses(m)) {
-        return None;
-    }
-    let positions = || members().map(|m| position(m.occurred, window));
-    let position = if positions().all(|p| p == Position::Inside) {
-        Position::Inside
-    } else if positions().any(|p| p != Position::Out) {
-        Position::Boundary
-    } else {
-        return None;
-    };
-    let selected_mask = cluster
-        .sources
-        .iter()
-        .take(64)
-        .enumerate()
-        .filter(|(_, s)| selected.contains(&group.assessments()[s.source_of].source_id))
-        .fold(0u64, |mask, (i, _)| mask | 1 << i);
-    Some(ClusterView {
-        id: cluster.id,
-        position,
-        group,
-        cluster,
-        selected_mask,
-        selected,
-    })
+    tally
 }
 
 /// Rules 2 to 6 for one query, over the facts `facts` holds.
@@ -651,47 +399,16 @@ pub fn figures(facts: &impl Facts, query: &FigureQuery) -> ReconciledFigures {
         filters,
         as_of,
     } = query;
-    let selected = selected_sources(facts, filters);
-
-    // Rules 2 to 5, group by group: each selected source's own figures, and the clusters the
-    // filters select and that meet the window.
-    let mut sums = SourceSums::new(&selected);
-    let mut tally = ClusterTally::new(facts, &selected);
-    facts.for_each_group(*window, &mut |group| {
-        for cluster in group.settle(*as_of) {
-            count_members(group, &cluster, *window, filters, &mut sums);
-            if let Some(view) = view(group, cluster, *window, filters, &selected) {
-                tally.add(&view);
-            }
-        }
-    });
-    let ClusterTally {
-        tiers,
-        disputed,
-        disputed_ids,
-        gaps,
-        ..
-    } = tally;
-    let disputed = Disputed {
-        figures: disputed,
-        cluster_ids: disputed_ids.into_ids(),
-    };
-    let coverage_gaps = gaps
-        .into_iter()
-        .map(|(source, clusters, listed)| CoverageGap {
-            source_id: source.clone(),
-            clusters,
-            cluster_ids: listed.into_ids(),
-        })
-        .collect();
-
-    let statements = statement_figures(facts, &selected, query);
+    let selection = Selection::new(facts, filters);
+    let (sources, tiers, disputed, coverage_gaps) =
+        tally(facts, *window, filters, *as_of, &selection).finish(&selection, facts);
+    let selected: BTreeSet<SourceId> = selection.sources().iter().cloned().collect();
     ReconciledFigures {
-        sources: sums.into_figures(),
+        sources,
         tiers,
         disputed,
         coverage_gaps,
-        statements,
+        statements: statement_figures(facts, &selected, query),
     }
 }
 

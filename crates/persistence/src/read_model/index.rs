@@ -5,10 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Days, NaiveDate};
-use civcas_domain::reconcile::{AssessmentFacts, Dataset, Facts, Group, SourceFacts};
+use civcas_domain::reconcile::{
+    AssessmentFacts, Dataset, Facts, Filters, Group, Part, Selection, SourceFacts,
+};
 use civcas_domain::{DateInterval, IncidentId, IncidentPair, SourceId, Statement};
 
 use super::fetch::{IncidentRecord, Registry};
+use super::summed::{self, Summed};
 
 /// Members are indexed by their first day in classes of span: class `k` holds spans of at most
 /// `2^k` days, so that a window looks back at most that far in each class. The last class holds
@@ -30,7 +33,9 @@ pub(crate) struct Index {
     free: Vec<usize>,
     /// Each incident held, and its group's slot.
     group_of: HashMap<IncidentId, usize>,
-    /// By span class, each member's first day, keyed with its id.
+    /// The groups of one incident within a month, summed.
+    summed: Summed,
+    /// By span class, each first day of a member of the other groups, keyed with its id.
     starts: [BTreeMap<(NaiveDate, IncidentId), Start>; SPAN_CLASSES],
 }
 
@@ -127,10 +132,15 @@ impl Index {
                 continue;
             };
             self.free.push(slot);
+            let summed = summed::sums(group.incidents());
             for incident in group.incidents() {
                 self.group_of.remove(&incident.id);
-                self.starts[span_class(incident.occurred)]
-                    .remove(&(incident.occurred.from(), incident.id));
+                if summed {
+                    self.summed.remove(slot, incident);
+                } else {
+                    self.starts[span_class(incident.occurred)]
+                        .remove(&(incident.occurred.from(), incident.id));
+                }
             }
             for record in split(group) {
                 if !touched.contains(&record.facts.id) {
@@ -194,13 +204,6 @@ impl Index {
         let mut links = BTreeSet::new();
         for record in members {
             self.group_of.insert(record.facts.id, slot);
-            let start = Start {
-                last: record.facts.occurred.to(),
-                slot,
-                shared,
-            };
-            self.starts[span_class(record.facts.occurred)]
-                .insert((record.facts.occurred.from(), record.facts.id), start);
             incidents.push(record.facts);
             match assessments.is_empty() {
                 true => assessments = record.assessments,
@@ -212,7 +215,58 @@ impl Index {
             .into_iter()
             .filter_map(|(low, high)| IncidentPair::new(low, high).ok())
             .collect();
+        if summed::sums(&incidents) {
+            self.summed.insert(slot, &incidents[0]);
+        } else {
+            for incident in &incidents {
+                let start = Start {
+                    last: incident.occurred.to(),
+                    slot,
+                    shared,
+                };
+                self.starts[span_class(incident.occurred)]
+                    .insert((incident.occurred.from(), incident.id), start);
+            }
+        }
         self.groups[slot] = Some(Group::new(incidents, assessments, links));
+    }
+
+    /// Calls `visit` with each group of the time index that has a member whose dates overlap
+    /// `window`, once each.
+    fn for_each_unsummed<'a>(&'a self, window: DateInterval, visit: &mut dyn FnMut(&'a Group)) {
+        // A group of one member is found once; others may be found by several, and are visited
+        // once each at the end.
+        let mut shared: Vec<usize> = Vec::new();
+        for (class, starts) in self.starts.iter().enumerate() {
+            let reach = if class + 1 == SPAN_CLASSES {
+                NaiveDate::MIN
+            } else {
+                window
+                    .from()
+                    .checked_sub_days(Days::new((1 << class) - 1))
+                    .unwrap_or(NaiveDate::MIN)
+            };
+            let (first, last) = (
+                (reach, IncidentId::from_stored(i64::MIN)),
+                (window.to(), IncidentId::from_stored(i64::MAX)),
+            );
+            for start in starts
+                .range(first..=last)
+                .map(|(_, start)| start)
+                .filter(|start| start.last >= window.from())
+            {
+                if start.shared {
+                    shared.push(start.slot);
+                } else if let Some(group) = self.group(start.slot) {
+                    visit(group);
+                }
+            }
+        }
+        shared.sort_unstable();
+        shared.dedup();
+        for group in shared.into_iter().filter_map(|slot| self.group(slot)) {
+            visit(group);
+        }
     }
 }
 
@@ -259,39 +313,24 @@ impl Facts for Index {
     }
 
     fn for_each_group<'a>(&'a self, window: DateInterval, visit: &mut dyn FnMut(&'a Group)) {
-        // A group of one member is found once; others may be found by several, and are visited
-        // once each at the end.
-        let mut shared: Vec<usize> = Vec::new();
-        for (class, starts) in self.starts.iter().enumerate() {
-            let reach = if class + 1 == SPAN_CLASSES {
-                NaiveDate::MIN
-            } else {
-                window
-                    .from()
-                    .checked_sub_days(Days::new((1 << class) - 1))
-                    .unwrap_or(NaiveDate::MIN)
-            };
-            let (first, last) = (
-                (reach, IncidentId::from_stored(i64::MIN)),
-                (window.to(), IncidentId::from_stored(i64::MAX)),
-            );
-            for start in starts
-                .range(first..=last)
-                .map(|(_, start)| start)
-                .filter(|start| start.last >= window.from())
-            {
-                if start.shared {
-                    shared.push(start.slot);
-                } else if let Some(group) = self.group(start.slot) {
-                    visit(group);
-                }
+        self.for_each_unsummed(window, visit);
+        for slot in self.summed.slots_meeting(window) {
+            if let Some(group) = self.group(slot) {
+                visit(group);
             }
         }
-        shared.sort_unstable();
-        shared.dedup();
-        for group in shared.into_iter().filter_map(|slot| self.group(slot)) {
-            visit(group);
-        }
+    }
+
+    fn for_each_part<'a>(
+        &'a self,
+        window: DateInterval,
+        filters: &Filters,
+        selection: &Selection,
+        visit: &mut dyn FnMut(Part<'a>),
+    ) {
+        self.for_each_unsummed(window, &mut |group| visit(Part::Group(group)));
+        self.summed
+            .for_each_part(&self.groups, window, filters, selection, visit);
     }
 }
 
@@ -426,19 +465,21 @@ mod tests {
         assert!(visited(&index, 50, 50).is_empty());
     }
 
-    /// A window visits every group with a member overlapping it, however long the member's span.
+    /// A window visits every group with a member overlapping it, however long the member's span,
+    /// and the summed groups of every month it meets.
     #[test]
     fn a_window_visits_the_groups_of_members_overlapping_it() {
         let records = [
             record(1, 0, 1),
             record(2, 0, 40),    // ends on day 39
             record(3, 0, 3_000), // longer than any class but the last
-            record(4, 45, 1),
+            record(4, 45, 1),    // summed, in July
         ];
         let index = built(stored(&records));
-        assert_eq!(visited(&index, 39, 39), [2, 3].into());
-        assert_eq!(visited(&index, 40, 44), [3].into());
+        assert_eq!(visited(&index, 39, 39), [2, 3, 4].into());
+        assert_eq!(visited(&index, 40, 44), [3, 4].into());
         assert_eq!(visited(&index, 2_000, 2_000), [3].into());
         assert_eq!(visited(&index, 45, 45), [3, 4].into());
+        assert_eq!(visited(&index, 29, 29), [1, 2, 3].into(), "30 June");
     }
 }

@@ -8,14 +8,17 @@
 //!    applied ([`log`]). A write acknowledged before the call began is among them, whichever replica
 //!    took it. When there are any, the incidents they name are read again and grouped anew.
 //! 3. **Compute**: the domain's rules over the [`Index`], on a blocking thread, under a read lock, so
-//!    that one answer sees one state of the model.
+//!    that one answer sees one state of the model. An answer of the present adds the domain's
+//!    tallies of whole months and days where it can ([`summed`]); a tally is computed when first
+//!    asked for and dropped when one of its groups changes.
 //!
-//! Nothing else is kept: no answer, no sum. An `as_of` query runs the same rules over the same
-//! facts, which hold every assessment's history.
+//! No answer is kept. An `as_of` query runs the same rules over the same facts, which hold every
+//! assessment's history.
 
 mod fetch;
 mod index;
 mod log;
+mod summed;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, RwLock};

@@ -410,3 +410,54 @@ fn a_source_has_a_coverage_gap_on_likely_clusters_it_has_not_assessed() {
         [("airwars", 0, vec![]), ("cjtf-oir", 1, vec![id(1)])]
     );
 }
+
+// Tallies ---------------------------------------------------------------------------------------
+
+#[test]
+fn tallies_of_separate_incidents_add_up_to_the_tally_of_all() {
+    let mut w = World::new();
+    w.incident(1, "2017-06-12", "2017-06-12", &["coalition"])
+        .incident(2, "2017-06-13", "2017-06-14", &["russia"])
+        .incident(3, "2017-06-14", "2017-06-14", &["coalition"])
+        .assess("airwars", 1, Verdict::Fair, range(1, Some(3)), "2024-01-01")
+        .assess("cjtf-oir", 1, Verdict::NotCredible, None, "2017-06-30")
+        .assess(
+            "airwars",
+            2,
+            Verdict::Confirmed,
+            range(4, None),
+            "2024-01-01",
+        )
+        .assess(
+            "un-unami",
+            2,
+            Verdict::Fair,
+            range(2, Some(9)),
+            "2024-01-01",
+        )
+        .assess("airwars", 3, Verdict::Weak, None, "2024-01-01");
+    let facts = w.data.facts();
+    let selection = Selection::new(&facts, &Filters::default());
+    let group_of = |n: i64| {
+        let incident = w.data.incidents.iter().find(|i| i.id == id(n)).cloned();
+        let own = w.data.assessments.iter().filter(|a| a.incident_id == id(n));
+        Group::new(
+            incident.into_iter().collect(),
+            own.cloned().collect(),
+            Vec::new(),
+        )
+    };
+    let all = Group::new(
+        w.data.incidents.clone(),
+        w.data.assessments.clone(),
+        Vec::new(),
+    );
+
+    let whole = Tally::summing([&all], june(), &selection);
+    let mut added = Tally::new(&selection);
+    for n in 1..=3 {
+        added.merge(&Tally::summing([&group_of(n)], june(), &selection));
+    }
+    assert_eq!(added, whole);
+    assert_ne!(whole, Tally::new(&selection), "the incidents add something");
+}
