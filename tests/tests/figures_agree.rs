@@ -1,5 +1,5 @@
 //! Property test: on random datasets, the figures PostgreSQL computes (crates/persistence/src/sql)
-//! equal the domain's reference implementation of DESIGN.md section 2, exactly.
+//! equal the domain's reference implementation of docs/rules.md, exactly.
 //!
 //! Each case writes a random dataset through the repositories into a fresh database, reads back what
 //! was stored (ids and `recorded_at` are the database's), and compares both implementations on

@@ -1,5 +1,5 @@
 //! On the real Airwars data: the Coalition-attributed incidents of 2017, with Airwars' and the
-//! Coalition's assessments mapped as DESIGN.md section 5 says, give the same figures in SQL as in the
+//! Coalition's assessments mapped as docs/real-data.md says, give the same figures in SQL as in the
 //! reference implementation. Skipped, with a message, when `../shared/data` is absent.
 
 use std::collections::BTreeMap;

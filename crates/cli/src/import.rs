@@ -18,7 +18,7 @@ use crate::to_proto;
 pub enum ImportCommand {
     /// Airwars' export: incidents.csv, belligerent_assessments.csv and belligerent_statements.csv
     /// (or the folder holding them). Registers `airwars` and `cjtf-oir`, then imports every incident
-    /// with Airwars' assessment and the Coalition's, as DESIGN.md section 5 maps them.
+    /// with Airwars' assessment and the Coalition's, as docs/real-data.md maps them.
     Airwars {
         /// The folder, or the three files.
         #[arg(required = true)]
@@ -257,7 +257,7 @@ async fn import_airwars(
         .filter_map(|(source, details)| details.as_ref().map(|d| to_proto::assessment(source, d)))
         .collect();
         if assessments.is_empty() {
-            // One incident per row, as DESIGN.md says, even when no one has assessed it.
+            // One incident per row, as docs/real-data.md says, even when no one has assessed it.
             codes.push(&record.code);
             rows.push(pb::ImportRow {
                 index: rows.len() as u64 + 1,

@@ -308,7 +308,7 @@ async fn the_real_files_import_in_full_through_the_cli() {
                 (v["verdict"].as_str().unwrap().to_owned(), n("inside") + n("boundary"))
             })
             .collect();
-        // DESIGN.md section 5's counts (one non-credible row is superseded by a not_yet_assessed one);
+        // docs/real-data.md's counts (one non-credible row is superseded by a not_yet_assessed one);
         // DUPLICATE is a link, not a verdict on an incident, so it is not among the verdicts.
         assert_eq!(
             verdicts,

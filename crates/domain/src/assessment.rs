@@ -26,7 +26,7 @@ impl Tier {
     pub const REPORTED: [Self; 3] = [Self::Established, Self::Likely, Self::Alleged];
 }
 
-/// A verdict in civcas's common vocabulary (DESIGN.md, section 1). Ordered as the API lists them,
+/// A verdict in civcas's common vocabulary (docs/rules.md). Ordered as the API lists them,
 /// so that counts by verdict come out in that order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Verdict {

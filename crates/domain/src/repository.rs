@@ -278,7 +278,7 @@ pub trait StatementRepository: Send + Sync + 'static {
     ) -> impl Future<Output = RepositoryResult<Vec<Revision>>> + Send;
 }
 
-/// Reconciled figures (DESIGN.md section 2), computed by the store exactly as
+/// Reconciled figures (docs/rules.md), computed by the store exactly as
 /// [`crate::reconcile`] computes them.
 pub trait FigureRepository: Send + Sync + 'static {
     /// Rules 2 to 6 over one window.

@@ -1,5 +1,5 @@
 //! Airwars' Syria export: `incidents.csv`, `belligerent_assessments.csv` and
-//! `belligerent_statements.csv`, mapped as DESIGN.md section 5 says.
+//! `belligerent_statements.csv`, mapped as docs/real-data.md says.
 //!
 //! Choices the design leaves open, made here and listed in docs/real-data.md:
 //! - a row that is not UTF-8, is truncated, or holds a figure that is not a whole number, a min above

@@ -1,5 +1,5 @@
 //! Readers of the real data formats civcas imports, each mapped to domain values exactly as
-//! DESIGN.md section 5 says. Reading never guesses: a row that cannot be mapped is rejected with its
+//! docs/real-data.md says. Reading never guesses: a row that cannot be mapped is rejected with its
 //! line and reason, and counted, and the rest go on.
 //!
 //! This crate reads files and builds values; it writes nothing. The CLI and the tests decide where

@@ -1,5 +1,5 @@
 //! Monthly aggregate releases, as statements: CJTF-OIR's cumulative "at least N" figures and UNAMI's
-//! monthly killed and injured (DESIGN.md section 5).
+//! monthly killed and injured (docs/real-data.md).
 
 use std::collections::BTreeSet;
 use std::path::Path;

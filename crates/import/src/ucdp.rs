@@ -1,4 +1,4 @@
-//! UCDP's Georeferenced Event Dataset (GED) CSV, mapped as DESIGN.md section 5 says:
+//! UCDP's Georeferenced Event Dataset (GED) CSV, mapped as docs/real-data.md says:
 //! - an event is an incident referenced `(ucdp, id)`, from `date_start` to `date_end`, as given: in
 //!   GED those two dates are already the earliest and latest the event can have happened, the window
 //!   `date_prec` grades, so honouring `date_prec` means keeping the window rather than one day;

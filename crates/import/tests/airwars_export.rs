@@ -1,4 +1,4 @@
-//! The Airwars mapping on the real export in `../shared/data/airwars-syria`: the counts DESIGN.md
+//! The Airwars mapping on the real export in `../shared/data/airwars-syria`: the counts docs/real-data.md
 //! section 5 states. Skipped, saying why, when the folder is absent, unless `CIVCAS_REQUIRE_DATA=1`.
 
 use std::collections::BTreeMap;
@@ -47,7 +47,7 @@ fn the_export_maps_as_the_design_counts_it() {
             *coalition.entry(a.verdict().as_str()).or_default() += 1;
         }
     }
-    // DESIGN.md section 5 counts the Coalition's rows: 1,557 non-credible, 195 credible, 68 open,
+    // docs/real-data.md counts the Coalition's rows: 1,557 non-credible, 195 credible, 68 open,
     // 6 duplicate. One code, "CS191 RS0741", has two Coalition rows, non_credible then
     // not_yet_assessed; "a code with two Coalition rows takes the last one in file order", and
     // not_yet_assessed gives no assessment: 1,556 non-credible assessments.

@@ -1,6 +1,6 @@
 //! Assessments: append-only, one history per (source, incident).
 //!
-//! An assessment takes effect in the order `(assessed_on, recorded_at, id)` (DESIGN.md rule 1); the
+//! An assessment takes effect in the order `(assessed_on, recorded_at, id)` (docs/rules.md, rule 1); the
 //! last one in that order is the source's current assessment of the incident.
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -1,4 +1,4 @@
-//! FigureService through gRPC: the seed article's scenario and each rule of DESIGN.md section 2.
+//! FigureService through gRPC: the seed article's scenario and each rule of docs/rules.md.
 
 use civcas_proto::v1 as pb;
 use civcas_tests::fixtures::{
@@ -866,4 +866,56 @@ async fn a_write_through_one_server_is_in_the_next_answer_of_another() {
     }
     writer.stop().await;
     reader.stop().await;
+}
+
+/// Answers that come together share catch-ups; each must still hold every write acknowledged before
+/// it began. Each writer asks, right after each of its writes, for its own party's figures.
+#[tokio::test]
+async fn concurrent_answers_each_hold_the_writes_acknowledged_before_them() {
+    let settings = civcas_tests::fresh_database_settings().await;
+    let writer = std::sync::Arc::new(civcas_tests::spawn_app_with(settings.clone()).await);
+    let reader = std::sync::Arc::new(civcas_tests::spawn_app_with(settings).await);
+    register_seed_sources(&writer).await;
+    let tasks = (0..8).map(|k| {
+        let (writer, reader) = (writer.clone(), reader.clone());
+        tokio::spawn(async move {
+            let party = format!("party-{k}");
+            for n in 1..=5u64 {
+                let day = format!("2017-06-{n:02}");
+                let mut report = incident("airwars", &format!("P{k}-{n}"), &day);
+                report.attributed_to = vec![party.clone()];
+                let report = record_incident(&writer, report).await;
+                let verdict = pb::Verdict::Fair;
+                assess(
+                    &writer,
+                    assessment("airwars", &report.id, verdict, None, "2024-01-01"),
+                )
+                .await;
+                let answer = reconciled(
+                    &reader,
+                    pb::GetReconciledFiguresRequest {
+                        from: "2017-06-01".into(),
+                        to: "2017-06-30".into(),
+                        filters: Some(pb::FigureFilters {
+                            attributed_to: vec![party.clone()],
+                            ..Default::default()
+                        }),
+                        as_of: String::new(),
+                    },
+                )
+                .await;
+                let likely = tier(&answer.tiers, pb::Tier::Likely);
+                assert_eq!(
+                    likely.counted.map(|c| c.inside),
+                    Some(n),
+                    "{party}, write {n}"
+                );
+            }
+        })
+    });
+    for task in futures::future::join_all(tasks).await {
+        task.expect("the writer's answers hold its writes");
+    }
+    std::sync::Arc::into_inner(writer).unwrap().stop().await;
+    std::sync::Arc::into_inner(reader).unwrap().stop().await;
 }

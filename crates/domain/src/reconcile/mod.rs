@@ -1,4 +1,4 @@
-//! The reconciliation rules of DESIGN.md section 2, as pure functions: every rule is written here
+//! The reconciliation rules of docs/rules.md, as pure functions: every rule is written here
 //! and only here. Every answer civcas serves is computed by these functions, of the present or
 //! `as_of`, filtered or not, one window or a series.
 //!

@@ -21,6 +21,7 @@ mod log;
 mod summed;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -73,8 +74,11 @@ pub struct ReadModelStatus {
 pub(crate) struct ReadModel {
     index: Arc<RwLock<Option<Index>>>,
     watermark: Mutex<Watermark>,
-    /// One load or catch-up at a time.
-    catching_up: tokio::sync::Mutex<()>,
+    /// Catch-ups are numbered as they begin; one runs at a time, and this holds the number of the
+    /// last that finished. A caller is served by any catch-up that began after it came, so a burst
+    /// of callers shares one or two.
+    catching_up: tokio::sync::Mutex<u64>,
+    begun: AtomicU64,
     names: fetch::Names,
     counts: Mutex<ReadModelStatus>,
 }
@@ -94,13 +98,11 @@ impl ReadModel {
         self.index.read().expect("not poisoned").is_some()
     }
 
-    /// Brings the model up to every write committed before this call began.
+    /// Brings the model up to every write committed before this call began; called by one caller
+    /// at a time.
     async fn catch_up(&self, conn: &mut AsyncPgConnection) -> StoreResult<()> {
         if !self.loaded() {
-            let _one = self.catching_up.lock().await;
-            if !self.loaded() {
-                return self.load(conn).await;
-            }
+            return self.load(conn).await;
         }
         let watermark = self.watermark.lock().expect("not poisoned").clone();
         let read = log::read(conn, &watermark).await?;
@@ -108,8 +110,6 @@ impl ReadModel {
             self.advance(read.xmin, []);
             return Ok(());
         }
-        let _one = self.catching_up.lock().await;
-        let watermark = self.watermark.lock().expect("not poisoned").clone();
         if read.horizon > watermark.xmin {
             tracing::info!("the change log was trimmed past this model; reading every fact");
             return self.load(conn).await;
@@ -230,8 +230,17 @@ impl PgStore {
     /// start-up, so that the first caller does not wait, and on each change announced, so that
     /// callers rarely find anything to catch up.
     pub async fn catch_up(&self) -> RepositoryResult<()> {
+        let model = &self.read_model;
+        let came_after = model.begun.load(Ordering::SeqCst);
+        let mut finished = model.catching_up.lock().await;
+        if *finished > came_after {
+            return Ok(()); // one that began after this call came has finished
+        }
+        let number = model.begun.fetch_add(1, Ordering::SeqCst) + 1;
         let mut conn = self.conn().await?;
-        Ok(self.read_model.catch_up(&mut conn).await?)
+        model.catch_up(&mut conn).await?;
+        *finished = number;
+        Ok(())
     }
 
     /// Keeps the read model caught up in the background: at once (the first load), after a change

@@ -92,7 +92,7 @@ impl Chunk {
 struct MonthGroups {
     /// Groups of a single day, by day.
     days: BTreeMap<NaiveDate, Chunk>,
-    /// Groups of several days; their `slots` only: they have no tally of their own.
+    /// Groups of several days, whose tally only a window holding the whole month may add.
     spread: Chunk,
     /// The tally of every group of the month.
     whole: Kept,
@@ -218,11 +218,14 @@ impl Summed {
             let Some(days) = month_days(m) else { continue };
             if window.from() <= days.from() && days.to() <= window.to() {
                 visit(Part::Summed(month.whole.get_or(selection, || {
-                    Tally::summing(
-                        month.slots().filter_map(|&s| groups[s].as_ref()),
-                        days,
-                        selection,
-                    )
+                    // From its days' tallies: a write to one day leaves the others standing.
+                    let mut whole = month.spread.tally(groups, days, selection).as_ref().clone();
+                    for (&day, chunk) in &month.days {
+                        if let Ok(day) = DateInterval::new(day, day) {
+                            whole.merge(&chunk.tally(groups, day, selection));
+                        }
+                    }
+                    whole
                 })));
                 continue;
             }
