@@ -1,5 +1,7 @@
 //! FigureService through gRPC: the seed article's scenario and each rule of docs/rules.md.
 
+use std::sync::Arc;
+
 use civcas_proto::v1 as pb;
 use civcas_tests::fixtures::{
     assessment, coalition_cumulative, incident, record_incident, register_seed_sources,
@@ -873,8 +875,8 @@ async fn a_write_through_one_server_is_in_the_next_answer_of_another() {
 #[tokio::test]
 async fn concurrent_answers_each_hold_the_writes_acknowledged_before_them() {
     let settings = civcas_tests::fresh_database_settings().await;
-    let writer = std::sync::Arc::new(civcas_tests::spawn_app_with(settings.clone()).await);
-    let reader = std::sync::Arc::new(civcas_tests::spawn_app_with(settings).await);
+    let writer = Arc::new(civcas_tests::spawn_app_with(settings.clone()).await);
+    let reader = Arc::new(civcas_tests::spawn_app_with(settings).await);
     register_seed_sources(&writer).await;
     let tasks = (0..8).map(|k| {
         let (writer, reader) = (writer.clone(), reader.clone());
@@ -913,9 +915,9 @@ async fn concurrent_answers_each_hold_the_writes_acknowledged_before_them() {
             }
         })
     });
-    for task in futures::future::join_all(tasks).await {
+    for task in join_all(tasks).await {
         task.expect("the writer's answers hold its writes");
     }
-    std::sync::Arc::into_inner(writer).unwrap().stop().await;
-    std::sync::Arc::into_inner(reader).unwrap().stop().await;
+    Arc::into_inner(writer).unwrap().stop().await;
+    Arc::into_inner(reader).unwrap().stop().await;
 }
