@@ -105,8 +105,10 @@ pub struct Group {
     incidents: Vec<IncidentFacts>,
     assessments: Vec<AssessmentFacts>,
     links: Vec<IncidentPair>,
-    /// Rules 1 and 2 with no `as_of`, settled once: most queries ask of the present.
-    present: Settled,
+    /// Rules 1 and 2 with no `as_of`, settled once for a group of several incidents: most queries
+    /// ask of the present. A group of one incident, most groups, is settled when asked: that is
+    /// cheap, and a read model holds a million of them (BENCHMARKS.md, finding 32).
+    present: Option<Settled>,
 }
 
 impl Group {
@@ -119,7 +121,8 @@ impl Group {
         let (mut incidents, mut assessments) = (incidents, assessments);
         incidents.shrink_to_fit();
         assessments.shrink_to_fit();
-        let present = Settled::new(&incidents, &assessments, &links, None);
+        let present =
+            (incidents.len() > 1).then(|| Settled::new(&incidents, &assessments, &links, None));
         Self {
             incidents,
             assessments,
@@ -141,14 +144,14 @@ impl Group {
     }
 
     /// The group's clusters as of `as_of`, with the current assessments of their members: borrowed
-    /// when settled once already (the present), computed otherwise.
+    /// when settled once already, computed otherwise.
     pub(crate) fn settle(
         &self,
         as_of: Option<NaiveDate>,
     ) -> Box<dyn Iterator<Item = Cow<'_, SettledCluster>> + '_> {
-        match as_of {
-            None => Box::new(self.present.clusters.iter().map(Cow::Borrowed)),
-            Some(_) => Box::new(
+        match (as_of, &self.present) {
+            (None, Some(present)) => Box::new(present.clusters.iter().map(Cow::Borrowed)),
+            _ => Box::new(
                 Settled::new(&self.incidents, &self.assessments, &self.links, as_of)
                     .clusters
                     .into_iter()
@@ -183,6 +186,23 @@ impl Settled {
         as_of: Option<NaiveDate>,
     ) -> Self {
         let current = current_indices(assessments, as_of);
+        if let [only] = incidents {
+            // One incident is one cluster: no links to walk.
+            let current: Vec<usize> = current
+                .into_iter()
+                .filter(|&i| assessments[i].incident_id == only.id)
+                .collect();
+            let sources = says(&current, assessments);
+            let cluster = SettledCluster {
+                id: only.id,
+                members: vec![0],
+                current,
+                sources,
+            };
+            return Self {
+                clusters: vec![cluster],
+            };
+        }
         let clusters = Clusters::build(links, current.iter().map(|&i| &assessments[i]));
         let mut settled: BTreeMap<IncidentId, SettledCluster> = BTreeMap::new();
         let mut cluster_of = BTreeMap::new();
@@ -212,17 +232,22 @@ impl Settled {
             // Settled once for the present and held for every group: no spare capacity.
             cluster.members.shrink_to_fit();
             cluster.current.shrink_to_fit();
-            cluster.sources = cluster
-                .current
-                .chunk_by(|a, b| assessments[*a].source_id == assessments[*b].source_id)
-                .map(|own| SourceSays::of(own[0], own.iter().map(|&i| &assessments[i])))
-                .collect();
+            cluster.sources = says(&cluster.current, assessments);
             cluster.sources.shrink_to_fit();
         }
         Self {
             clusters: settled.into_values().collect(),
         }
     }
+}
+
+/// What each source says of a cluster, from the current assessments of its members (by index,
+/// ordered by source).
+fn says(current: &[usize], assessments: &[AssessmentFacts]) -> Vec<SourceSays> {
+    current
+        .chunk_by(|a, b| assessments[*a].source_id == assessments[*b].source_id)
+        .map(|own| SourceSays::of(own[0], own.iter().map(|&i| &assessments[i])))
+        .collect()
 }
 
 /// Rule 1, by index: each source's current assessment of each incident as of `as_of` (no limit when

@@ -337,8 +337,10 @@ impl Facts for Index {
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, Utc};
-    use civcas_domain::reconcile::{AssessmentFacts, IncidentFacts};
-    use civcas_domain::{AssessmentId, CountryCode, Verdict};
+    use civcas_domain::reconcile::{
+        AssessmentFacts, FigureQuery, IncidentFacts, figures, reconcile,
+    };
+    use civcas_domain::{AssessmentId, CountRange, CountryCode, Verdict};
 
     use super::*;
 
@@ -481,5 +483,64 @@ mod tests {
         assert_eq!(visited(&index, 2_000, 2_000), [3].into());
         assert_eq!(visited(&index, 45, 45), [3, 4].into());
         assert_eq!(visited(&index, 29, 29), [1, 2, 3].into(), "30 June");
+    }
+
+    fn fair(id: i64, n: i64, killed: u32) -> AssessmentFacts {
+        AssessmentFacts {
+            id: AssessmentId::from_stored(id * 100 + n),
+            verdict: Verdict::Fair,
+            killed: CountRange::new(killed, Some(killed)).ok(),
+            duplicate_of: None,
+            assessed_on: day(n as u64),
+            ..duplicate(id, id)
+        }
+    }
+
+    /// Answers of the present, which add cached tallies of whole months and days, equal the rules
+    /// over every fact, before and after a write to a summed day.
+    #[test]
+    fn cached_tallies_give_the_answers_of_the_rules_and_follow_changes() {
+        let mut records: Vec<IncidentRecord> = (1..=60)
+            .map(|id| {
+                let mut r = record(id, id as u64, if id % 7 == 0 { 3 } else { 1 });
+                r.assessments.push(fair(id, 1, id as u32));
+                r
+            })
+            .collect();
+        let mut index = Index::empty(Registry {
+            sources: vec![SourceFacts {
+                id: SourceId::parse("airwars").unwrap(),
+                belligerent: None,
+            }],
+            ..Registry::default()
+        });
+        let all = stored(&records);
+        index.update(&all.keys().copied().collect(), all);
+        let windows = [(0, 60), (29, 29), (30, 60), (10, 45), (31, 31)]; // 2017-06-01 is day 0
+        let agree = |index: &Index| {
+            for (from, to) in windows {
+                let query = FigureQuery {
+                    window: DateInterval::new(day(from), day(to)).unwrap(),
+                    filters: Filters::default(),
+                    as_of: None,
+                };
+                let served = figures(index, &query);
+                assert_eq!(served, reconcile(&index.dataset(), &query), "{from}..{to}");
+                assert_ne!(
+                    served.tiers[1].killed.min, 0,
+                    "{from}..{to} counts something"
+                );
+            }
+        };
+        agree(&index);
+        // A later assessment of a single day in July, and of one spanning three days.
+        for id in [35, 42] {
+            records[id as usize - 1]
+                .assessments
+                .push(fair(id, 2, 1_000));
+            let touched = [IncidentId::from_stored(id)].into();
+            index.update(&touched, stored(&records[id as usize - 1..id as usize]));
+        }
+        agree(&index);
     }
 }

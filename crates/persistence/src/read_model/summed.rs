@@ -3,7 +3,7 @@
 //!
 //! A group is *summed* when it holds one incident whose dates lie within one calendar month. Its
 //! part of an answer then depends only on where the window places the incident (rule 2), so every
-//! window placing a set of such incidents alike can share one [`Tally`] of them. They are kept by
+//! window placing a set of such incidents alike can share one [`Tally`] of them. They are cached by
 //! *key*, the attributes the incident filters read (country, admin1, parties), and by month:
 //! - incidents of a single day, by day: a window holding the day holds them inside;
 //! - the month's tally of all its incidents, for a window holding the whole month;
@@ -19,8 +19,8 @@ use chrono::{Datelike, NaiveDate};
 use civcas_domain::reconcile::{Filters, Group, IncidentFacts, Part, Selection, Tally};
 use civcas_domain::{CountryCode, DateInterval, Slug};
 
-/// How many selections a tally is kept for at once.
-const SELECTIONS_KEPT: usize = 4;
+/// How many selections a tally is cached for at once.
+const SELECTIONS_CACHED: usize = 4;
 
 /// The attributes the incident filters read, but the locality.
 type Key = (CountryCode, Option<String>, Vec<Slug>);
@@ -43,21 +43,21 @@ pub(super) fn sums(incidents: &[IncidentFacts]) -> bool {
     matches!(incidents, [only] if month_of(only.occurred.from()) == month_of(only.occurred.to()))
 }
 
-/// Tallies for the selections answers asked for last.
+/// Tallies cached for the selections answers asked for last.
 #[derive(Debug, Default)]
-struct Kept(Mutex<Vec<(Selection, Arc<Tally>)>>);
+struct TallyCache(Mutex<Vec<(Selection, Arc<Tally>)>>);
 
-impl Kept {
+impl TallyCache {
     fn get_or(&self, selection: &Selection, tally: impl FnOnce() -> Tally) -> Arc<Tally> {
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, held)) = kept.iter().find(|(s, _)| s == selection) {
+        let mut cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, held)) = cached.iter().find(|(s, _)| s == selection) {
             return Arc::clone(held);
         }
         let made = Arc::new(tally());
-        if kept.len() == SELECTIONS_KEPT {
-            kept.remove(0);
+        if cached.len() == SELECTIONS_CACHED {
+            cached.remove(0);
         }
-        kept.push((selection.clone(), Arc::clone(&made)));
+        cached.push((selection.clone(), Arc::clone(&made)));
         made
     }
 
@@ -66,11 +66,11 @@ impl Kept {
     }
 }
 
-/// Groups by slot, and their kept tallies.
+/// Groups by slot, and their cached tallies.
 #[derive(Debug, Default)]
 struct Chunk {
     slots: Vec<usize>,
-    kept: Kept,
+    cache: TallyCache,
 }
 
 impl Chunk {
@@ -80,7 +80,7 @@ impl Chunk {
         window: DateInterval,
         selection: &Selection,
     ) -> Arc<Tally> {
-        self.kept.get_or(selection, || {
+        self.cache.get_or(selection, || {
             let members = self.slots.iter().filter_map(|&s| groups[s].as_ref());
             Tally::summing(members, window, selection)
         })
@@ -95,7 +95,7 @@ struct MonthGroups {
     /// Groups of several days, whose tally only a window holding the whole month may add.
     spread: Chunk,
     /// The tally of every group of the month.
-    whole: Kept,
+    whole: TallyCache,
 }
 
 impl MonthGroups {
@@ -150,7 +150,7 @@ impl Summed {
             Some(day) => month.days.entry(day).or_default(),
             None => &mut month.spread,
         };
-        chunk.kept.clear();
+        chunk.cache.clear();
         chunk.slots.push(slot);
     }
 
@@ -161,7 +161,7 @@ impl Summed {
             Some(day) => month.days.entry(day).or_default(),
             None => &mut month.spread,
         };
-        chunk.kept.clear();
+        chunk.cache.clear();
         chunk.slots.retain(|s| *s != slot);
         if let Some(day) = day
             && month.days.get(&day).is_some_and(|c| c.slots.is_empty())
