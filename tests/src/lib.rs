@@ -29,6 +29,26 @@ pub mod fixtures;
 pub mod real;
 pub mod status;
 
+/// Calls `check` every 20 ms until it gives `Ok`, for `within` at most; then fails, saying that
+/// `what` did not happen and what `check` last gave.
+pub async fn eventually<T, E: std::fmt::Debug>(
+    what: &str,
+    within: Duration,
+    mut check: impl AsyncFnMut() -> Result<T, E>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(done) => return done,
+            Err(last) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what}: not within {within:?}; last {last:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 static CLUSTER: OnceLock<LocalCluster> = OnceLock::new();
 static DATABASES: AtomicUsize = AtomicUsize::new(0);
 
@@ -243,22 +263,19 @@ impl TestApp {
 
     /// Waits, for ten seconds at most, until the server's overall health is `wanted`.
     pub async fn wait_for_health(&self, wanted: ServingStatus) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
+        let what = format!("health becomes {wanted:?}");
+        eventually(&what, Duration::from_secs(10), async || {
             let status = self
                 .health()
                 .check(tonic_health::pb::HealthCheckRequest::default())
                 .await
                 .map(|r| r.into_inner().status());
-            if matches!(&status, Ok(status) if *status == wanted) {
-                return;
+            match status {
+                Ok(status) if status == wanted => Ok(()),
+                other => Err(other),
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "health did not become {wanted:?}: {status:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await;
     }
 
     /// Stops the server gracefully and waits for it.

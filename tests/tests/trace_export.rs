@@ -3,7 +3,7 @@
 //! service of the test's own. A test binary of its own, since the tracing subscriber is global.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use civcas_proto::v1 as pb;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
@@ -85,28 +85,28 @@ async fn a_call_with_a_traceparent_is_exported_as_a_child_of_the_callers_span() 
         .unwrap();
 
     let export = Arc::new(export);
-    let started = Instant::now();
-    let exported = loop {
-        let flushing = Arc::clone(&export);
-        tokio::task::spawn_blocking(move || flushing.flush())
-            .await
-            .unwrap();
-        let spans = collector.spans.lock().unwrap().clone();
-        let rpc: Vec<_> = spans.into_iter().filter(|(s, _)| s.name == "rpc").collect();
-        if rpc.len() >= 2 || started.elapsed() > Duration::from_secs(10) {
-            break rpc;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let exported = civcas_tests::eventually(
+        "two rpc spans exported",
+        Duration::from_secs(10),
+        async || {
+            let flushing = Arc::clone(&export);
+            tokio::task::spawn_blocking(move || flushing.flush())
+                .await
+                .unwrap();
+            let spans = collector.spans.lock().unwrap().clone();
+            let rpc: Vec<_> = spans.into_iter().filter(|(s, _)| s.name == "rpc").collect();
+            if rpc.len() >= 2 {
+                Ok(rpc)
+            } else {
+                Err(rpc.len())
+            }
+        },
+    )
+    .await;
     let traced: Vec<_> = exported
         .iter()
         .filter(|(s, _)| hex(&s.trace_id) == TRACE_ID)
         .collect();
-    eprintln!(
-        "[figures] trace export: {} rpc spans exported, {} in the caller's trace",
-        exported.len(),
-        traced.len()
-    );
     assert_eq!(traced.len(), 1, "one span continues the caller's trace");
     let (span, service) = traced[0];
     assert_eq!(hex(&span.parent_span_id), PARENT_ID);

@@ -287,7 +287,6 @@ async fn the_real_files_import_in_full_through_the_cli() {
     let endpoint = format!("http://{}", app.addr);
     tokio::task::spawn_blocking(move || {
         let airwars = stdout(civcas(&endpoint).args(["import", "airwars"]).arg(data.join("airwars-syria")));
-        eprintln!("{airwars}");
         // 8,114 rows, 4 rejected with their reasons, 2 codes replaced: 8,108 incidents.
         assert!(airwars.contains("read 8114 incident rows: 4 rejected, 2 replaced"), "{airwars}");
         for reason in ["RS2053: date_range_end", "TRSOM001: no usable incident_date", "TS644: no usable", "YS133: no usable"] {

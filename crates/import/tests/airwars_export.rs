@@ -25,7 +25,6 @@ fn the_export_maps_as_the_design_counts_it() {
     let Some(dir) = export() else { return };
     let data = airwars::read(&AirwarsFiles::in_dir(&dir)).unwrap();
     let summary = &data.summary;
-    eprintln!("{summary:#?}");
     assert_eq!(summary.rows, 8114);
     // Each rejection names its line and reason; these are the export's own defects.
     let reasons: Vec<String> = summary

@@ -131,7 +131,6 @@ fn the_real_monthly_files_map_in_full() {
             .map(|s| s.details.count().min())
             .collect();
         assert_eq!(mins, [484, 603, 624, 1139, 1335]);
-        eprintln!("{:#?}", data.notes);
     }
     if let Some(path) = shared("unami-monthly/unami_monthly_iraq.csv") {
         let data = monthly::read_unami(&path).unwrap();

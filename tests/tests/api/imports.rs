@@ -2,7 +2,6 @@
 //! good rows kept, and a re-run that changes nothing.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 use civcas_proto::v1 as pb;
 use civcas_tests::fixtures::{assessment, incident, register_seed_sources, stored_assessment_refs};
@@ -222,9 +221,7 @@ async fn a_batch_past_one_statements_parameter_limit_is_written_in_one_transacti
     let rows: Vec<_> = (1..=5000)
         .map(|n| row(n, "airwars", &format!("BIG{n}"), pb::Verdict::Weak, (1, 2)))
         .collect();
-    let started = Instant::now();
     let imported = import(&app, vec![rows]).await;
-    let elapsed = started.elapsed();
     assert_eq!(
         (
             imported.created,
@@ -232,10 +229,6 @@ async fn a_batch_past_one_statements_parameter_limit_is_written_in_one_transacti
             imported.rejected
         ),
         (5000, 5000, 0)
-    );
-    eprintln!(
-        "5,000 rows in one batch: {:.0} rows/s (debug build)",
-        5000.0 / elapsed.as_secs_f64()
     );
 }
 

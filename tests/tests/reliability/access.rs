@@ -1,6 +1,7 @@
 //! Who may call what, TLS, and the metrics endpoint.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use civcas_proto::v1 as pb;
 use civcas_proto::v1::assessment_service_client::AssessmentServiceClient;
@@ -14,6 +15,7 @@ use civcas_tests::{fresh_database_settings, metric_sample, spawn_app, spawn_app_
 use prost::Message;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 const READ: &str = "reader-7b1f0c2e9d";
 const WRITE: &str = "writer-51aa3e80c4";
@@ -143,11 +145,7 @@ async fn the_authorisation_matrix_has_no_mismatch() {
         ("write", Some(WRITE), Some(Role::Write)),
         ("admin", Some(ADMIN), Some(Role::Admin)),
     ];
-    let mut table = String::from(
-        "| RPC | none | unknown | read | write | admin |\n|---|---|---|---|---|---|\n",
-    );
     let mut mismatches = Vec::new();
-    let mut cells = 0;
     let rpcs = every_rpc();
     for rpc in &rpcs {
         let baseline = call(&open.channel, rpc, None).await;
@@ -155,7 +153,6 @@ async fn the_authorisation_matrix_has_no_mismatch() {
             !matches!(baseline, Code::Unauthenticated | Code::PermissionDenied),
             "{rpc} with auth off gave {baseline:?}"
         );
-        let mut row = format!("| {rpc} |");
         for (column, token, role) in columns {
             let expected = match role {
                 None => Code::Unauthenticated,
@@ -163,23 +160,13 @@ async fn the_authorisation_matrix_has_no_mismatch() {
                 Some(_) => baseline,
             };
             let got = call(&guarded.channel, rpc, token).await;
-            cells += 1;
             if got != expected {
                 mismatches.push(format!(
                     "{rpc} × {column}: expected {expected:?}, got {got:?}"
                 ));
             }
-            row.push_str(&format!(" {got:?} |"));
         }
-        table.push_str(&row);
-        table.push('\n');
     }
-    eprintln!(
-        "[figures] authorisation matrix: {} RPCs × {} token kinds = {cells} calls, {} mismatches\n{table}",
-        rpcs.len(),
-        columns.len(),
-        mismatches.len()
-    );
     assert_eq!(rpcs.len(), 19);
     assert!(mismatches.is_empty(), "{mismatches:#?}");
 
@@ -304,7 +291,6 @@ async fn metrics_count_calls_by_code_and_report_the_pool_and_imports() {
             metric_sample(&text, "civcas_db_pool_max_connections"),
         ),
     ]);
-    eprintln!("[figures] metrics after a known sequence of calls: {figures:?}");
     assert_eq!(figures["ListSources OK"], Some(3.0));
     assert_eq!(figures["GetSource INVALID_ARGUMENT"], Some(1.0));
     assert_eq!(figures["RegisterSource OK"], Some(3.0));
@@ -352,20 +338,21 @@ async fn tls_serves_clients_that_trust_the_certificate_and_refuses_plaintext() {
         .await
         .expect("a TLS connection");
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let status = health
-            .check(tonic_health::pb::HealthCheckRequest::default())
-            .await
-            .map(|r| r.into_inner().status());
-        if status.as_ref().ok()
-            == Some(&tonic_health::pb::health_check_response::ServingStatus::Serving)
-        {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{status:?}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    civcas_tests::eventually(
+        "the TLS server serves",
+        Duration::from_secs(10),
+        async || {
+            let status = health
+                .check(tonic_health::pb::HealthCheckRequest::default())
+                .await
+                .map(|r| r.into_inner().status());
+            match status {
+                Ok(ServingStatus::Serving) => Ok(()),
+                other => Err(other),
+            }
+        },
+    )
+    .await;
     SourceServiceClient::new(channel)
         .list_sources(pb::ListSourcesRequest::default())
         .await

@@ -1,7 +1,6 @@
 //! Many writers at once, and paging while rows arrive.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 use civcas_proto::v1 as pb;
 use civcas_tests::fixtures::{
@@ -18,7 +17,6 @@ async fn thirty_two_concurrent_writers_lose_nothing_and_duplicate_nothing() {
     const WRITES_EACH: usize = 40;
     let app = spawn_app().await;
     register_seed_sources(&app).await;
-    let started = Instant::now();
     let clients = (0..CLIENTS).map(|client| {
         let app = &app;
         async move {
@@ -40,20 +38,12 @@ async fn thirty_two_concurrent_writers_lose_nothing_and_duplicate_nothing() {
         }
     });
     let acknowledged: Vec<String> = join_all(clients).await.into_iter().flatten().collect();
-    let took = started.elapsed();
     let stored = stored_assessment_refs(&app).await;
     let stored_set: BTreeSet<_> = stored.iter().cloned().collect();
     let missing = acknowledged
         .iter()
         .filter(|tag| !stored_set.contains(*tag))
         .count();
-    eprintln!(
-        "[figures] concurrent writers: {CLIENTS} clients × {WRITES_EACH} writes = {} acknowledged in {took:.2?} ({:.0} writes/s); {} stored, {} distinct, {missing} missing",
-        acknowledged.len(),
-        acknowledged.len() as f64 / took.as_secs_f64(),
-        stored.len(),
-        stored_set.len(),
-    );
     assert_eq!(acknowledged.len(), CLIENTS * WRITES_EACH);
     assert_eq!(
         stored.len(),
@@ -125,7 +115,6 @@ async fn paging_during_inserts_has_no_duplicates_or_gaps_and_tokens_keep_their_f
         page_size: Some(PAGE),
         ..Default::default()
     };
-    let mut pages = 0;
     loop {
         let page = app
             .incidents()
@@ -133,7 +122,6 @@ async fn paging_during_inserts_has_no_duplicates_or_gaps_and_tokens_keep_their_f
             .await
             .unwrap()
             .into_inner();
-        pages += 1;
         listed.extend(page.incidents.iter().map(|i| i.id.parse::<i64>().unwrap()));
         if page.next_page_token.is_empty() {
             break;
@@ -147,13 +135,6 @@ async fn paging_during_inserts_has_no_duplicates_or_gaps_and_tokens_keep_their_f
     let distinct: BTreeSet<i64> = listed.iter().copied().collect();
     let gaps = seeded.difference(&distinct).count();
     let ordered = listed.windows(2).all(|w| w[0] < w[1]);
-    eprintln!(
-        "[figures] paging during inserts: {pages} pages of {PAGE}; {} listed ({} seeded, {} new of {inserted} inserted meanwhile); duplicates {}, gaps {gaps}, strictly ordered {ordered}",
-        listed.len(),
-        seeded.len(),
-        distinct.len() - seeded.len(),
-        listed.len() - distinct.len(),
-    );
     assert_eq!(listed.len(), distinct.len(), "no duplicates");
     assert_eq!(
         gaps, 0,
@@ -335,13 +316,6 @@ async fn calls_written_together_are_each_answered_as_if_written_alone() {
             &format!("civcas_coalesced_records_total{{outcome=\"{outcome}\"}}"),
         )
     };
-    eprintln!(
-        "[figures] {} calls at once: {:?} new incidents with one statement, {:?} batched, {:?} alone",
-        calls.len(),
-        written("new_incident"),
-        written("batched"),
-        written("alone")
-    );
     assert!(written("new_incident") > Some(0.0), "{text}");
     assert!(written("batched") > Some(0.0), "{text}");
 

@@ -80,9 +80,7 @@ async fn the_database_killed_mid_load_costs_no_acknowledged_write_and_no_duplica
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let before_kill = outcomes.lock().await.acknowledged.len();
     cluster.crash().await.unwrap();
-    let killed = Instant::now();
     app.wait_for_health(ServingStatus::NotServing).await;
-    let not_serving_after = killed.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let err = app
         .sources()
@@ -98,7 +96,6 @@ async fn the_database_killed_mid_load_costs_no_acknowledged_write_and_no_duplica
     let restart = Instant::now();
     *restarted.lock().await = Some(restart);
     app.wait_for_health(ServingStatus::Serving).await;
-    let serving_after = restart.elapsed();
     tokio::time::sleep(Duration::from_secs(1)).await;
     stop.store(true, Ordering::Release);
     for writer in writers {
@@ -136,14 +133,6 @@ async fn the_database_killed_mid_load_costs_no_acknowledged_write_and_no_duplica
         .filter(|tag| !stored_set.contains(tag))
         .count();
     let expected = outcomes.acknowledged.len() + outcomes.failed.len();
-    eprintln!(
-        "[figures] database killed mid-load ({WRITERS} writers, deadline {DEADLINE:?}): {before_kill} writes acknowledged before the kill, {} in all; {} failed, codes {codes:?}, slowest failure {slowest_failure:.2?}; health NOT_SERVING {not_serving_after:.2?} after the kill, SERVING {serving_after:.2?} after the restart, first write acknowledged {recovered_after:.2?} after it; {} retried; stored {} for {expected} distinct writes; lost {lost}, duplicates {}",
-        outcomes.acknowledged.len(),
-        outcomes.failed.len(),
-        outcomes.failed.len(),
-        stored.len(),
-        stored.len() - stored_set.len(),
-    );
     assert!(before_kill > 0, "load ran before the kill");
     assert!(!outcomes.failed.is_empty(), "the outage was felt");
     assert_eq!(codes, BTreeSet::from(["Unavailable".to_owned()]));
@@ -188,7 +177,7 @@ async fn a_call_past_its_deadline_leaves_no_query_running_and_a_full_pool_fails_
         matches!(err.code(), Code::DeadlineExceeded | Code::Cancelled),
         "{err:?}"
     );
-    let cancelled_within = wait_for_waiting(&mut observer, 0, Duration::from_secs(5)).await;
+    wait_for_waiting(&mut observer, 0, Duration::from_secs(5)).await;
 
     // The one connection is busy with a call that waits for the lock; a second call with a short
     // deadline must hear UNAVAILABLE before that deadline, not wait for the lock's holder.
@@ -212,7 +201,4 @@ async fn a_call_past_its_deadline_leaves_no_query_running_and_a_full_pool_fails_
     db::release(&mut locker).await;
     let listed = holder.await.unwrap().expect("the waiting call completes");
     assert_eq!(listed.into_inner().sources.len(), 3);
-    eprintln!(
-        "[figures] deadlines: a 500 ms call blocked on a lock was cancelled in PostgreSQL {cancelled_within:.2?} after its deadline passed; with the pool exhausted, a 1 s call failed UNAVAILABLE after {failed_after:.2?}"
-    );
 }
