@@ -8,7 +8,6 @@ use civcas_proto::v1 as pb;
 use crate::client::Connection;
 use crate::import::{import_rows, print_summary, register};
 use crate::output::{Output, line};
-use crate::to_proto;
 
 /// A statement; `dates` are the period's first and last days and the publication date.
 fn statement(
@@ -86,11 +85,11 @@ fn row(
 pub async fn run(connection: &Connection, out: &Output) -> anyhow::Result<()> {
     // Airwars and the Coalition as the importer registers them, so that either may run first.
     for source in civcas_import::airwars::sources() {
-        register(connection, to_proto::source(&source)).await?;
+        register(connection, pb::Source::from(&source)).await?;
     }
     register(
         connection,
-        to_proto::source(&civcas_import::monthly::unami_source()),
+        pb::Source::from(&civcas_import::monthly::unami_source()),
     )
     .await?;
     use pb::{Measure::*, Qualifier::*};

@@ -12,7 +12,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::client::Connection;
 use crate::output::{Output, line};
-use crate::to_proto;
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
@@ -62,7 +61,7 @@ async fn import_statements(
     data: &civcas_import::monthly::MonthlyData,
     out: &Output,
 ) -> anyhow::Result<()> {
-    register(connection, to_proto::source(source)).await?;
+    register(connection, pb::Source::from(source)).await?;
     let mut created = 0;
     let mut unchanged = 0;
     let mut recorded = Vec::new();
@@ -70,7 +69,7 @@ async fn import_statements(
         let response = connection
             .statements()
             .record_statement(pb::RecordStatementRequest {
-                statement: Some(to_proto::statement(statement)),
+                statement: Some(pb::Statement::from(statement)),
                 request_id: String::new(),
             })
             .await?
@@ -240,7 +239,7 @@ async fn import_airwars(
     let data =
         airwars::read(&files).with_context(|| format!("reading {}", display(&files.incidents)))?;
     for source in airwars::sources() {
-        register(connection, to_proto::source(&source)).await?;
+        register(connection, pb::Source::from(&source)).await?;
     }
     let airwars_id = SourceId::parse(AIRWARS)?;
     let coalition_id = SourceId::parse(COALITION_SOURCE)?;
@@ -248,13 +247,17 @@ async fn import_airwars(
     // The export code behind each row, to name a rejected row by it.
     let mut codes: Vec<&str> = Vec::new();
     for record in &data.records {
-        let incident = to_proto::incident(&record.incident);
+        let incident = pb::Incident::from(&record.incident);
         let assessments: Vec<pb::Assessment> = [
             (&airwars_id, &record.airwars),
             (&coalition_id, &record.coalition),
         ]
         .into_iter()
-        .filter_map(|(source, details)| details.as_ref().map(|d| to_proto::assessment(source, d)))
+        .filter_map(|(source, details)| {
+            details
+                .as_ref()
+                .map(|d| civcas_proto::domain::assessment(source, d))
+        })
         .collect();
         if assessments.is_empty() {
             // One incident per row, as docs/real-data.md says, even when no one has assessed it.
@@ -320,15 +323,18 @@ async fn import_ucdp(
     let data = civcas_import::ucdp::read(file, published_on)
         .with_context(|| format!("reading {}", display(file)))?;
     let source = civcas_import::ucdp::source();
-    register(connection, to_proto::source(&source)).await?;
+    register(connection, pb::Source::from(&source)).await?;
     let rows: Vec<pb::ImportRow> = data
         .events
         .iter()
         .enumerate()
         .map(|(n, event)| pb::ImportRow {
             index: n as u64 + 1,
-            assessment: Some(to_proto::assessment(&source.id, &event.assessment)),
-            incident: Some(to_proto::incident(&event.incident)),
+            assessment: Some(civcas_proto::domain::assessment(
+                &source.id,
+                &event.assessment,
+            )),
+            incident: Some(pb::Incident::from(&event.incident)),
         })
         .collect();
     let started = Instant::now();

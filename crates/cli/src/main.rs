@@ -11,7 +11,6 @@ mod import;
 mod output;
 mod records;
 mod sources;
-mod to_proto;
 
 use std::process::ExitCode;
 

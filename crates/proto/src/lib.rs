@@ -17,7 +17,7 @@ pub mod v1 {
 }
 
 #[cfg(feature = "domain")]
-mod domain;
+pub mod domain;
 
 /// The well-known types (`Timestamp`, `FieldMask`) the messages use, with proto3 JSON
 /// serialisation.

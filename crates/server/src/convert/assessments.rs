@@ -98,32 +98,3 @@ pub fn new_assessment(
     .at("assessment")?;
     NewAssessment::new(source, incident, details).at("assessment")
 }
-
-impl IntoProto<pb::Assessment> for Assessment {
-    fn into_proto(self) -> pb::Assessment {
-        let Assessment {
-            id,
-            source_id,
-            incident_id,
-            details,
-            recorded_at,
-            current,
-        } = self;
-        pb::Assessment {
-            id: id.to_string(),
-            source_id: source_id.to_string(),
-            incident_id: incident_id.to_string(),
-            verdict: pb::Verdict::from(details.verdict()).into(),
-            tier: pb::Tier::from(details.verdict().tier()).into(),
-            civilians_killed: details.killed.map(pb::CountRange::from),
-            civilians_injured: details.injured.map(pb::CountRange::from),
-            assessed_on: details.assessed_on().to_string(),
-            duplicate_of: details.duplicate_of().map(|id| id.to_string()),
-            citation: details.citation.map(|c| c.as_str().to_owned()),
-            source_label: details.source_label,
-            notes: details.notes,
-            recorded_at: Some(timestamp(recorded_at)),
-            current,
-        }
-    }
-}

@@ -144,7 +144,7 @@ pub fn figures_to_pb(window: DateInterval, figures: ReconciledFigures) -> pb::Re
                     period_days: s.period_days,
                     own_established: s.own_established.map(range_sum_to_pb),
                     difference,
-                    statement: Some(s.statement.into_proto()),
+                    statement: Some(s.statement.into()),
                 }
             })
             .collect(),

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use civcas_domain::dates::{not_in_future, parse_date};
 use civcas_domain::reconcile::flow::AssessmentFlow;
 use civcas_domain::reconcile::series::Granularity;
@@ -16,27 +16,13 @@ use civcas_domain::statement::{ATTRIBUTED_TO_ALL, DEFAULT_DEFINITION};
 use civcas_domain::text::{bounded_text, limits};
 use civcas_domain::validation::each;
 use civcas_domain::{
-    AllValid, Area, AssessedIncident, Assessment, AssessmentDetails, AssessmentFields, AtField,
-    Coordinates, CountRange, CountryCode, DateInterval, HttpUrl, Incident, IncidentDetails,
-    IncidentId, IncidentLink, IncidentReference, Location, Measure, NewAssessment, NewIncident,
-    NewSource, NewStatement, Precision, Qualifier, Revision, RevisionKind, Slug, Source,
-    SourceChange, SourceDetails, SourceId, SourceKind, Statement, StatementDetails,
-    StatementFields, Verdict, Violations, WriteOutcome,
+    AllValid, Area, AssessedIncident, AssessmentDetails, AssessmentFields, AtField, Coordinates,
+    CountRange, CountryCode, DateInterval, HttpUrl, IncidentDetails, IncidentId, IncidentReference,
+    Location, Measure, NewAssessment, NewIncident, NewSource, NewStatement, Precision, Qualifier,
+    Slug, SourceChange, SourceDetails, SourceId, SourceKind, StatementDetails, StatementFields,
+    Verdict, Violations, WriteOutcome,
 };
 use civcas_proto::v1 as pb;
-
-/// Stored records into proto messages. The value conversions they use (enums, ranges) are `From`
-/// implementations in civcas-proto, shared with the CLI; the records are only ever sent by the server.
-pub trait IntoProto<T> {
-    fn into_proto(self) -> T;
-}
-
-pub fn timestamp(at: DateTime<Utc>) -> civcas_proto::well_known::Timestamp {
-    civcas_proto::well_known::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
 
 fn date(field: &str, raw: &str) -> Result<NaiveDate, Violations> {
     parse_date(raw).at(field)

@@ -103,24 +103,3 @@ pub fn source_changes(
         })
     })
 }
-
-impl IntoProto<pb::Source> for Source {
-    fn into_proto(self) -> pb::Source {
-        let Source {
-            id,
-            details,
-            created_at,
-            updated_at,
-        } = self;
-        pb::Source {
-            id: id.to_string(),
-            display_name: details.display_name,
-            kind: pb::SourceKind::from(details.kind).into(),
-            belligerent: details.belligerent.map(|b| b.to_string()),
-            homepage: details.homepage.map(|h| h.as_str().to_owned()),
-            methodology: details.methodology,
-            create_time: Some(timestamp(created_at)),
-            update_time: Some(timestamp(updated_at)),
-        }
-    }
-}

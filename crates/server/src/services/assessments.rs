@@ -6,7 +6,7 @@ use civcas_proto::v1 as pb;
 use civcas_proto::v1::assessment_service_server::AssessmentService;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::convert::{self, IntoProto};
+use crate::convert;
 use crate::errors::{from_repository, invalid};
 use crate::metrics::Metrics;
 use crate::requests::{idempotency_key, next_page_token, page_request};
@@ -143,7 +143,7 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
             civcas_domain::WriteOutcome::Unchanged
         };
         Ok(Response::new(pb::RecordAssessmentResponse {
-            assessment: Some(recorded.assessment.into_proto()),
+            assessment: Some(recorded.assessment.into()),
             outcome: convert::outcome(outcome),
             incident_created: recorded.incident_created,
         }))
@@ -226,7 +226,7 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
             .await
             .map_err(from_repository)?;
         Ok(Response::new(pb::ListAssessmentsResponse {
-            assessments: page.items.into_iter().map(IntoProto::into_proto).collect(),
+            assessments: page.items.into_iter().map(Into::into).collect(),
             next_page_token: next_page_token("ListAssessments", page.next, &filters),
         }))
     }

@@ -8,7 +8,7 @@ use civcas_proto::v1 as pb;
 use civcas_proto::v1::incident_service_server::IncidentService;
 use tonic::{Request, Response, Status};
 
-use crate::convert::{self, IntoProto, outcome};
+use crate::convert::{self, outcome};
 use crate::errors::{from_repository, invalid};
 use crate::requests::{idempotency_key, next_page_token, page_request};
 
@@ -53,7 +53,7 @@ impl<R: IncidentRepository> IncidentService for IncidentApi<R> {
             .await
             .map_err(from_repository)?;
         Ok(Response::new(pb::RecordIncidentResponse {
-            incident: Some(written.value.into_proto()),
+            incident: Some(written.value.into()),
             outcome: outcome(written.outcome),
         }))
     }
@@ -70,7 +70,7 @@ impl<R: IncidentRepository> IncidentService for IncidentApi<R> {
             .await
             .map_err(from_repository)?;
         Ok(Response::new(pb::GetIncidentResponse {
-            incident: Some(incident.into_proto()),
+            incident: Some(incident.into()),
         }))
     }
 
@@ -125,7 +125,7 @@ impl<R: IncidentRepository> IncidentService for IncidentApi<R> {
             .await
             .map_err(from_repository)?;
         Ok(Response::new(pb::ListIncidentsResponse {
-            incidents: page.items.into_iter().map(IntoProto::into_proto).collect(),
+            incidents: page.items.into_iter().map(Into::into).collect(),
             next_page_token: next_page_token("ListIncidents", page.next, &filters),
         }))
     }
@@ -145,7 +145,7 @@ impl<R: IncidentRepository> IncidentService for IncidentApi<R> {
             .await
             .map_err(from_repository)?;
         Ok(Response::new(pb::LinkIncidentsResponse {
-            link: Some(written.value.into_proto()),
+            link: Some(written.value.into()),
             outcome: outcome(written.outcome),
         }))
     }

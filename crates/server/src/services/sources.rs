@@ -6,7 +6,7 @@ use civcas_proto::v1 as pb;
 use civcas_proto::v1::source_service_server::SourceService;
 use tonic::{Request, Response, Status};
 
-use crate::convert::{self, IntoProto, outcome};
+use crate::convert::{self, outcome};
 use crate::errors::{from_repository, invalid};
 use crate::requests::{idempotency_key, next_page_token, page_request};
 
@@ -39,7 +39,7 @@ impl<R: SourceRepository> SourceService for SourceApi<R> {
             .await
             .map_err(from_repository)?;
         Ok(Response::new(pb::RegisterSourceResponse {
-            source: Some(written.value.into_proto()),
+            source: Some(written.value.into()),
             outcome: outcome(written.outcome),
         }))
     }
@@ -56,7 +56,7 @@ impl<R: SourceRepository> SourceService for SourceApi<R> {
             .await
             .map_err(from_repository)?;
         Ok(Response::new(pb::GetSourceResponse {
-            source: Some(source.into_proto()),
+            source: Some(source.into()),
         }))
     }
 
@@ -77,7 +77,7 @@ impl<R: SourceRepository> SourceService for SourceApi<R> {
             .await
             .map_err(from_repository)?;
         Ok(Response::new(pb::ListSourcesResponse {
-            sources: page.items.into_iter().map(IntoProto::into_proto).collect(),
+            sources: page.items.into_iter().map(Into::into).collect(),
             next_page_token: next_page_token("ListSources", page.next, &filters),
         }))
     }
@@ -107,7 +107,7 @@ impl<R: SourceRepository> SourceService for SourceApi<R> {
             .await
             .map_err(from_repository)?;
         Ok(Response::new(pb::UpdateSourceResponse {
-            source: Some(written.value.into_proto()),
+            source: Some(written.value.into()),
             outcome: outcome(written.outcome),
         }))
     }

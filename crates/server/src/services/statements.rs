@@ -6,7 +6,7 @@ use civcas_proto::v1 as pb;
 use civcas_proto::v1::statement_service_server::StatementService;
 use tonic::{Request, Response, Status};
 
-use crate::convert::{self, IntoProto, outcome};
+use crate::convert::{self, outcome};
 use crate::errors::{from_repository, invalid};
 use crate::requests::{idempotency_key, next_page_token, page_request};
 
@@ -38,7 +38,7 @@ impl<R: StatementRepository> StatementService for StatementApi<R> {
             .await
             .map_err(from_repository)?;
         Ok(Response::new(pb::RecordStatementResponse {
-            statement: Some(written.value.into_proto()),
+            statement: Some(written.value.into()),
             outcome: outcome(written.outcome),
         }))
     }
@@ -81,7 +81,7 @@ impl<R: StatementRepository> StatementService for StatementApi<R> {
             .await
             .map_err(from_repository)?;
         Ok(Response::new(pb::ListStatementsResponse {
-            statements: page.items.into_iter().map(IntoProto::into_proto).collect(),
+            statements: page.items.into_iter().map(Into::into).collect(),
             next_page_token: next_page_token("ListStatements", page.next, &filters),
         }))
     }
@@ -100,7 +100,7 @@ impl<R: StatementRepository> StatementService for StatementApi<R> {
             .await
             .map_err(from_repository)?;
         Ok(Response::new(pb::GetStatementRevisionsResponse {
-            revisions: revisions.into_iter().map(IntoProto::into_proto).collect(),
+            revisions: revisions.into_iter().map(Into::into).collect(),
         }))
     }
 }
