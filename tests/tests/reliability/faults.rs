@@ -160,6 +160,16 @@ async fn a_call_past_its_deadline_leaves_no_query_running_and_a_full_pool_fails_
     let url = settings.database.url.clone().unwrap();
     let app = spawn_app_with(settings).await;
     register_seed_sources(&app).await;
+    // An answer brings the read model up to the sources, so that its follower has no reason to read
+    // them while they are locked: the only civcas queries waiting below are the test's own.
+    app.figures()
+        .get_reconciled_figures(pb::GetReconciledFiguresRequest {
+            from: "2017-01-01".into(),
+            to: "2017-12-31".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     // A transaction of the test's own holds a lock every read of sources must wait for.
     let mut locker = db::connect(&url).await;
     let mut observer = db::connect(&url).await;
