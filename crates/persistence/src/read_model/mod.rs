@@ -220,6 +220,34 @@ impl ReadModel {
     }
 }
 
+/// The follower's schedule (see [`PgStore::follow_changes`]): `catch_up` at once, after each change
+/// announced and at least every [`FOLLOW_AT_LEAST_EVERY`], resting between two; `trim` once a
+/// minute. It ends when the announcements end.
+async fn follow(
+    mut changes: Changes,
+    mut catch_up: impl AsyncFnMut() -> RepositoryResult<()>,
+    mut trim: impl AsyncFnMut(),
+) {
+    let mut trimmed: Option<tokio::time::Instant> = None;
+    loop {
+        let started = tokio::time::Instant::now();
+        if let Err(error) = catch_up().await {
+            tracing::warn!(%error, "the read model could not catch up; trying again");
+            tokio::time::sleep(RETRY_AFTER).await;
+            continue;
+        }
+        if trimmed.is_none_or(|at| at.elapsed() >= FOLLOW_AT_LEAST_EVERY) {
+            trimmed = Some(tokio::time::Instant::now());
+            trim().await;
+        }
+        tokio::time::sleep((started.elapsed() * 4).max(FOLLOWER_REST)).await;
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return },
+            () = tokio::time::sleep(FOLLOW_AT_LEAST_EVERY) => {}
+        }
+    }
+}
+
 impl PgStore {
     /// What the read model holds and has done.
     pub fn read_model_status(&self) -> ReadModelStatus {
@@ -247,30 +275,17 @@ impl PgStore {
     /// announced (resting between catch-ups, four times as long as the last took, at least 0.1 s),
     /// and at least every minute; and trims the change log once a minute. Aborting the task stops
     /// it.
-    pub fn follow_changes(&self, mut changes: Changes) -> tokio::task::JoinHandle<()> {
-        let store = self.clone();
-        tokio::spawn(async move {
-            let mut trimmed: Option<tokio::time::Instant> = None;
-            loop {
-                let started = tokio::time::Instant::now();
-                if let Err(error) = store.catch_up().await {
-                    tracing::warn!(%error, "the read model could not catch up; trying again");
-                    tokio::time::sleep(RETRY_AFTER).await;
-                    continue;
+    pub fn follow_changes(&self, changes: Changes) -> tokio::task::JoinHandle<()> {
+        let (store, trimmer) = (self.clone(), self.clone());
+        tokio::spawn(follow(
+            changes,
+            async move || store.catch_up().await,
+            async move || {
+                if let Err(error) = trimmer.trim_change_log().await {
+                    tracing::warn!(%error, "the change log could not be trimmed");
                 }
-                if trimmed.is_none_or(|at| at.elapsed() >= FOLLOW_AT_LEAST_EVERY) {
-                    trimmed = Some(tokio::time::Instant::now());
-                    if let Err(error) = store.trim_change_log().await {
-                        tracing::warn!(%error, "the change log could not be trimmed");
-                    }
-                }
-                tokio::time::sleep((started.elapsed() * 4).max(FOLLOWER_REST)).await;
-                tokio::select! {
-                    changed = changes.changed() => if changed.is_err() { return },
-                    () = tokio::time::sleep(FOLLOW_AT_LEAST_EVERY) => {}
-                }
-            }
-        })
+            },
+        ))
     }
 
     /// Every fact the read model holds, caught up, ordered by id: for the tests, which compare it
@@ -349,5 +364,85 @@ impl FigureRepository for PgStore {
                 .collect()
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use tokio::time::{Duration, sleep};
+
+    use super::*;
+
+    /// With time paused, each sleep below lets the runtime move the clock from timer to timer.
+    /// The follower catches up at once, after a change once its rest is over, at least every
+    /// minute without one, again a second after a failure, and trims once a minute; it ends with
+    /// the announcements.
+    #[tokio::test(start_paused = true)]
+    async fn the_follower_catches_up_on_changes_and_every_minute_and_rests_between() {
+        let (announce, changes) = tokio::sync::watch::channel(0_u64);
+        let catch_ups = Arc::new(AtomicUsize::new(0));
+        let trims = Arc::new(AtomicUsize::new(0));
+        let fail_next = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (counted, trimmed, failing) = (catch_ups.clone(), trims.clone(), fail_next.clone());
+        let follower = tokio::spawn(follow(
+            changes,
+            async move || {
+                // Each catch-up takes 50 ms, so the follower rests 200 ms after it.
+                sleep(Duration::from_millis(50)).await;
+                counted.fetch_add(1, Ordering::SeqCst);
+                if failing.swap(false, Ordering::SeqCst) {
+                    Err(RepositoryError::Unavailable("down".into()))
+                } else {
+                    Ok(())
+                }
+            },
+            async move || {
+                trimmed.fetch_add(1, Ordering::SeqCst);
+            },
+        ));
+        let count = || catch_ups.load(Ordering::SeqCst);
+
+        sleep(Duration::from_millis(60)).await;
+        assert_eq!(
+            (count(), trims.load(Ordering::SeqCst)),
+            (1, 1),
+            "at once, and a trim"
+        );
+
+        // A change during the rest waits for its end (50 ms + 200 ms), then is caught up.
+        announce.send_modify(|n| *n += 1);
+        sleep(Duration::from_millis(150)).await;
+        assert_eq!(count(), 1, "still resting");
+        sleep(Duration::from_millis(100)).await;
+        sleep(Duration::from_millis(60)).await;
+        assert_eq!(count(), 2, "the change is caught up after the rest");
+
+        // Without a change: nothing for a minute, then a catch-up and a trim.
+        sleep(Duration::from_secs(30)).await;
+        assert_eq!(count(), 2);
+        sleep(Duration::from_secs(31)).await;
+        sleep(Duration::from_millis(60)).await;
+        assert_eq!(count(), 3, "at least every minute");
+        assert_eq!(trims.load(Ordering::SeqCst), 2, "trimmed once a minute");
+
+        // A failure is tried again a second later, without waiting for a change.
+        fail_next.store(true, Ordering::SeqCst);
+        announce.send_modify(|n| *n += 1);
+        sleep(Duration::from_millis(260)).await;
+        sleep(Duration::from_millis(60)).await;
+        assert_eq!(count(), 4, "the failed catch-up");
+        sleep(Duration::from_millis(1_000)).await;
+        sleep(Duration::from_millis(60)).await;
+        assert_eq!(count(), 5, "tried again after a second");
+
+        drop(announce);
+        sleep(Duration::from_secs(61)).await;
+        sleep(Duration::from_secs(1)).await;
+        assert!(
+            follower.is_finished(),
+            "the follower ends with the announcements"
+        );
     }
 }
