@@ -45,8 +45,7 @@ use crate::PgStore;
 use crate::imports::{BatchKind, RowOutcome, insert_fresh, write_batch};
 
 /// How many batches are written at once. With one, a batch waiting on a row lock would hold up every
-/// call, and the writes were also slower: at 1,000,000 incidents and concurrency 16, 3,547 calls/s
-/// against 4,653 with two. Its larger batches saved less than a second PostgreSQL backend adds
+/// call, and its larger batches saved less than a second PostgreSQL backend adds
 /// (docs/BENCHMARKS.md, finding 18).
 pub(crate) const BATCHES_AT_ONCE: usize = 2;
 

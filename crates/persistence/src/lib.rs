@@ -190,9 +190,8 @@ impl PgStore {
     /// Builds the pools. Connections are opened lazily, so this succeeds while the database is down;
     /// [`PgStore::ping`] tells whether it answers.
     pub fn new(url: &SecretString, settings: &PoolSettings) -> RepositoryResult<Self> {
-        // JIT off: the figure queries' recursive walk makes the planner's cost estimates huge, so
-        // PostgreSQL compiled them to machine code on every call, which took 131 ms of a 147 ms
-        // query (docs/BENCHMARKS.md). At every scale measured, compiling cost more than it saved.
+        // JIT off: PostgreSQL compiled queries it judged costly to machine code on every call, and
+        // compiling cost more than it saved (docs/BENCHMARKS.md, finding 3).
         let session_setup = format!(
             "SET application_name = '{}'; SET statement_timeout = {}; SET jit = off",
             settings.application_name.replace('\'', ""),
