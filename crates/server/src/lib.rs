@@ -37,6 +37,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::auth::Authenticator;
 use crate::metrics::Metrics;
+use crate::middleware::drain::{DrainLayer, Draining};
 use crate::middleware::gate::{GateLayer, GatePolicy};
 use crate::middleware::observe::ObserveLayer;
 use crate::services::{AssessmentApi, FigureApi, IncidentApi, SourceApi, StatementApi};
@@ -200,11 +201,12 @@ impl Application {
         let stop_feed = change_feed.abort_handle();
         let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel();
         let shutdown_reporter = reporter.clone();
-        let draining = Arc::clone(&gate);
+        let draining = Arc::new(Draining::default());
+        let shutting_down = Arc::clone(&draining);
         let on_shutdown = async move {
             shutdown.await;
             tracing::info!("shutting down: refusing new calls, finishing calls in flight");
-            draining.start_draining();
+            shutting_down.start();
             set_health(&shutdown_reporter, ServingStatus::NotServing).await;
             // Closing the change feed ends every WatchFigures stream.
             stop_feed.abort();
@@ -220,6 +222,7 @@ impl Application {
         }
         let layers = tower::ServiceBuilder::new()
             .layer(ObserveLayer::new(Arc::clone(&metrics)))
+            .layer(DrainLayer::new(draining))
             .layer(GateLayer::new(gate))
             .into_inner();
         let max_message = settings.server.max_message_bytes;

@@ -1,9 +1,8 @@
-//! The gate in front of the API's handlers: draining, auth, load shedding, deadlines and panics.
+//! The gate in front of the API's handlers: auth, load shedding, deadlines and panics.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -38,7 +37,6 @@ pub struct GatePolicy {
     running: Arc<Semaphore>,
     concurrency: Concurrency,
     request_timeout: Duration,
-    draining: AtomicBool,
 }
 
 impl GatePolicy {
@@ -51,13 +49,7 @@ impl GatePolicy {
             running: Arc::new(Semaphore::new(concurrency.max_concurrent_calls)),
             concurrency,
             request_timeout,
-            draining: AtomicBool::new(false),
         }
-    }
-
-    /// From now on, new calls are refused with UNAVAILABLE; calls already admitted go on.
-    pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::Release);
     }
 
     /// Calls admitted now, running or waiting.
@@ -118,9 +110,6 @@ where
             return Box::pin(self.inner.call(request));
         }
         let policy = &self.policy;
-        if policy.draining.load(Ordering::Acquire) {
-            return answer(errors::shutting_down());
-        }
         if let Err(status) = policy.auth.authorize(&method, request.headers()) {
             return answer(status);
         }
@@ -235,7 +224,7 @@ fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use tonic::Code;
 
@@ -384,21 +373,5 @@ mod tests {
             .unwrap()
             .expect("the handler runs inside a call");
         assert!(call.is_abandoned());
-    }
-
-    #[tokio::test]
-    async fn draining_refuses_new_calls_but_not_health() {
-        let handler = tower::service_fn(|_: Request<Body>| async {
-            Ok::<_, std::convert::Infallible>(Status::ok("").into_http())
-        });
-        let policy = open_policy(4, 0, Duration::from_secs(5));
-        let mut gate = GateLayer::new(Arc::clone(&policy)).layer(handler);
-        policy.start_draining();
-        assert_eq!(
-            code(&gate.call(request(LIST)).await.unwrap()),
-            Code::Unavailable
-        );
-        let health = gate.call(request("/grpc.health.v1.Health/Check")).await;
-        assert_eq!(code(&health.unwrap()), Code::Ok);
     }
 }
