@@ -13,6 +13,7 @@ use tonic::Status;
 
 use crate::errors;
 use crate::methods::{Access, Method};
+use crate::middleware::refuse::Check;
 use crate::settings::{AuthMode, AuthSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
@@ -140,6 +141,13 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// The hex SHA-256 of a token, as configuration stores it.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.trim().as_bytes()))
+}
+
+/// Auth as a layer of its own ([`crate::middleware::refuse`]).
+impl Check for Authenticator {
+    fn check(&self, method: &Method, headers: &HeaderMap) -> Result<(), Status> {
+        self.authorize(method, headers)
+    }
 }
 
 #[cfg(test)]

@@ -37,9 +37,10 @@ use tonic_health::server::HealthReporter;
 
 use crate::auth::Authenticator;
 use crate::metrics::Metrics;
-use crate::middleware::drain::{DrainLayer, Draining};
+use crate::middleware::drain::Draining;
 use crate::middleware::gate::{GateLayer, GatePolicy};
 use crate::middleware::observe::ObserveLayer;
+use crate::middleware::refuse::RefuseLayer;
 use crate::services::{AssessmentApi, FigureApi, IncidentApi, SourceApi, StatementApi};
 use crate::settings::Settings;
 
@@ -182,8 +183,8 @@ impl Application {
                 },
             ))
         });
+        let auth = Arc::new(auth);
         let gate = Arc::new(GatePolicy::new(
-            auth,
             settings.server.concurrency(),
             settings.server.request_timeout(),
         ));
@@ -222,7 +223,8 @@ impl Application {
         }
         let layers = tower::ServiceBuilder::new()
             .layer(ObserveLayer::new(Arc::clone(&metrics)))
-            .layer(DrainLayer::new(draining))
+            .layer(RefuseLayer::new(draining))
+            .layer(RefuseLayer::new(auth))
             .layer(GateLayer::new(gate))
             .into_inner();
         let max_message = settings.server.max_message_bytes;

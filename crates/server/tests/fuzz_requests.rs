@@ -37,11 +37,9 @@ use civcas_proto::v1::figure_service_server::FigureServiceServer;
 use civcas_proto::v1::incident_service_server::IncidentServiceServer;
 use civcas_proto::v1::source_service_server::SourceServiceServer;
 use civcas_proto::v1::statement_service_server::StatementServiceServer;
-use civcas_server::auth::Authenticator;
 use civcas_server::metrics::Metrics;
 use civcas_server::middleware::gate::{Concurrency, Gate, GateLayer, GatePolicy};
 use civcas_server::services::{AssessmentApi, FigureApi, IncidentApi, SourceApi, StatementApi};
-use civcas_server::settings::{AuthMode, AuthSettings};
 use http_body_util::BodyExt;
 use hyper::body::Bytes;
 use proptest::prelude::*;
@@ -192,13 +190,7 @@ struct Api {
 
 impl Api {
     fn new() -> Self {
-        let auth = Authenticator::from_settings(&AuthSettings {
-            mode: AuthMode::Disabled,
-            tokens: Vec::new(),
-        })
-        .unwrap();
         let gate = GateLayer::new(Arc::new(GatePolicy::new(
-            auth,
             Concurrency {
                 max_concurrent_calls: 64,
                 max_queued_calls: 0,

@@ -1,15 +1,12 @@
 //! Draining: once shutdown begins, new calls are refused with UNAVAILABLE (`SHUTTING_DOWN`), while
 //! calls already admitted finish. Health and reflection still answer, so probes see the shutdown.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 
-use futures::future::{BoxFuture, FutureExt};
-use http::{Request, Response};
-use tonic::body::Body;
-use tower::{Layer, Service};
+use http::HeaderMap;
+use tonic::Status;
 
+use super::refuse::Check;
 use crate::errors;
 use crate::methods::Method;
 
@@ -22,68 +19,29 @@ impl Draining {
     pub fn start(&self) {
         self.0.store(true, Ordering::Release);
     }
-
-    fn started(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
 }
 
-#[derive(Debug, Clone)]
-pub struct DrainLayer {
-    draining: Arc<Draining>,
-}
-
-impl DrainLayer {
-    pub fn new(draining: Arc<Draining>) -> Self {
-        Self { draining }
-    }
-}
-
-impl<S> Layer<S> for DrainLayer {
-    type Service = Drain<S>;
-
-    fn layer(&self, inner: S) -> Drain<S> {
-        Drain {
-            inner,
-            draining: Arc::clone(&self.draining),
+impl Check for Draining {
+    fn check(&self, _method: &Method, _headers: &HeaderMap) -> Result<(), Status> {
+        if self.0.load(Ordering::Acquire) {
+            Err(errors::shutting_down())
+        } else {
+            Ok(())
         }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Drain<S> {
-    inner: S,
-    draining: Arc<Draining>,
-}
-
-impl<S> Service<Request<Body>> for Drain<S>
-where
-    S: Service<Request<Body>, Response = Response<Body>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = Response<Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
-        if self.draining.started() && !Method::from_path(request.uri().path()).is_infrastructure() {
-            let refused = errors::shutting_down().into_http();
-            return std::future::ready(Ok(refused)).boxed();
-        }
-        self.inner.call(request).boxed()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use tonic::{Code, Status};
+    use std::sync::Arc;
+
+    use http::{Request, Response};
+    use tonic::Code;
+    use tonic::body::Body;
+    use tower::{Layer, Service};
 
     use super::*;
+    use crate::middleware::refuse::RefuseLayer;
 
     fn request(path: &str) -> Request<Body> {
         Request::builder()
@@ -102,7 +60,7 @@ mod tests {
             Ok::<_, std::convert::Infallible>(Status::ok("").into_http())
         });
         let draining = Arc::new(Draining::default());
-        let mut drain = DrainLayer::new(Arc::clone(&draining)).layer(handler);
+        let mut drain = RefuseLayer::new(Arc::clone(&draining)).layer(handler);
         let list = "/civcas.v1.SourceService/ListSources";
         assert_eq!(code(&drain.call(request(list)).await.unwrap()), Code::Ok);
         draining.start();

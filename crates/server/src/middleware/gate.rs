@@ -1,4 +1,4 @@
-//! The gate in front of the API's handlers: auth, load shedding, deadlines and panics.
+//! The gate in front of the API's handlers: load shedding, deadlines and panics.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -16,7 +16,6 @@ use tonic::Status;
 use tonic::body::Body;
 use tower::{Layer, Service};
 
-use crate::auth::Authenticator;
 use crate::errors;
 use crate::methods::Method;
 
@@ -30,7 +29,6 @@ pub struct Concurrency {
 /// What the gate enforces, shared by every connection.
 #[derive(Debug)]
 pub struct GatePolicy {
-    auth: Authenticator,
     /// Calls admitted: running or waiting to run. A call that finds none free is shed at once.
     admitted: Arc<Semaphore>,
     /// Calls running.
@@ -40,9 +38,8 @@ pub struct GatePolicy {
 }
 
 impl GatePolicy {
-    pub fn new(auth: Authenticator, concurrency: Concurrency, request_timeout: Duration) -> Self {
+    pub fn new(concurrency: Concurrency, request_timeout: Duration) -> Self {
         Self {
-            auth,
             admitted: Arc::new(Semaphore::new(
                 concurrency.max_concurrent_calls + concurrency.max_queued_calls,
             )),
@@ -110,9 +107,6 @@ where
             return Box::pin(self.inner.call(request));
         }
         let policy = &self.policy;
-        if let Err(status) = policy.auth.authorize(&method, request.headers()) {
-            return answer(status);
-        }
         let Ok(admitted) = Arc::clone(&policy.admitted).try_acquire_owned() else {
             return answer(errors::overloaded(policy.concurrency));
         };
@@ -229,20 +223,13 @@ mod tests {
     use tonic::Code;
 
     use super::*;
-    use crate::settings::{AuthMode, AuthSettings};
 
     fn open_policy(
         max_concurrent_calls: usize,
         max_queued_calls: usize,
         request_timeout: Duration,
     ) -> Arc<GatePolicy> {
-        let auth = Authenticator::from_settings(&AuthSettings {
-            mode: AuthMode::Disabled,
-            tokens: Vec::new(),
-        })
-        .unwrap();
         Arc::new(GatePolicy::new(
-            auth,
             Concurrency {
                 max_concurrent_calls,
                 max_queued_calls,
