@@ -402,13 +402,12 @@ pub fn figures(facts: &impl Facts, query: &FigureQuery) -> ReconciledFigures {
     let selection = Selection::new(facts, filters);
     let (sources, tiers, disputed, coverage_gaps) =
         tally(facts, *window, filters, *as_of, &selection).finish(&selection, facts);
-    let selected: BTreeSet<SourceId> = selection.sources().iter().cloned().collect();
     ReconciledFigures {
         sources,
         tiers,
         disputed,
         coverage_gaps,
-        statements: statement_figures(facts, &selected, query),
+        statements: statement_figures(facts, &selection, query),
     }
 }
 
@@ -421,13 +420,13 @@ pub fn reconcile(data: &Dataset, query: &FigureQuery) -> ReconciledFigures {
 /// period overlaps the window.
 fn statement_figures(
     facts: &impl Facts,
-    selected: &BTreeSet<SourceId>,
+    selection: &Selection,
     query: &FigureQuery,
 ) -> Vec<StatementFigure> {
     let window = query.window;
     let mut latest: BTreeMap<(SourceId, String), &Statement> = BTreeMap::new();
     for statement in facts.statements().iter().filter(|s| {
-        selected.contains(&s.source_id)
+        selection.includes(&s.source_id)
             && query
                 .as_of
                 .is_none_or(|as_of| s.details.published_on <= as_of)

@@ -64,6 +64,10 @@ impl Selection {
     fn index_of(&self, source: &SourceId) -> Option<usize> {
         self.sources.iter().position(|s| s == source)
     }
+
+    pub(crate) fn includes(&self, source: &SourceId) -> bool {
+        self.index_of(source).is_some()
+    }
 }
 
 /// The first [`LISTED_CLUSTERS`] cluster ids of those added, in order.

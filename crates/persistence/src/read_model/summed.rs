@@ -143,31 +143,26 @@ impl Summed {
         (month, (from == to).then_some(from))
     }
 
-    /// Adds the group in `slot`, of the one incident `incident` ([`sums`]).
-    pub(super) fn insert(&mut self, slot: usize, incident: &IncidentFacts) {
+    /// The chunk of `incident`'s group, with its cached tallies and its month's dropped: the group
+    /// is about to come or go. A day left empty stays, with nothing to tally.
+    fn chunk_of(&mut self, incident: &IncidentFacts) -> &mut Chunk {
         let (month, day) = self.place(incident);
         let chunk = match day {
             Some(day) => month.days.entry(day).or_default(),
             None => &mut month.spread,
         };
         chunk.cache.clear();
-        chunk.slots.push(slot);
+        chunk
+    }
+
+    /// Adds the group in `slot`, of the one incident `incident` ([`sums`]).
+    pub(super) fn insert(&mut self, slot: usize, incident: &IncidentFacts) {
+        self.chunk_of(incident).slots.push(slot);
     }
 
     /// Removes the group in `slot`, of the one incident `incident`.
     pub(super) fn remove(&mut self, slot: usize, incident: &IncidentFacts) {
-        let (month, day) = self.place(incident);
-        let chunk = match day {
-            Some(day) => month.days.entry(day).or_default(),
-            None => &mut month.spread,
-        };
-        chunk.cache.clear();
-        chunk.slots.retain(|s| *s != slot);
-        if let Some(day) = day
-            && month.days.get(&day).is_some_and(|c| c.slots.is_empty())
-        {
-            month.days.remove(&day);
-        }
+        self.chunk_of(incident).slots.retain(|s| *s != slot);
     }
 
     /// The months `window` meets, of the keys `chosen` picks.
