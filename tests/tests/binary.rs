@@ -701,7 +701,7 @@ fn sigterm_under_load_fails_no_admitted_call_and_exits_within_the_grace_period()
         admitted_then_failed.is_empty(),
         "admitted calls failed: {admitted_then_failed:?}"
     );
-    // Refused by the draining gate (UNAVAILABLE) or by the closing connection (UNAVAILABLE, or
+    // Refused by the drain layer (UNAVAILABLE) or by the closing connection (UNAVAILABLE, or
     // CANCELLED for a call the client had begun to send): never an error from a handler.
     let from_a_handler: Vec<_> = failed
         .iter()

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use civcas_domain::{RepositoryError, Violations};
 use civcas_proto::ERROR_DOMAIN;
+use tonic::body::Body;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -69,7 +70,7 @@ pub fn permission_denied(method: &impl std::fmt::Display, required: &str, held: 
 }
 
 /// RESOURCE_EXHAUSTED for a call refused because the server runs and queues all the calls it may.
-pub fn overloaded(limits: crate::middleware::gate::Concurrency) -> Status {
+pub fn overloaded(limits: crate::middleware::admission::Concurrency) -> Status {
     status(
         Code::ResourceExhausted,
         format!(
@@ -131,6 +132,17 @@ pub fn with_error_info(tonic_status: Status) -> Status {
         );
     }
     status(code, message, code_name(code), HashMap::new())
+}
+
+/// tonic answers some bad requests itself (not protobuf, too large), without the ErrorInfo civcas
+/// promises on every error: add it. Such answers are trailers-only, so the headers tell.
+pub fn with_error_info_on_tonic_errors(response: http::Response<Body>) -> http::Response<Body> {
+    match Status::from_header_map(response.headers()) {
+        Some(status) if status.code() != Code::Ok && status.details().is_empty() => {
+            with_error_info(status).into_http()
+        }
+        _ => response,
+    }
 }
 
 /// INTERNAL for a handler that panicked: the panic is logged, never sent.

@@ -37,10 +37,8 @@ use tonic_health::server::HealthReporter;
 
 use crate::auth::Authenticator;
 use crate::metrics::Metrics;
+use crate::middleware::Middleware;
 use crate::middleware::drain::Draining;
-use crate::middleware::gate::{GateLayer, GatePolicy};
-use crate::middleware::observe::ObserveLayer;
-use crate::middleware::refuse::RefuseLayer;
 use crate::services::{AssessmentApi, FigureApi, IncidentApi, SourceApi, StatementApi};
 use crate::settings::Settings;
 
@@ -184,10 +182,6 @@ impl Application {
             ))
         });
         let auth = Arc::new(auth);
-        let gate = Arc::new(GatePolicy::new(
-            settings.server.concurrency(),
-            settings.server.request_timeout(),
-        ));
 
         let reflection = || {
             tonic_reflection::server::Builder::configure()
@@ -221,12 +215,13 @@ impl Application {
         if let Some(tls) = tls {
             builder = builder.tls_config(tls).context("TLS configuration")?;
         }
-        let layers = tower::ServiceBuilder::new()
-            .layer(ObserveLayer::new(Arc::clone(&metrics)))
-            .layer(RefuseLayer::new(draining))
-            .layer(RefuseLayer::new(auth))
-            .layer(GateLayer::new(gate))
-            .into_inner();
+        let middleware = Middleware::new(
+            Arc::clone(&metrics),
+            draining,
+            auth,
+            settings.server.concurrency(),
+            settings.server.request_timeout(),
+        );
         let max_message = settings.server.max_message_bytes;
         // The generated servers share no trait, so the limits are set by a macro.
         macro_rules! limited {
@@ -238,7 +233,7 @@ impl Application {
         }
         let server = builder
             .trace_fn(telemetry::rpc_span)
-            .layer(layers)
+            .layer(middleware)
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -180,6 +180,18 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
+    /// How many calls of `method` finished with `code`.
+    #[cfg(test)]
+    pub(crate) fn handled(&self, method: &Method, code: Code) -> u64 {
+        self.handled
+            .get_or_create(&HandledLabels {
+                grpc_service: method.service_name,
+                grpc_method: method.name,
+                grpc_code: errors::code_name(code),
+            })
+            .get()
+    }
+
     /// Records one committed import batch.
     pub fn import_batch(&self, created: u64, unchanged: u64, rejected: u64) {
         self.import_batches.inc();

@@ -218,8 +218,8 @@ impl ServerSettings {
         Duration::from_millis(self.request_timeout_ms)
     }
 
-    pub fn concurrency(&self) -> crate::middleware::gate::Concurrency {
-        crate::middleware::gate::Concurrency {
+    pub fn concurrency(&self) -> crate::middleware::admission::Concurrency {
+        crate::middleware::admission::Concurrency {
             max_concurrent_calls: self.max_concurrent_calls,
             max_queued_calls: self.max_queued_calls,
         }

@@ -1,7 +1,7 @@
 //! Property-based fuzzing of decoding and validation, for every request type of the API.
 //!
-//! Each case goes through the server's real gate and generated service, exactly as a call arrives
-//! over HTTP/2: one gRPC frame on the method's path. Two kinds of input:
+//! Each case goes through the server's real middleware and generated service, exactly as a call
+//! arrives over HTTP/2: one gRPC frame on the method's path. Two kinds of input:
 //! - arbitrary bytes, which are mostly not protobuf at all;
 //! - structurally valid messages of the method's request type, built from the descriptor with
 //!   awkward values in their fields (empty, huge, non-ASCII, negative, unknown enum numbers, deep
@@ -37,9 +37,13 @@ use civcas_proto::v1::figure_service_server::FigureServiceServer;
 use civcas_proto::v1::incident_service_server::IncidentServiceServer;
 use civcas_proto::v1::source_service_server::SourceServiceServer;
 use civcas_proto::v1::statement_service_server::StatementServiceServer;
+use civcas_server::auth::Authenticator;
 use civcas_server::metrics::Metrics;
-use civcas_server::middleware::gate::{Concurrency, Gate, GateLayer, GatePolicy};
+use civcas_server::middleware::admission::Concurrency;
+use civcas_server::middleware::drain::Draining;
+use civcas_server::middleware::{Layered, Middleware};
 use civcas_server::services::{AssessmentApi, FigureApi, IncidentApi, SourceApi, StatementApi};
+use civcas_server::settings::{AuthMode, AuthSettings};
 use http_body_util::BodyExt;
 use hyper::body::Bytes;
 use proptest::prelude::*;
@@ -179,42 +183,51 @@ impl FigureRepository for Refusing {
     }
 }
 
-/// The five services behind the server's gate, as the server builds them (with auth off).
+/// The five services behind the server's middleware, as the server builds them (with auth off).
 struct Api {
-    sources: Gate<SourceServiceServer<SourceApi<Refusing>>>,
-    incidents: Gate<IncidentServiceServer<IncidentApi<Refusing>>>,
-    assessments: Gate<AssessmentServiceServer<AssessmentApi<Refusing>>>,
-    statements: Gate<StatementServiceServer<StatementApi<Refusing>>>,
-    figures: Gate<FigureServiceServer<FigureApi<Refusing>>>,
+    sources: Layered<SourceServiceServer<SourceApi<Refusing>>>,
+    incidents: Layered<IncidentServiceServer<IncidentApi<Refusing>>>,
+    assessments: Layered<AssessmentServiceServer<AssessmentApi<Refusing>>>,
+    statements: Layered<StatementServiceServer<StatementApi<Refusing>>>,
+    figures: Layered<FigureServiceServer<FigureApi<Refusing>>>,
 }
 
 impl Api {
     fn new() -> Self {
-        let gate = GateLayer::new(Arc::new(GatePolicy::new(
+        let middleware = Middleware::new(
+            Arc::new(Metrics::new()),
+            Arc::new(Draining::default()),
+            Arc::new(
+                Authenticator::from_settings(&AuthSettings {
+                    mode: AuthMode::Disabled,
+                    tokens: Vec::new(),
+                })
+                .unwrap(),
+            ),
             Concurrency {
                 max_concurrent_calls: 64,
                 max_queued_calls: 0,
             },
             Duration::from_secs(5),
-        )));
+        );
         let repository = Arc::new(Refusing);
         // A closed change feed: a watch ends after its first (refused) computation.
         let (_, changes) = tokio::sync::watch::channel(0_u64);
         Self {
-            sources: gate.layer(SourceServiceServer::new(SourceApi::new(Arc::clone(
+            sources: middleware.layer(SourceServiceServer::new(SourceApi::new(Arc::clone(
                 &repository,
             )))),
-            incidents: gate.layer(IncidentServiceServer::new(IncidentApi::new(Arc::clone(
+            incidents: middleware.layer(IncidentServiceServer::new(IncidentApi::new(Arc::clone(
                 &repository,
             )))),
-            assessments: gate.layer(AssessmentServiceServer::new(AssessmentApi::new(
+            assessments: middleware.layer(AssessmentServiceServer::new(AssessmentApi::new(
                 Arc::clone(&repository),
                 Arc::new(Metrics::new()),
             ))),
-            statements: gate.layer(StatementServiceServer::new(StatementApi::new(Arc::clone(
-                &repository,
-            )))),
-            figures: gate.layer(FigureServiceServer::new(FigureApi::new(
+            statements: middleware.layer(StatementServiceServer::new(StatementApi::new(
+                Arc::clone(&repository),
+            ))),
+            figures: middleware.layer(FigureServiceServer::new(FigureApi::new(
                 repository, changes,
             ))),
         }

@@ -159,3 +159,57 @@ impl<B: Body> Body for ObservedBody<B> {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+    use tonic::Status;
+
+    use super::*;
+    use crate::middleware::tests::{LIST, request};
+
+    fn answering(
+        response: fn() -> Response<tonic::body::Body>,
+    ) -> impl Service<
+        Request<tonic::body::Body>,
+        Response = Response<tonic::body::Body>,
+        Error = std::convert::Infallible,
+        Future: Send,
+    > + Clone {
+        tower::service_fn(move |_| std::future::ready(Ok(response())))
+    }
+
+    #[tokio::test]
+    async fn calls_are_counted_by_the_code_in_their_headers_or_trailers_or_as_cancelled() {
+        let metrics = Arc::new(Metrics::new());
+        let layer = ObserveLayer::new(Arc::clone(&metrics));
+        let list = Method::from_path(LIST);
+
+        let refused = || Status::not_found("no such source").into_http();
+        let response = layer.layer(answering(refused)).call(request(LIST)).await;
+        drop(response);
+        assert_eq!(metrics.handled(&list, Code::NotFound), 1);
+
+        let with_trailers = || {
+            let mut trailers = HeaderMap::new();
+            trailers.insert("grpc-status", "0".parse().unwrap());
+            let frames = futures::stream::iter([Ok::<_, Status>(Frame::trailers(trailers))]);
+            Response::new(tonic::body::Body::new(http_body_util::StreamBody::new(
+                frames,
+            )))
+        };
+        let response = layer.layer(answering(with_trailers)).call(request(LIST));
+        let body = response.await.unwrap().into_body();
+        assert_eq!(
+            metrics.handled(&list, Code::Ok),
+            0,
+            "not before the trailers"
+        );
+        body.collect().await.unwrap();
+        assert_eq!(metrics.handled(&list, Code::Ok), 1);
+
+        let unread = layer.layer(answering(with_trailers)).call(request(LIST));
+        drop(unread.await.unwrap());
+        assert_eq!(metrics.handled(&list, Code::Cancelled), 1);
+    }
+}
