@@ -16,6 +16,7 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/civcas.v1.serde.rs"));
 }
 
+/// `From` and `TryFrom` between the messages and the domain's values.
 #[cfg(feature = "domain")]
 pub mod domain;
 

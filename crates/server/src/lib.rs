@@ -1,12 +1,11 @@
 //! civcas's gRPC server: the tonic services, the conversions between proto and domain, configuration,
 //! telemetry, and the [`Application`] that puts them together.
 //!
-//! Data flows one way: a request is converted into domain values (validated once, in [`convert`]),
+//! Data flows one way: a request is converted into domain values (validated once, by the `TryFrom` conversions of `civcas_proto::domain`),
 //! passed to a repository, and the result converted back. Errors become gRPC statuses in one place,
 //! [`errors`].
 
 pub mod auth;
-pub mod convert;
 pub mod errors;
 pub mod methods;
 pub mod metrics;

@@ -17,11 +17,11 @@ fn store_call(
     assessment: pb::Assessment,
     inline: Option<pb::Incident>,
 ) -> civcas_domain::NewAssessment {
-    civcas_server::convert::new_assessment(
-        Some(assessment),
-        inline,
-        chrono::Utc::now().date_naive(),
-    )
+    civcas_domain::NewAssessment::try_from(pb::RecordAssessmentRequest {
+        assessment: Some(assessment),
+        incident: inline,
+        request_id: String::new(),
+    })
     .expect("a valid call")
 }
 

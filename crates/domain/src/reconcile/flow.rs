@@ -11,6 +11,13 @@ use crate::dates::DateInterval;
 use crate::ids::IncidentId;
 use crate::slug::SourceId;
 
+/// The flow of one source over a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowQuery {
+    pub source: SourceId,
+    pub window: DateInterval,
+}
+
 /// A source's flow over a window. The invariant
 /// `open_at_end = open_at_start + received − Σ completed + reopened` holds by construction.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -15,6 +15,13 @@ pub enum Granularity {
     Year,
 }
 
+/// The figures of `query` per calendar bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesQuery {
+    pub query: FigureQuery,
+    pub granularity: Granularity,
+}
+
 /// The calendar buckets covering `window`, the first and last clipped to it, made one at a time so
 /// that a caller can stop early (a DAY series over millennia is millions of buckets).
 pub fn buckets(

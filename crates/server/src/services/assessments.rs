@@ -1,12 +1,13 @@
 use std::sync::Arc;
 
 use civcas_domain::repository::{AssessmentFilter, AssessmentRepository, ImportContent, ImportRow};
-use civcas_domain::{AllValid, RepositoryError, Violations};
+use civcas_domain::{
+    AllValid, AtField, IncidentId, NewAssessment, RepositoryError, SourceId, Violations,
+};
 use civcas_proto::v1 as pb;
 use civcas_proto::v1::assessment_service_server::AssessmentService;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::convert;
 use crate::errors::{from_repository, invalid};
 use crate::metrics::Metrics;
 use crate::requests::{idempotency_key, next_page_token, page_request};
@@ -55,7 +56,6 @@ struct ReadBatch {
 /// Receives and converts the next message of an import; `None` at the end of the stream.
 async fn read_batch(
     batches: &mut Streaming<pb::ImportAssessmentsRequest>,
-    today: chrono::NaiveDate,
 ) -> Result<Option<ReadBatch>, Status> {
     let Some(batch) = batches.message().await? else {
         return Ok(None);
@@ -73,25 +73,9 @@ async fn read_batch(
         rows: Vec::with_capacity(batch.rows.len()),
         rejected: Vec::new(),
     };
-    for pb::ImportRow {
-        index,
-        assessment,
-        incident,
-    } in batch.rows
-    {
-        let content = match (assessment, incident) {
-            (None, Some(incident)) => {
-                convert::new_incident("incident", incident, today).map(ImportContent::Incident)
-            }
-            (None, None) => Err(Violations::one(
-                "assessment",
-                "a row needs an assessment, an incident, or both",
-            )),
-            (assessment, incident) => {
-                convert::new_assessment(assessment, incident, today).map(ImportContent::Assessment)
-            }
-        };
-        match content {
+    for row in batch.rows {
+        let index = row.index;
+        match ImportContent::try_from(row) {
             Ok(content) => read.rows.push(ImportRow { index, content }),
             Err(violations) => read
                 .rejected
@@ -125,12 +109,7 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
         let mut payload = request.into_inner();
         let request_id = std::mem::take(&mut payload.request_id);
         let key = idempotency_key("RecordAssessment", request_id, &payload);
-        let pb::RecordAssessmentRequest {
-            assessment,
-            incident,
-            request_id: _,
-        } = payload;
-        let assessment = convert::new_assessment(assessment, incident, super::today());
+        let assessment = NewAssessment::try_from(payload);
         let (key, assessment) = (key, assessment).all_valid().map_err(invalid)?;
         let recorded = self
             .repository
@@ -144,7 +123,7 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
         };
         Ok(Response::new(pb::RecordAssessmentResponse {
             assessment: Some(recorded.assessment.into()),
-            outcome: convert::outcome(outcome),
+            outcome: pb::WriteOutcome::from(outcome).into(),
             incident_created: recorded.incident_created,
         }))
     }
@@ -155,15 +134,14 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
     ) -> Result<Response<pb::ImportAssessmentsResponse>, Status> {
         let mut batches = request.into_inner();
         let mut summary = pb::ImportAssessmentsResponse::default();
-        let today = super::today();
         // Each message is written whole, in order: an interrupted import leaves only whole batches,
         // and a re-run finds the written ones unchanged. The next message is received and checked
         // while one is written, so that the database does not wait on the network or on conversion.
-        let mut next = read_batch(&mut batches, today).await?;
+        let mut next = read_batch(&mut batches).await?;
         while let Some(ReadBatch { rows, mut rejected }) = next {
             let (written, following) = tokio::join!(
                 self.repository.import_assessments(rows),
-                read_batch(&mut batches, today)
+                read_batch(&mut batches)
             );
             let written = written.map_err(from_repository)?;
             rejected.extend(
@@ -207,10 +185,10 @@ impl<R: AssessmentRepository> AssessmentService for AssessmentApi<R> {
         let (page, source_id, incident_id) = (
             page_request("ListAssessments", page_size, &page_token, &filters),
             (!source_id.is_empty())
-                .then(|| convert::source_id("source_id", source_id))
+                .then(|| SourceId::parse(source_id).at("source_id"))
                 .transpose(),
             (!incident_id.is_empty())
-                .then(|| convert::incident_id("incident_id", incident_id))
+                .then(|| IncidentId::parse(incident_id).at("incident_id"))
                 .transpose(),
         )
             .all_valid()

@@ -3,9 +3,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use civcas_domain::reconcile::FigureQuery;
-use civcas_domain::reconcile::series::buckets;
+use civcas_domain::reconcile::flow::FlowQuery;
+use civcas_domain::reconcile::series::{SeriesQuery, buckets};
 use civcas_domain::repository::{FigureRepository, Resource};
-use civcas_domain::{AllValid, RepositoryError, Violations};
+use civcas_domain::{RepositoryError, Violations};
 use civcas_persistence::changes::Changes;
 use civcas_proto::v1 as pb;
 use civcas_proto::v1::figure_service_server::FigureService;
@@ -15,7 +16,6 @@ use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::convert;
 use crate::errors::{from_repository, invalid, shutting_down};
 
 /// The most buckets one GetFigureSeries call computes.
@@ -81,7 +81,7 @@ async fn figures<R: FigureRepository>(
         .reconciled_figures(query)
         .await
         .map_err(from_repository)?;
-    Ok(convert::figures_to_pb(window, figures))
+    Ok((window, figures).into())
 }
 
 /// Sends the figures now, then again whenever a change moves them, at most once per
@@ -139,25 +139,6 @@ async fn watch<R: FigureRepository>(
     }
 }
 
-fn query(
-    from: &str,
-    to: &str,
-    filters: Option<pb::FigureFilters>,
-    as_of: &str,
-) -> Result<FigureQuery, Violations> {
-    let (window, filters, as_of) = (
-        convert::window(from, to),
-        convert::figure_filters(filters),
-        convert::as_of(as_of),
-    )
-        .all_valid()?;
-    Ok(FigureQuery {
-        window,
-        filters,
-        as_of,
-    })
-}
-
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchFiguresResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -166,13 +147,7 @@ impl<R: FigureRepository> FigureService for FigureApi<R> {
         &self,
         request: Request<pb::GetReconciledFiguresRequest>,
     ) -> Result<Response<pb::GetReconciledFiguresResponse>, Status> {
-        let pb::GetReconciledFiguresRequest {
-            from,
-            to,
-            filters,
-            as_of,
-        } = request.into_inner();
-        let query = query(&from, &to, filters, &as_of).map_err(invalid)?;
+        let query = FigureQuery::try_from(request.into_inner()).map_err(invalid)?;
         self.check_sources(&query).await?;
         Ok(Response::new(pb::GetReconciledFiguresResponse {
             figures: Some(self.figures(query).await?),
@@ -183,19 +158,8 @@ impl<R: FigureRepository> FigureService for FigureApi<R> {
         &self,
         request: Request<pb::GetFigureSeriesRequest>,
     ) -> Result<Response<pb::GetFigureSeriesResponse>, Status> {
-        let pb::GetFigureSeriesRequest {
-            from,
-            to,
-            filters,
-            as_of,
-            granularity,
-        } = request.into_inner();
-        let (query, granularity) = (
-            query(&from, &to, filters, &as_of),
-            convert::granularity(granularity),
-        )
-            .all_valid()
-            .map_err(invalid)?;
+        let SeriesQuery { query, granularity } =
+            SeriesQuery::try_from(request.into_inner()).map_err(invalid)?;
         // Stop counting past the limit: a DAY series over millennia would be millions of buckets.
         let buckets: Vec<_> = buckets(query.window, granularity)
             .take(MAX_BUCKETS + 1)
@@ -217,7 +181,7 @@ impl<R: FigureRepository> FigureService for FigureApi<R> {
         let series = buckets
             .into_iter()
             .zip(series)
-            .map(|(bucket, figures)| convert::figures_to_pb(bucket, figures))
+            .map(pb::ReconciledFigures::from)
             .collect();
         Ok(Response::new(pb::GetFigureSeriesResponse {
             buckets: series,
@@ -228,17 +192,8 @@ impl<R: FigureRepository> FigureService for FigureApi<R> {
         &self,
         request: Request<pb::GetAssessmentFlowRequest>,
     ) -> Result<Response<pb::GetAssessmentFlowResponse>, Status> {
-        let pb::GetAssessmentFlowRequest {
-            source_id,
-            from,
-            to,
-        } = request.into_inner();
-        let (source, window) = (
-            convert::source_id("source_id", &source_id),
-            convert::window(&from, &to),
-        )
-            .all_valid()
-            .map_err(invalid)?;
+        let FlowQuery { source, window } =
+            FlowQuery::try_from(request.into_inner()).map_err(invalid)?;
         let registered = self
             .repository
             .source_ids()
@@ -256,7 +211,7 @@ impl<R: FigureRepository> FigureService for FigureApi<R> {
             .assessment_flow(source, window)
             .await
             .map_err(from_repository)?;
-        Ok(Response::new(convert::flow_to_pb(flow)))
+        Ok(Response::new(flow.into()))
     }
 
     type WatchFiguresStream = WatchStream;
@@ -265,8 +220,7 @@ impl<R: FigureRepository> FigureService for FigureApi<R> {
         &self,
         request: Request<pb::WatchFiguresRequest>,
     ) -> Result<Response<Self::WatchFiguresStream>, Status> {
-        let pb::WatchFiguresRequest { from, to, filters } = request.into_inner();
-        let query = query(&from, &to, filters, "").map_err(invalid)?;
+        let query = FigureQuery::try_from(request.into_inner()).map_err(invalid)?;
         self.check_sources(&query).await?;
         let (sink, stream) = mpsc::channel(1);
         tokio::spawn(watch(

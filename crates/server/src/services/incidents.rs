@@ -3,12 +3,13 @@ use std::sync::Arc;
 use civcas_domain::dates::parse_optional_date;
 use civcas_domain::repository::{IncidentFilter, IncidentRepository};
 use civcas_domain::validation::each;
-use civcas_domain::{AllValid, AtField, IncidentPair, Violations};
+use civcas_domain::{
+    AllValid, AtField, CountryCode, IncidentId, IncidentPair, NewIncident, SourceId, Violations,
+};
 use civcas_proto::v1 as pb;
 use civcas_proto::v1::incident_service_server::IncidentService;
 use tonic::{Request, Response, Status};
 
-use crate::convert::{self, outcome};
 use crate::errors::{from_repository, invalid};
 use crate::requests::{idempotency_key, next_page_token, page_request};
 
@@ -26,8 +27,8 @@ impl<R> IncidentApi<R> {
 /// The two incidents of a Link or Unlink request.
 fn pair(incident_id: &str, linked_incident_id: &str) -> Result<IncidentPair, Violations> {
     let (a, b) = (
-        convert::incident_id("incident_id", incident_id),
-        convert::incident_id("linked_incident_id", linked_incident_id),
+        IncidentId::parse(incident_id).at("incident_id"),
+        IncidentId::parse(linked_incident_id).at("linked_incident_id"),
     )
         .all_valid()?;
     IncidentPair::new(a, b).at("linked_incident_id")
@@ -42,10 +43,7 @@ impl<R: IncidentRepository> IncidentService for IncidentApi<R> {
         let mut payload = request.into_inner();
         let request_id = std::mem::take(&mut payload.request_id);
         let key = idempotency_key("RecordIncident", request_id, &payload);
-        let incident = match payload.incident {
-            Some(incident) => convert::new_incident("incident", incident, super::today()),
-            None => Err(Violations::one("incident", "is required")),
-        };
+        let incident = NewIncident::try_from(payload);
         let (key, incident) = (key, incident).all_valid().map_err(invalid)?;
         let written = self
             .repository
@@ -54,7 +52,7 @@ impl<R: IncidentRepository> IncidentService for IncidentApi<R> {
             .map_err(from_repository)?;
         Ok(Response::new(pb::RecordIncidentResponse {
             incident: Some(written.value.into()),
-            outcome: outcome(written.outcome),
+            outcome: pb::WriteOutcome::from(written.outcome).into(),
         }))
     }
 
@@ -63,7 +61,9 @@ impl<R: IncidentRepository> IncidentService for IncidentApi<R> {
         request: Request<pb::GetIncidentRequest>,
     ) -> Result<Response<pb::GetIncidentResponse>, Status> {
         let pb::GetIncidentRequest { incident_id } = request.into_inner();
-        let id = convert::incident_id("incident_id", &incident_id).map_err(invalid)?;
+        let id = IncidentId::parse(&incident_id)
+            .at("incident_id")
+            .map_err(invalid)?;
         let incident = self
             .repository
             .get_incident(id)
@@ -92,14 +92,14 @@ impl<R: IncidentRepository> IncidentService for IncidentApi<R> {
             page_token: _,
         } = &filters;
         let source = (!source_id.is_empty())
-            .then(|| convert::source_id("source_id", source_id))
+            .then(|| SourceId::parse(source_id).at("source_id"))
             .transpose();
         let (page, occurred_from, occurred_to, countries, source_id) = (
             page_request("ListIncidents", page_size, &page_token, &filters),
             parse_optional_date(occurred_from).at("occurred_from"),
             parse_optional_date(occurred_to).at("occurred_to"),
             each("countries", countries, |c, field| {
-                convert::country(field, c)
+                CountryCode::parse(c).at(field)
             }),
             source,
         )
@@ -146,7 +146,7 @@ impl<R: IncidentRepository> IncidentService for IncidentApi<R> {
             .map_err(from_repository)?;
         Ok(Response::new(pb::LinkIncidentsResponse {
             link: Some(written.value.into()),
-            outcome: outcome(written.outcome),
+            outcome: pb::WriteOutcome::from(written.outcome).into(),
         }))
     }
 

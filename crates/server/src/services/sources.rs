@@ -1,12 +1,11 @@
 use std::sync::Arc;
 
 use civcas_domain::repository::SourceRepository;
-use civcas_domain::{AllValid, SourceUpdate};
+use civcas_domain::{AllValid, AtField, NewSource, SourceId, SourceUpdate};
 use civcas_proto::v1 as pb;
 use civcas_proto::v1::source_service_server::SourceService;
 use tonic::{Request, Response, Status};
 
-use crate::convert::{self, outcome};
 use crate::errors::{from_repository, invalid};
 use crate::requests::{idempotency_key, next_page_token, page_request};
 
@@ -30,7 +29,7 @@ impl<R: SourceRepository> SourceService for SourceApi<R> {
         let mut payload = request.into_inner();
         let request_id = std::mem::take(&mut payload.request_id);
         let key = idempotency_key("RegisterSource", request_id, &payload);
-        let (key, source) = (key, convert::new_source(payload.source))
+        let (key, source) = (key, NewSource::try_from(payload))
             .all_valid()
             .map_err(invalid)?;
         let written = self
@@ -40,7 +39,7 @@ impl<R: SourceRepository> SourceService for SourceApi<R> {
             .map_err(from_repository)?;
         Ok(Response::new(pb::RegisterSourceResponse {
             source: Some(written.value.into()),
-            outcome: outcome(written.outcome),
+            outcome: pb::WriteOutcome::from(written.outcome).into(),
         }))
     }
 
@@ -49,7 +48,9 @@ impl<R: SourceRepository> SourceService for SourceApi<R> {
         request: Request<pb::GetSourceRequest>,
     ) -> Result<Response<pb::GetSourceResponse>, Status> {
         let pb::GetSourceRequest { source_id } = request.into_inner();
-        let id = convert::source_id("source_id", &source_id).map_err(invalid)?;
+        let id = SourceId::parse(&source_id)
+            .at("source_id")
+            .map_err(invalid)?;
         let source = self
             .repository
             .get_source(&id)
@@ -89,26 +90,17 @@ impl<R: SourceRepository> SourceService for SourceApi<R> {
         let mut payload = request.into_inner();
         let request_id = std::mem::take(&mut payload.request_id);
         let key = idempotency_key("UpdateSource", request_id, &payload);
-        let pb::UpdateSourceRequest {
-            source,
-            update_mask,
-            request_id: _,
-        } = payload;
-        let source = source.unwrap_or_default();
-        let id = convert::source_id("source.id", &source.id);
-        let changes = convert::source_changes(
-            source,
-            update_mask.map(|mask| mask.paths).unwrap_or_default(),
-        );
-        let (key, id, changes) = (key, id, changes).all_valid().map_err(invalid)?;
+        let (key, update) = (key, SourceUpdate::try_from(payload))
+            .all_valid()
+            .map_err(invalid)?;
         let written = self
             .repository
-            .update_source(SourceUpdate { id, changes }, key)
+            .update_source(update, key)
             .await
             .map_err(from_repository)?;
         Ok(Response::new(pb::UpdateSourceResponse {
             source: Some(written.value.into()),
-            outcome: outcome(written.outcome),
+            outcome: pb::WriteOutcome::from(written.outcome).into(),
         }))
     }
 }

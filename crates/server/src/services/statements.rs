@@ -1,12 +1,11 @@
 use std::sync::Arc;
 
 use civcas_domain::repository::{StatementFilter, StatementRepository};
-use civcas_domain::{AllValid, AtField, StatementId, Violations};
+use civcas_domain::{AllValid, AtField, Measure, NewStatement, SourceId, StatementId, Violations};
 use civcas_proto::v1 as pb;
 use civcas_proto::v1::statement_service_server::StatementService;
 use tonic::{Request, Response, Status};
 
-use crate::convert::{self, outcome};
 use crate::errors::{from_repository, invalid};
 use crate::requests::{idempotency_key, next_page_token, page_request};
 
@@ -30,7 +29,7 @@ impl<R: StatementRepository> StatementService for StatementApi<R> {
         let mut payload = request.into_inner();
         let request_id = std::mem::take(&mut payload.request_id);
         let key = idempotency_key("RecordStatement", request_id, &payload);
-        let statement = convert::new_statement(payload.statement, super::today());
+        let statement = NewStatement::try_from(payload);
         let (key, statement) = (key, statement).all_valid().map_err(invalid)?;
         let written = self
             .repository
@@ -39,7 +38,7 @@ impl<R: StatementRepository> StatementService for StatementApi<R> {
             .map_err(from_repository)?;
         Ok(Response::new(pb::RecordStatementResponse {
             statement: Some(written.value.into()),
-            outcome: outcome(written.outcome),
+            outcome: pb::WriteOutcome::from(written.outcome).into(),
         }))
     }
 
@@ -60,7 +59,7 @@ impl<R: StatementRepository> StatementService for StatementApi<R> {
         } = &filters;
         let measure = match pb::Measure::try_from(*measure) {
             Ok(pb::Measure::Unspecified) => Ok(None),
-            Ok(known) => Ok(convert::measure(known)),
+            Ok(known) => Ok(Measure::try_from(known).ok()),
             Err(_) => Err(Violations::one(
                 "measure",
                 format!("must be a Measure, got {measure}"),
@@ -69,7 +68,7 @@ impl<R: StatementRepository> StatementService for StatementApi<R> {
         let (page, source_id, measure) = (
             page_request("ListStatements", page_size, &page_token, &filters),
             (!source_id.is_empty())
-                .then(|| convert::source_id("source_id", source_id))
+                .then(|| SourceId::parse(source_id).at("source_id"))
                 .transpose(),
             measure,
         )
