@@ -1,17 +1,17 @@
-//! civcas's gRPC server: the tonic services, the conversions between proto and domain, configuration,
-//! telemetry, and the [`Application`] that puts them together.
+//! civcas's gRPC server: one module per service in [`api`], the [`middleware`] every call passes
+//! through, configuration, telemetry, and the [`Application`] that puts them together.
 //!
-//! Data flows one way: a request is converted into domain values (validated once, by the `TryFrom` conversions of `civcas_proto::domain`),
-//! passed to a repository, and the result converted back. Errors become gRPC statuses in one place,
-//! [`errors`].
+//! Data flows one way: a request is converted into domain values (validated once, by the `TryFrom`
+//! conversions of `civcas_proto::domain`), passed to a repository, and the result converted back.
+//! Errors become gRPC statuses in one place, [`errors`].
 
+pub mod api;
 pub mod auth;
 pub mod errors;
 pub mod methods;
 pub mod metrics;
 pub mod middleware;
 pub mod requests;
-pub mod services;
 pub mod settings;
 pub mod telemetry;
 
@@ -34,11 +34,11 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::api::{AssessmentApi, FigureApi, IncidentApi, SourceApi, StatementApi};
 use crate::auth::Authenticator;
 use crate::metrics::Metrics;
 use crate::middleware::Middleware;
 use crate::middleware::drain::Draining;
-use crate::services::{AssessmentApi, FigureApi, IncidentApi, SourceApi, StatementApi};
 use crate::settings::Settings;
 
 /// The services health reports on; the empty name stands for the whole server.
