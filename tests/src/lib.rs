@@ -3,6 +3,10 @@
 //!
 //! Each test process starts one throwaway PostgreSQL cluster (about a second) and gives every test a
 //! fresh database in it, so tests run in parallel without seeing each other's data.
+//!
+//! A test starts a server with [`spawn_app`] and calls it through [`TestApp`]'s methods, one per
+//! RPC ([`rpc`]), builds records with [`fixtures`], and waits for what happens later with
+//! [`eventually`].
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -27,6 +31,7 @@ pub mod dataset;
 pub mod db;
 pub mod fixtures;
 pub mod real;
+pub mod rpc;
 pub mod status;
 
 /// Calls `check` every 20 ms until it gives `Ok`, for `within` at most; then fails, saying that

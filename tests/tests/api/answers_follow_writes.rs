@@ -8,7 +8,7 @@ use civcas_tests::fixtures::{assessment, incident, record_incident, register_see
 use civcas_tests::{TestApp, spawn_app};
 use futures::future::join_all;
 
-use super::figures::{assess, figures, killed, reconciled, tier};
+use super::figures::{figures, killed, tier};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_sends_the_figures_then_each_change_and_nothing_when_nothing_changed() {
@@ -33,17 +33,15 @@ async fn watch_sends_the_figures_then_each_change_and_nothing_when_nothing_chang
         0
     );
 
-    assess(
-        &app,
-        assessment(
-            "airwars",
-            &report.id,
-            pb::Verdict::Fair,
-            Some((6, Some(6))),
-            "2024-01-01",
-        ),
-    )
-    .await;
+    app.record_assessment(assessment(
+        "airwars",
+        &report.id,
+        pb::Verdict::Fair,
+        Some((6, Some(6))),
+        "2024-01-01",
+    ))
+    .await
+    .expect("the assessment records");
     let update = tokio::time::timeout(Duration::from_secs(5), stream.message())
         .await
         .expect("an update within 5 s")
@@ -83,17 +81,15 @@ async fn watch_sends_at_most_once_a_second() {
     for n in 1..=3 {
         let report =
             record_incident(&app, incident("airwars", &format!("CS{n}"), "2017-06-10")).await;
-        assess(
-            &app,
-            assessment(
-                "airwars",
-                &report.id,
-                pb::Verdict::Fair,
-                Some((n, Some(n))),
-                "2024-01-01",
-            ),
-        )
-        .await;
+        app.record_assessment(assessment(
+            "airwars",
+            &report.id,
+            pb::Verdict::Fair,
+            Some((n, Some(n))),
+            "2024-01-01",
+        ))
+        .await
+        .expect("the assessment records");
         tokio::time::timeout(Duration::from_secs(5), stream.message())
             .await
             .expect("an update within 5 s")
@@ -160,20 +156,28 @@ async fn only_writes_that_store_something_notify_the_watchers() {
     };
     let quiet = Duration::from_millis(800);
 
-    assess(&app, write()).await;
+    app.record_assessment(write())
+        .await
+        .expect("the assessment records");
     assert_eq!(notifications_within(&mut listener, quiet).await, 1);
 
     // The same assessment again, and the same incident again: nothing stored, no one told.
-    assess(&app, write()).await;
+    app.record_assessment(write())
+        .await
+        .expect("the assessment records");
     record_incident(&app, incident("airwars", "CS1", "2017-06-10")).await;
     assert_eq!(notifications_within(&mut listener, quiet).await, 0);
 
     // A new verdict is stored, and told.
-    assess(
-        &app,
-        assessment("airwars", &report.id, pb::Verdict::Weak, None, "2024-02-01"),
-    )
-    .await;
+    app.record_assessment(assessment(
+        "airwars",
+        &report.id,
+        pb::Verdict::Weak,
+        None,
+        "2024-02-01",
+    ))
+    .await
+    .expect("the assessment records");
     assert_eq!(notifications_within(&mut listener, quiet).await, 1);
 
     // A call that creates its incident is told once; the same call again stores nothing.
@@ -189,7 +193,7 @@ async fn only_writes_that_store_something_notify_the_watchers() {
         request_id: String::new(),
     };
     for (call, told) in [(creating(), 1), (creating(), 0)] {
-        app.assessments().record_assessment(call).await.unwrap();
+        app.record_assessment(call).await.unwrap();
         assert_eq!(notifications_within(&mut listener, quiet).await, told);
     }
 }
@@ -198,29 +202,25 @@ async fn only_writes_that_store_something_notify_the_watchers() {
 async fn answers_follow_writes_and_a_change_of_belligerent() {
     let (app, _url) = app_and_database().await;
     let report = record_incident(&app, incident("airwars", "CS1", "2017-06-12")).await;
-    assess(
-        &app,
-        assessment(
-            "airwars",
-            &report.id,
-            pb::Verdict::Fair,
-            Some((1, Some(3))),
-            "2024-01-01",
-        ),
-    )
-    .await;
+    app.record_assessment(assessment(
+        "airwars",
+        &report.id,
+        pb::Verdict::Fair,
+        Some((1, Some(3))),
+        "2024-01-01",
+    ))
+    .await
+    .expect("the assessment records");
     // The Coalition speaks for the coalition, to which the incident is attributed: a dispute.
-    assess(
-        &app,
-        assessment(
-            "cjtf-oir",
-            &report.id,
-            pb::Verdict::NotCredible,
-            None,
-            "2017-06-30",
-        ),
-    )
-    .await;
+    app.record_assessment(assessment(
+        "cjtf-oir",
+        &report.id,
+        pb::Verdict::NotCredible,
+        None,
+        "2017-06-30",
+    ))
+    .await
+    .expect("the assessment records");
     let present = figures(&app, "2017-06-01", "2017-06-30", "").await;
     assert_eq!(
         present,
@@ -232,20 +232,19 @@ async fn answers_follow_writes_and_a_change_of_belligerent() {
     );
 
     // Once the Coalition speaks for another party, its rejection no longer disputes the incident.
-    app.sources()
-        .update_source(pb::UpdateSourceRequest {
-            source: Some(pb::Source {
-                id: "cjtf-oir".into(),
-                belligerent: Some("russia".into()),
-                ..Default::default()
-            }),
-            update_mask: Some(civcas_proto::well_known::FieldMask {
-                paths: vec!["belligerent".into()],
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("the source updates");
+    app.update_source(pb::UpdateSourceRequest {
+        source: Some(pb::Source {
+            id: "cjtf-oir".into(),
+            belligerent: Some("russia".into()),
+            ..Default::default()
+        }),
+        update_mask: Some(civcas_proto::well_known::FieldMask {
+            paths: vec!["belligerent".into()],
+        }),
+        request_id: String::new(),
+    })
+    .await
+    .expect("the source updates");
     let present = figures(&app, "2017-06-01", "2017-06-30", "").await;
     assert_eq!(
         present,
@@ -276,19 +275,21 @@ async fn a_write_through_one_server_is_in_the_next_answer_of_another() {
         let day = format!("2017-06-{n:02}");
         let report = record_incident(&writer, incident("airwars", &format!("CS{n}"), &day)).await;
         let killed = u32::try_from(n).unwrap();
-        assess(
-            &writer,
-            assessment(
+        writer
+            .record_assessment(assessment(
                 "airwars",
                 &report.id,
                 pb::Verdict::Fair,
                 Some((killed, Some(killed))),
                 "2024-01-01",
-            ),
-        )
-        .await;
+            ))
+            .await
+            .expect("the assessment records");
         for filtered in [false, true] {
-            let answer = reconciled(&reader, syria_coalition(filtered)).await;
+            let answer = reader
+                .reconciled(syria_coalition(filtered))
+                .await
+                .expect("figures");
             let likely = tier(&answer.tiers, pb::Tier::Likely);
             let context = format!("answer {n}, filtered: {filtered}");
             assert_eq!(likely.counted.map(|c| c.inside), Some(n), "{context}");
@@ -321,14 +322,18 @@ async fn concurrent_answers_each_hold_the_writes_acknowledged_before_them() {
                 report.attributed_to = vec![party.clone()];
                 let report = record_incident(&writer, report).await;
                 let verdict = pb::Verdict::Fair;
-                assess(
-                    &writer,
-                    assessment("airwars", &report.id, verdict, None, "2024-01-01"),
-                )
-                .await;
-                let answer = reconciled(
-                    &reader,
-                    pb::GetReconciledFiguresRequest {
+                writer
+                    .record_assessment(assessment(
+                        "airwars",
+                        &report.id,
+                        verdict,
+                        None,
+                        "2024-01-01",
+                    ))
+                    .await
+                    .expect("the assessment records");
+                let answer = reader
+                    .reconciled(pb::GetReconciledFiguresRequest {
                         from: "2017-06-01".into(),
                         to: "2017-06-30".into(),
                         filters: Some(pb::FigureFilters {
@@ -336,9 +341,9 @@ async fn concurrent_answers_each_hold_the_writes_acknowledged_before_them() {
                             ..Default::default()
                         }),
                         as_of: String::new(),
-                    },
-                )
-                .await;
+                    })
+                    .await
+                    .expect("figures");
                 let likely = tier(&answer.tiers, pb::Tier::Likely);
                 assert_eq!(
                     likely.counted.map(|c| c.inside),

@@ -4,14 +4,6 @@ use civcas_tests::spawn_app;
 use civcas_tests::status::assert_error;
 use tonic::Code;
 
-fn record(assessment: pb::Assessment) -> pb::RecordAssessmentRequest {
-    pb::RecordAssessmentRequest {
-        assessment: Some(assessment),
-        incident: None,
-        request_id: String::new(),
-    }
-}
-
 /// A RecordAssessment call as the store takes it, for tests that call the store directly.
 fn store_call(
     assessment: pb::Assessment,
@@ -26,36 +18,32 @@ fn store_call(
 }
 
 async fn history(app: &civcas_tests::TestApp, incident_id: &str) -> Vec<pb::Assessment> {
-    app.assessments()
-        .list_assessments(pb::ListAssessmentsRequest {
-            incident_id: incident_id.into(),
-            include_superseded: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .assessments
+    app.list_assessments(pb::ListAssessmentsRequest {
+        incident_id: incident_id.into(),
+        include_superseded: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .assessments
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inline_incident_is_created_once_and_never_overwritten() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
-    let mut client = app.assessments();
-    let mut request = record(assessment(
-        "airwars",
-        "",
-        pb::Verdict::Fair,
-        Some((3, Some(5))),
-        "2024-03-01",
-    ));
-    request.incident = Some(incident("airwars", "CS1942", "2017-06-12"));
-    let first = client
-        .record_assessment(request.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let request = pb::RecordAssessmentRequest {
+        assessment: Some(assessment(
+            "airwars",
+            "",
+            pb::Verdict::Fair,
+            Some((3, Some(5))),
+            "2024-03-01",
+        )),
+        incident: Some(incident("airwars", "CS1942", "2017-06-12")),
+        request_id: String::new(),
+    };
+    let first = app.record_assessment(request.clone()).await.unwrap();
     assert!(first.incident_created);
     assert_eq!(first.outcome(), pb::WriteOutcome::Created);
     let recorded = first.assessment.unwrap();
@@ -66,24 +54,18 @@ async fn an_inline_incident_is_created_once_and_never_overwritten() {
     let mut other_dates = request.clone();
     other_dates.incident.as_mut().unwrap().occurred_from = "2017-06-01".into();
     other_dates.assessment.as_mut().unwrap().assessed_on = "2024-04-01".into();
-    let second = client
-        .record_assessment(other_dates)
-        .await
-        .unwrap()
-        .into_inner();
+    let second = app.record_assessment(other_dates).await.unwrap();
     assert!(!second.incident_created);
     assert_eq!(
         second.assessment.as_ref().unwrap().incident_id,
         recorded.incident_id
     );
     let stored = app
-        .incidents()
         .get_incident(pb::GetIncidentRequest {
             incident_id: recorded.incident_id.clone(),
         })
         .await
         .unwrap()
-        .into_inner()
         .incident
         .unwrap();
     assert_eq!(stored.occurred_from, "2017-06-12");
@@ -94,7 +76,6 @@ async fn a_second_assessment_supersedes_the_first_and_both_are_listed_in_order()
     let app = spawn_app().await;
     register_seed_sources(&app).await;
     let incident = record_incident(&app, incident("cjtf-oir", "2017-0612", "2017-06-12")).await;
-    let mut client = app.assessments();
     let open = assessment(
         "cjtf-oir",
         &incident.id,
@@ -109,16 +90,8 @@ async fn a_second_assessment_supersedes_the_first_and_both_are_listed_in_order()
         Some((3, Some(3))),
         "2017-06-30",
     );
-    let first = client
-        .record_assessment(record(open))
-        .await
-        .unwrap()
-        .into_inner();
-    let second = client
-        .record_assessment(record(credible))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = app.record_assessment(open).await.unwrap();
+    let second = app.record_assessment(credible).await.unwrap();
     assert!(second.assessment.as_ref().unwrap().current);
 
     let listed = history(&app, &incident.id).await;
@@ -135,14 +108,13 @@ async fn a_second_assessment_supersedes_the_first_and_both_are_listed_in_order()
     assert_eq!(listed[1].verdict(), pb::Verdict::Credible);
     assert!(listed[1].current);
 
-    let current_only = client
+    let current_only = app
         .list_assessments(pb::ListAssessmentsRequest {
             incident_id: incident.id.clone(),
             ..Default::default()
         })
         .await
         .unwrap()
-        .into_inner()
         .assessments;
     assert_eq!(current_only.len(), 1);
     assert_eq!(current_only[0].verdict(), pb::Verdict::Credible);
@@ -153,7 +125,6 @@ async fn an_assessment_published_earlier_takes_its_place_in_history() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
     let incident = record_incident(&app, incident("airwars", "CS7", "2017-06-07")).await;
-    let mut client = app.assessments();
     let later = assessment(
         "airwars",
         &incident.id,
@@ -168,12 +139,8 @@ async fn an_assessment_published_earlier_takes_its_place_in_history() {
         Some((1, Some(2))),
         "2024-01-01",
     );
-    client.record_assessment(record(later)).await.unwrap();
-    let recorded = client
-        .record_assessment(record(earlier))
-        .await
-        .unwrap()
-        .into_inner();
+    app.record_assessment(later).await.unwrap();
+    let recorded = app.record_assessment(earlier).await.unwrap();
     assert!(
         !recorded.assessment.unwrap().current,
         "a later-dated assessment stays current"
@@ -191,7 +158,6 @@ async fn repeating_an_assessment_adds_no_history() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
     let incident = record_incident(&app, incident("airwars", "CS8", "2017-06-08")).await;
-    let mut client = app.assessments();
     let fair = assessment(
         "airwars",
         &incident.id,
@@ -199,20 +165,12 @@ async fn repeating_an_assessment_adds_no_history() {
         Some((2, Some(4))),
         "2024-06-01",
     );
-    let first = client
-        .record_assessment(record(fair.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = app.record_assessment(fair.clone()).await.unwrap();
     let relabelled = pb::Assessment {
         source_label: "Fair".into(),
         ..fair
     };
-    let again = client
-        .record_assessment(record(relabelled))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = app.record_assessment(relabelled).await.unwrap();
     assert_eq!(again.outcome(), pb::WriteOutcome::Unchanged);
     assert_eq!(again.assessment.unwrap().id, first.assessment.unwrap().id);
     assert_eq!(history(&app, &incident.id).await.len(), 1);
@@ -224,7 +182,6 @@ async fn duplicates_name_an_existing_other_incident() {
     register_seed_sources(&app).await;
     let original = record_incident(&app, incident("cjtf-oir", "R-1", "2017-06-01")).await;
     let copy = record_incident(&app, incident("cjtf-oir", "R-2", "2017-06-01")).await;
-    let mut client = app.assessments();
     let duplicate = pb::Assessment {
         duplicate_of: Some(original.id.clone()),
         ..assessment(
@@ -235,11 +192,7 @@ async fn duplicates_name_an_existing_other_incident() {
             "2017-06-30",
         )
     };
-    let recorded = client
-        .record_assessment(record(duplicate.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let recorded = app.record_assessment(duplicate.clone()).await.unwrap();
     assert_eq!(recorded.outcome(), pb::WriteOutcome::Created);
     assert_eq!(
         recorded.assessment.unwrap().duplicate_of,
@@ -251,7 +204,7 @@ async fn duplicates_name_an_existing_other_incident() {
         assessed_on: "2017-07-01".into(),
         ..duplicate
     };
-    let err = client.record_assessment(record(unknown)).await.unwrap_err();
+    let err = app.record_assessment(unknown).await.unwrap_err();
     assert_eq!(assert_error(&err, Code::NotFound), "INCIDENT_NOT_FOUND");
 }
 
@@ -268,17 +221,16 @@ async fn list_assessments_pages_through_every_source_and_incident() {
             ("airwars", pb::Verdict::Weak),
             ("cjtf-oir", pb::Verdict::NotCredible),
         ] {
-            let recorded = client
-                .record_assessment(record(assessment(
+            let recorded = app
+                .record_assessment(assessment(
                     source,
                     &incident.id,
                     verdict,
                     None,
                     "2017-06-30",
-                )))
+                ))
                 .await
-                .unwrap()
-                .into_inner();
+                .unwrap();
             expected.push(recorded.assessment.unwrap().id);
         }
     }
@@ -293,14 +245,13 @@ async fn list_assessments_pages_through_every_source_and_incident() {
         .collect();
     assert_eq!(seen, expected, "ordered by incident, then source");
 
-    let coalition_only = client
+    let coalition_only = app
         .list_assessments(pb::ListAssessmentsRequest {
             source_id: "cjtf-oir".into(),
             ..Default::default()
         })
         .await
         .unwrap()
-        .into_inner()
         .assessments;
     assert_eq!(coalition_only.len(), 4);
     assert!(coalition_only.iter().all(|a| a.source_id == "cjtf-oir"));
@@ -311,17 +262,12 @@ async fn a_same_day_reversal_is_recorded_and_becomes_current() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
     let incident = record_incident(&app, incident("airwars", "CS9", "2017-06-09")).await;
-    let mut client = app.assessments();
     let on = |verdict| assessment("airwars", &incident.id, verdict, None, "2024-02-02");
     for verdict in [pb::Verdict::Fair, pb::Verdict::Discounted] {
-        client.record_assessment(record(on(verdict))).await.unwrap();
+        app.record_assessment(on(verdict)).await.unwrap();
     }
     // FAIR again the same day: not the verdict in effect (DISCOUNTED), so it is new and current.
-    let again = client
-        .record_assessment(record(on(pb::Verdict::Fair)))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = app.record_assessment(on(pb::Verdict::Fair)).await.unwrap();
     assert_eq!(again.outcome(), pb::WriteOutcome::Created);
     assert!(again.assessment.unwrap().current);
     let verdicts: Vec<_> = history(&app, &incident.id)
@@ -355,14 +301,9 @@ async fn twenty_concurrent_identical_writes_without_a_request_id_store_one_recor
         request_id: String::new(),
     };
     let outcomes = futures::future::join_all((0..20).map(|_| {
-        let mut client = app.assessments();
+        let app = &app;
         let request = request.clone();
-        async move {
-            client
-                .record_assessment(request)
-                .await
-                .map(|r| r.into_inner())
-        }
+        async move { app.record_assessment(request).await }
     }))
     .await;
     let outcomes: Vec<_> = outcomes
@@ -400,17 +341,10 @@ async fn paging_crosses_page_boundaries_inside_one_history() {
         (pb::Verdict::Open, "2017-08-01"),
         (pb::Verdict::Credible, "2017-09-01"),
     ] {
-        let recorded = client
-            .record_assessment(record(assessment(
-                "cjtf-oir",
-                &incident.id,
-                verdict,
-                None,
-                on,
-            )))
+        let recorded = app
+            .record_assessment(assessment("cjtf-oir", &incident.id, verdict, None, on))
             .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         expected.push(recorded.assessment.unwrap().id);
     }
     let request = pb::ListAssessmentsRequest {
@@ -432,7 +366,6 @@ async fn an_inline_incident_that_resolves_to_its_own_duplicate_target_is_rejecte
     register_seed_sources(&app).await;
     let stored = record_incident(&app, incident("cjtf-oir", "R-SELF", "2017-06-09")).await;
     let err = app
-        .assessments()
         .record_assessment(pb::RecordAssessmentRequest {
             assessment: Some(pb::Assessment {
                 duplicate_of: Some(stored.id.clone()),
@@ -488,12 +421,8 @@ async fn calls_arriving_together_are_written_in_one_batch_each_as_if_alone() {
         v_march.clone(),
         fair(&v, 5, "2024-06-01"),
     ] {
-        let recorded = app
-            .assessments()
-            .record_assessment(record(earlier))
-            .await
-            .unwrap();
-        stored.push(recorded.into_inner().assessment.unwrap());
+        let recorded = app.record_assessment(earlier).await.unwrap();
+        stored.push(recorded.assessment.unwrap());
     }
 
     let store = PgStore::new(&url, &PoolSettings::default()).unwrap();
@@ -584,19 +513,17 @@ async fn calls_arriving_together_are_written_in_one_batch_each_as_if_alone() {
     );
     // What is stored agrees: U's current assessment is still June's, and V has no new row.
     let current = |incident: &pb::Incident| {
-        let mut client = app.assessments();
+        let app = &app;
         let id = incident.id.clone();
         async move {
-            client
-                .list_assessments(pb::ListAssessmentsRequest {
-                    incident_id: id,
-                    source_id: "airwars".into(),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .assessments
+            app.list_assessments(pb::ListAssessmentsRequest {
+                incident_id: id,
+                source_id: "airwars".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .assessments
         }
     };
     assert_eq!(current(&u).await[0].assessed_on, "2024-06-01");

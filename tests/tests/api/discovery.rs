@@ -124,7 +124,6 @@ async fn health_turns_not_serving_and_calls_fail_unavailable_when_the_database_g
     app.wait_for_health(ServingStatus::NotServing).await;
     let started = std::time::Instant::now();
     let err = app
-        .sources()
         .get_source(civcas_proto::v1::GetSourceRequest {
             source_id: "airwars".into(),
         })

@@ -7,55 +7,14 @@ use civcas_tests::fixtures::{
 use civcas_tests::{TestApp, spawn_app};
 use futures::future::join_all;
 
-pub(super) async fn assess(app: &TestApp, assessment: pb::Assessment) -> pb::Assessment {
-    app.assessments()
-        .record_assessment(pb::RecordAssessmentRequest {
-            assessment: Some(assessment),
-            incident: None,
-            request_id: String::new(),
-        })
-        .await
-        .expect("the assessment records")
-        .into_inner()
-        .assessment
-        .unwrap()
-}
-
 pub(super) async fn link(app: &TestApp, incident: &pb::Incident, linked: &pb::Incident) {
-    app.incidents()
-        .link_incidents(pb::LinkIncidentsRequest {
-            incident_id: incident.id.clone(),
-            linked_incident_id: linked.id.clone(),
-            request_id: String::new(),
-        })
-        .await
-        .expect("the incidents link");
-}
-
-pub(super) async fn state(app: &TestApp, statement: pb::Statement) -> pb::Statement {
-    app.statements()
-        .record_statement(pb::RecordStatementRequest {
-            statement: Some(statement),
-            request_id: String::new(),
-        })
-        .await
-        .expect("the statement records")
-        .into_inner()
-        .statement
-        .unwrap()
-}
-
-pub(super) async fn reconciled(
-    app: &TestApp,
-    request: pb::GetReconciledFiguresRequest,
-) -> pb::ReconciledFigures {
-    app.figures()
-        .get_reconciled_figures(request)
-        .await
-        .expect("figures")
-        .into_inner()
-        .figures
-        .unwrap()
+    app.link_incidents(pb::LinkIncidentsRequest {
+        incident_id: incident.id.clone(),
+        linked_incident_id: linked.id.clone(),
+        request_id: String::new(),
+    })
+    .await
+    .expect("the incidents link");
 }
 
 pub(super) async fn figures(
@@ -70,7 +29,7 @@ pub(super) async fn figures(
         filters: None,
         as_of: as_of.into(),
     };
-    reconciled(app, request).await
+    app.reconciled(request).await.expect("figures")
 }
 
 pub(super) fn tier(figures: &[pb::TierFigures], tier: pb::Tier) -> pb::TierFigures {
@@ -118,46 +77,47 @@ async fn the_seed_article_end_to_end() {
     register_seed_sources(&app).await;
 
     // The statements: the Coalition's 603 then 624, Airwars' 4,354, and the UN's two figures.
-    state(&app, coalition_cumulative(603, "2017-05-31", "2017-07-06")).await;
-    let latest = state(&app, coalition_cumulative(624, "2017-06-30", "2017-08-04")).await;
-    state(
-        &app,
-        pb::Statement {
-            source_id: "airwars".into(),
-            count: Some(pb::CountRange {
-                min: 4354,
-                max: Some(4354),
-            }),
-            qualifier: pb::Qualifier::Approximately.into(),
-            period_from: "2014-06-01".into(),
-            ..coalition_cumulative(0, "2017-07-31", "2017-08-03")
-        },
-    )
-    .await;
-    state(
-        &app,
-        unami(
-            pb::Measure::KilledOrInjured,
-            pb::Qualifier::MoreThan,
-            8000,
-            "2016-10-17",
-            "2017-07-10",
-            "Mosul",
-        ),
-    )
-    .await;
-    state(
-        &app,
-        unami(
-            pb::Measure::Killed,
-            pb::Qualifier::AtLeast,
-            173,
-            "2017-06-01",
-            "2017-06-30",
-            "Raqqa",
-        ),
-    )
-    .await;
+    app.record_statement(coalition_cumulative(603, "2017-05-31", "2017-07-06"))
+        .await
+        .expect("the statement records");
+    let latest = app
+        .record_statement(coalition_cumulative(624, "2017-06-30", "2017-08-04"))
+        .await
+        .expect("the statement records")
+        .statement
+        .unwrap();
+    app.record_statement(pb::Statement {
+        source_id: "airwars".into(),
+        count: Some(pb::CountRange {
+            min: 4354,
+            max: Some(4354),
+        }),
+        qualifier: pb::Qualifier::Approximately.into(),
+        period_from: "2014-06-01".into(),
+        ..coalition_cumulative(0, "2017-07-31", "2017-08-03")
+    })
+    .await
+    .expect("the statement records");
+    app.record_statement(unami(
+        pb::Measure::KilledOrInjured,
+        pb::Qualifier::MoreThan,
+        8000,
+        "2016-10-17",
+        "2017-07-10",
+        "Mosul",
+    ))
+    .await
+    .expect("the statement records");
+    app.record_statement(unami(
+        pb::Measure::Killed,
+        pb::Qualifier::AtLeast,
+        173,
+        "2017-06-01",
+        "2017-06-30",
+        "Raqqa",
+    ))
+    .await
+    .expect("the statement records");
 
     // 180 reports carried over, open on 31 May; 72 received in June.
     let carried = join_all(
@@ -170,76 +130,92 @@ async fn the_seed_article_end_to_end() {
             .map(|n| record_incident(&app, incident("cjtf-oir", &format!("N{n}"), "2017-06-10"))),
     )
     .await;
-    join_all(carried.iter().map(|i| {
-        assess(
-            &app,
-            assessment("cjtf-oir", &i.id, pb::Verdict::Open, None, "2017-05-20"),
-        )
+    join_all(carried.iter().map(|i| async {
+        app.record_assessment(assessment(
+            "cjtf-oir",
+            &i.id,
+            pb::Verdict::Open,
+            None,
+            "2017-05-20",
+        ))
+        .await
+        .expect("the assessment records")
+        .assessment
+        .unwrap()
     }))
     .await;
-    join_all(received.iter().map(|i| {
-        assess(
-            &app,
-            assessment("cjtf-oir", &i.id, pb::Verdict::Open, None, "2017-06-12"),
-        )
+    join_all(received.iter().map(|i| async {
+        app.record_assessment(assessment(
+            "cjtf-oir",
+            &i.id,
+            pb::Verdict::Open,
+            None,
+            "2017-06-12",
+        ))
+        .await
+        .expect("the assessment records")
+        .assessment
+        .unwrap()
     }))
     .await;
     // June's completions: 7 of the new reports credible with 3 deaths each (21 in all), 121 carried
     // reports non-credible, and 4 duplicates of the first carried report.
     let deaths = [3, 3, 3, 3, 3, 3, 3];
-    join_all(received.iter().zip(deaths).map(|(i, d)| {
-        assess(
-            &app,
-            assessment(
-                "cjtf-oir",
-                &i.id,
-                pb::Verdict::Credible,
-                Some((d, Some(d))),
-                "2017-06-28",
-            ),
-        )
+    let app = &app;
+    join_all(received.iter().zip(deaths).map(|(i, d)| async move {
+        app.record_assessment(assessment(
+            "cjtf-oir",
+            &i.id,
+            pb::Verdict::Credible,
+            Some((d, Some(d))),
+            "2017-06-28",
+        ))
+        .await
+        .expect("the assessment records")
+        .assessment
+        .unwrap()
     }))
     .await;
-    join_all(carried[1..122].iter().map(|i| {
-        assess(
-            &app,
-            assessment(
+    join_all(carried[1..122].iter().map(|i| async {
+        app.record_assessment(assessment(
+            "cjtf-oir",
+            &i.id,
+            pb::Verdict::NotCredible,
+            None,
+            "2017-06-29",
+        ))
+        .await
+        .expect("the assessment records")
+        .assessment
+        .unwrap()
+    }))
+    .await;
+    join_all(carried[122..126].iter().map(|i| async {
+        app.record_assessment(pb::Assessment {
+            duplicate_of: Some(carried[0].id.clone()),
+            ..assessment(
                 "cjtf-oir",
                 &i.id,
-                pb::Verdict::NotCredible,
+                pb::Verdict::Duplicate,
                 None,
                 "2017-06-29",
-            ),
-        )
-    }))
-    .await;
-    join_all(carried[122..126].iter().map(|i| {
-        assess(
-            &app,
-            pb::Assessment {
-                duplicate_of: Some(carried[0].id.clone()),
-                ..assessment(
-                    "cjtf-oir",
-                    &i.id,
-                    pb::Verdict::Duplicate,
-                    None,
-                    "2017-06-29",
-                )
-            },
-        )
+            )
+        })
+        .await
+        .expect("the assessment records")
+        .assessment
+        .unwrap()
     }))
     .await;
 
     let flow = app
-        .figures()
         .get_assessment_flow(pb::GetAssessmentFlowRequest {
             source_id: "cjtf-oir".into(),
             from: "2017-06-01".into(),
             to: "2017-06-30".into(),
         })
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(flow.open_at_start, 180);
     assert_eq!(flow.received, 72);
     let completed: Vec<_> = flow
@@ -260,17 +236,15 @@ async fn the_seed_article_end_to_end() {
     assert_eq!(flow.open_at_end, 120);
 
     let revisions = app
-        .statements()
         .get_statement_revisions(pb::GetStatementRevisionsRequest {
             statement_id: latest.id,
         })
         .await
         .unwrap()
-        .into_inner()
         .revisions;
     assert_eq!(revisions.last().unwrap().min_delta, Some(21));
 
-    let june = figures(&app, "2017-06-01", "2017-06-30", "").await;
+    let june = figures(app, "2017-06-01", "2017-06-30", "").await;
     // Incidents: the 7 credible June reports, 3 killed each.
     assert_eq!(
         killed(&tier(&june.tiers, pb::Tier::Established)),
@@ -327,28 +301,24 @@ async fn a_boundary_incident_adds_to_max_only() {
         },
     )
     .await;
-    assess(
-        &app,
-        assessment(
-            "airwars",
-            &inside.id,
-            pb::Verdict::Fair,
-            Some((3, Some(5))),
-            "2024-01-01",
-        ),
-    )
-    .await;
-    assess(
-        &app,
-        assessment(
-            "airwars",
-            &boundary.id,
-            pb::Verdict::Fair,
-            Some((2, Some(4))),
-            "2024-01-01",
-        ),
-    )
-    .await;
+    app.record_assessment(assessment(
+        "airwars",
+        &inside.id,
+        pb::Verdict::Fair,
+        Some((3, Some(5))),
+        "2024-01-01",
+    ))
+    .await
+    .expect("the assessment records");
+    app.record_assessment(assessment(
+        "airwars",
+        &boundary.id,
+        pb::Verdict::Fair,
+        Some((2, Some(4))),
+        "2024-01-01",
+    ))
+    .await
+    .expect("the assessment records");
     let likely = tier(
         &figures(&app, "2017-06-01", "2017-06-30", "").await.tiers,
         pb::Tier::Likely,
@@ -369,28 +339,24 @@ async fn as_of_hides_later_assessments() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
     let report = record_incident(&app, incident("cjtf-oir", "R1", "2017-06-10")).await;
-    assess(
-        &app,
-        assessment(
-            "cjtf-oir",
-            &report.id,
-            pb::Verdict::Open,
-            None,
-            "2017-06-15",
-        ),
-    )
-    .await;
-    assess(
-        &app,
-        assessment(
-            "cjtf-oir",
-            &report.id,
-            pb::Verdict::Credible,
-            Some((4, Some(4))),
-            "2017-08-04",
-        ),
-    )
-    .await;
+    app.record_assessment(assessment(
+        "cjtf-oir",
+        &report.id,
+        pb::Verdict::Open,
+        None,
+        "2017-06-15",
+    ))
+    .await
+    .expect("the assessment records");
+    app.record_assessment(assessment(
+        "cjtf-oir",
+        &report.id,
+        pb::Verdict::Credible,
+        Some((4, Some(4))),
+        "2017-08-04",
+    ))
+    .await
+    .expect("the assessment records");
     let july = figures(&app, "2017-06-01", "2017-06-30", "2017-07-31").await;
     assert_eq!(
         killed(&tier(&july.tiers, pb::Tier::Established)),
@@ -415,28 +381,24 @@ async fn a_cluster_assessed_by_two_sources_counts_once() {
     let monitor = record_incident(&app, incident("airwars", "CS1", "2017-06-12")).await;
     let military = record_incident(&app, incident("cjtf-oir", "R1", "2017-06-12")).await;
     link(&app, &monitor, &military).await;
-    assess(
-        &app,
-        assessment(
-            "airwars",
-            &monitor.id,
-            pb::Verdict::Confirmed,
-            Some((4, Some(8))),
-            "2024-01-01",
-        ),
-    )
-    .await;
-    assess(
-        &app,
-        assessment(
-            "cjtf-oir",
-            &military.id,
-            pb::Verdict::Credible,
-            Some((2, Some(3))),
-            "2017-08-04",
-        ),
-    )
-    .await;
+    app.record_assessment(assessment(
+        "airwars",
+        &monitor.id,
+        pb::Verdict::Confirmed,
+        Some((4, Some(8))),
+        "2024-01-01",
+    ))
+    .await
+    .expect("the assessment records");
+    app.record_assessment(assessment(
+        "cjtf-oir",
+        &military.id,
+        pb::Verdict::Credible,
+        Some((2, Some(3))),
+        "2017-08-04",
+    ))
+    .await
+    .expect("the assessment records");
     let established = tier(
         &figures(&app, "2017-06-01", "2017-06-30", "").await.tiers,
         pb::Tier::Established,
@@ -458,39 +420,33 @@ async fn disputed_clusters_and_coverage_gaps_are_reported() {
     register_seed_sources(&app).await;
     let disputed = record_incident(&app, incident("airwars", "CS1", "2017-06-12")).await;
     let unassessed = record_incident(&app, incident("airwars", "CS2", "2017-06-13")).await;
-    assess(
-        &app,
-        assessment(
-            "airwars",
-            &disputed.id,
-            pb::Verdict::Fair,
-            Some((1, Some(3))),
-            "2024-01-01",
-        ),
-    )
-    .await;
-    assess(
-        &app,
-        assessment(
-            "cjtf-oir",
-            &disputed.id,
-            pb::Verdict::NotCredible,
-            None,
-            "2017-06-30",
-        ),
-    )
-    .await;
-    assess(
-        &app,
-        assessment(
-            "airwars",
-            &unassessed.id,
-            pb::Verdict::Fair,
-            Some((2, Some(2))),
-            "2024-01-01",
-        ),
-    )
-    .await;
+    app.record_assessment(assessment(
+        "airwars",
+        &disputed.id,
+        pb::Verdict::Fair,
+        Some((1, Some(3))),
+        "2024-01-01",
+    ))
+    .await
+    .expect("the assessment records");
+    app.record_assessment(assessment(
+        "cjtf-oir",
+        &disputed.id,
+        pb::Verdict::NotCredible,
+        None,
+        "2017-06-30",
+    ))
+    .await
+    .expect("the assessment records");
+    app.record_assessment(assessment(
+        "airwars",
+        &unassessed.id,
+        pb::Verdict::Fair,
+        Some((2, Some(2))),
+        "2024-01-01",
+    ))
+    .await
+    .expect("the assessment records");
     let june = figures(&app, "2017-06-01", "2017-06-30", "").await;
 
     let contested = june.disputed.unwrap();
@@ -524,19 +480,16 @@ async fn series_buckets_follow_the_calendar_and_unknown_sources_are_not_found() 
         },
     )
     .await;
-    assess(
-        &app,
-        assessment(
-            "airwars",
-            &spanning.id,
-            pb::Verdict::Fair,
-            Some((4, Some(4))),
-            "2024-01-01",
-        ),
-    )
-    .await;
+    app.record_assessment(assessment(
+        "airwars",
+        &spanning.id,
+        pb::Verdict::Fair,
+        Some((4, Some(4))),
+        "2024-01-01",
+    ))
+    .await
+    .expect("the assessment records");
     let series = app
-        .figures()
         .get_figure_series(pb::GetFigureSeriesRequest {
             from: "2017-06-15".into(),
             to: "2017-07-31".into(),
@@ -546,7 +499,6 @@ async fn series_buckets_follow_the_calendar_and_unknown_sources_are_not_found() 
         })
         .await
         .unwrap()
-        .into_inner()
         .buckets;
     let windows: Vec<_> = series
         .iter()
@@ -562,7 +514,6 @@ async fn series_buckets_follow_the_calendar_and_unknown_sources_are_not_found() 
     }
 
     let err = app
-        .figures()
         .get_reconciled_figures(pb::GetReconciledFiguresRequest {
             from: "2017-06-01".into(),
             to: "2017-06-30".into(),

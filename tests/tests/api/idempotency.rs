@@ -3,19 +3,19 @@ use civcas_tests::fixtures::{assessment, coalition_cumulative, incident, registe
 use civcas_tests::spawn_app;
 use civcas_tests::status::assert_error;
 use futures::future::join_all;
-use tonic::{Code, Response, Status};
+use tonic::{Code, Status};
 
 /// Sends 50 copies of one call at once, and checks that all succeed with the same response.
 async fn fifty_at_once<T, F, Fut>(call: F) -> Vec<T>
 where
     T: PartialEq + std::fmt::Debug,
     F: Fn() -> Fut,
-    Fut: Future<Output = Result<Response<T>, Status>>,
+    Fut: Future<Output = Result<T, Status>>,
 {
     let responses: Vec<T> = join_all((0..50).map(|_| call()))
         .await
         .into_iter()
-        .map(|r| r.expect("every retry succeeds").into_inner())
+        .map(|r| r.expect("every retry succeeds"))
         .collect();
     assert!(
         responses.iter().all(|r| *r == responses[0]),
@@ -40,30 +40,26 @@ async fn fifty_parallel_retries_of_one_request_id_record_one_assessment() {
         request_id: "import-42/row-7".into(),
     };
     let responses = fifty_at_once(|| {
-        let mut client = app.assessments();
+        let app = &app;
         let request = request.clone();
-        async move { client.record_assessment(request).await }
+        async move { app.record_assessment(request).await }
     })
     .await;
     assert!(responses[0].incident_created);
 
     let all = app
-        .assessments()
         .list_assessments(pb::ListAssessmentsRequest {
             include_superseded: true,
             ..Default::default()
         })
         .await
         .unwrap()
-        .into_inner()
         .assessments;
     assert_eq!(all.len(), 1, "exactly one assessment");
     let incidents = app
-        .incidents()
         .list_incidents(pb::ListIncidentsRequest::default())
         .await
         .unwrap()
-        .into_inner()
         .incidents;
     assert_eq!(incidents.len(), 1, "exactly one incident");
 }
@@ -77,17 +73,15 @@ async fn fifty_parallel_retries_of_one_request_id_record_one_statement() {
         request_id: "statement-624".into(),
     };
     fifty_at_once(|| {
-        let mut client = app.statements();
+        let app = &app;
         let request = request.clone();
-        async move { client.record_statement(request).await }
+        async move { app.record_statement(request).await }
     })
     .await;
     let listed = app
-        .statements()
         .list_statements(pb::ListStatementsRequest::default())
         .await
         .unwrap()
-        .into_inner()
         .statements;
     assert_eq!(listed.len(), 1);
 }
@@ -96,16 +90,11 @@ async fn fifty_parallel_retries_of_one_request_id_record_one_statement() {
 async fn a_retry_replays_the_first_response_even_after_the_state_changed() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
-    let mut client = app.incidents();
     let request = pb::RecordIncidentRequest {
         incident: Some(incident("airwars", "CS5", "2017-06-05")),
         request_id: "incident-cs5".into(),
     };
-    let first = client
-        .record_incident(request.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let first = app.record_incident(request.clone()).await.unwrap();
     assert_eq!(first.outcome(), pb::WriteOutcome::Created);
     // Without a request id, the same incident is UNCHANGED; the retry still answers CREATED.
     let plain = pb::RecordIncidentRequest {
@@ -113,15 +102,10 @@ async fn a_retry_replays_the_first_response_even_after_the_state_changed() {
         ..request.clone()
     };
     assert_eq!(
-        client
-            .record_incident(plain)
-            .await
-            .unwrap()
-            .into_inner()
-            .outcome(),
+        app.record_incident(plain).await.unwrap().outcome(),
         pb::WriteOutcome::Unchanged
     );
-    let retry = client.record_incident(request).await.unwrap().into_inner();
+    let retry = app.record_incident(request).await.unwrap();
     assert_eq!(retry, first);
 }
 
@@ -129,15 +113,13 @@ async fn a_retry_replays_the_first_response_even_after_the_state_changed() {
 async fn the_same_request_id_with_another_payload_is_rejected() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
-    let mut client = app.statements();
-    client
-        .record_statement(pb::RecordStatementRequest {
-            statement: Some(coalition_cumulative(603, "2017-05-31", "2017-07-06")),
-            request_id: "monthly-release".into(),
-        })
-        .await
-        .unwrap();
-    let err = client
+    app.record_statement(pb::RecordStatementRequest {
+        statement: Some(coalition_cumulative(603, "2017-05-31", "2017-07-06")),
+        request_id: "monthly-release".into(),
+    })
+    .await
+    .unwrap();
+    let err = app
         .record_statement(pb::RecordStatementRequest {
             statement: Some(coalition_cumulative(624, "2017-06-30", "2017-08-04")),
             request_id: "monthly-release".into(),
@@ -148,7 +130,6 @@ async fn the_same_request_id_with_another_payload_is_rejected() {
 
     // One id cannot stand for writes of two kinds either.
     let err = app
-        .sources()
         .register_source(pb::RegisterSourceRequest {
             source: Some(civcas_tests::fixtures::source(
                 "ucdp",
@@ -160,11 +141,10 @@ async fn the_same_request_id_with_another_payload_is_rejected() {
         .await
         .unwrap_err();
     assert_eq!(assert_error(&err, Code::AlreadyExists), "REQUEST_ID_REUSED");
-    let listed = client
+    let listed = app
         .list_statements(pb::ListStatementsRequest::default())
         .await
         .unwrap()
-        .into_inner()
         .statements;
     assert_eq!(listed.len(), 1, "the rejected write stored nothing");
 }
@@ -173,7 +153,6 @@ async fn the_same_request_id_with_another_payload_is_rejected() {
 async fn source_and_link_writes_replay_their_first_response() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
-    let mut sources = app.sources();
     let register = pb::RegisterSourceRequest {
         source: Some(civcas_tests::fixtures::source(
             "ucdp",
@@ -182,19 +161,8 @@ async fn source_and_link_writes_replay_their_first_response() {
         )),
         request_id: "register-ucdp".into(),
     };
-    let first = sources
-        .register_source(register.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        sources
-            .register_source(register)
-            .await
-            .unwrap()
-            .into_inner(),
-        first
-    );
+    let first = app.register_source(register.clone()).await.unwrap();
+    assert_eq!(app.register_source(register).await.unwrap(), first);
 
     let update = pb::UpdateSourceRequest {
         source: Some(pb::Source {
@@ -207,58 +175,29 @@ async fn source_and_link_writes_replay_their_first_response() {
         }),
         request_id: "rename-ucdp".into(),
     };
-    let updated = sources
-        .update_source(update.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let updated = app.update_source(update.clone()).await.unwrap();
     assert_eq!(updated.outcome(), pb::WriteOutcome::Updated);
     // Replayed: UPDATED again, although the name is already set.
-    assert_eq!(
-        sources.update_source(update).await.unwrap().into_inner(),
-        updated
-    );
+    assert_eq!(app.update_source(update).await.unwrap(), updated);
 
     let a = civcas_tests::fixtures::record_incident(&app, incident("airwars", "L1", "2017-06-01"))
         .await;
     let b = civcas_tests::fixtures::record_incident(&app, incident("airwars", "L2", "2017-06-01"))
         .await;
-    let mut incidents = app.incidents();
     let link = pb::LinkIncidentsRequest {
         incident_id: a.id.clone(),
         linked_incident_id: b.id.clone(),
         request_id: "link-l1-l2".into(),
     };
-    let linked = incidents
-        .link_incidents(link.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let linked = app.link_incidents(link.clone()).await.unwrap();
     assert_eq!(linked.outcome(), pb::WriteOutcome::Created);
-    assert_eq!(
-        incidents.link_incidents(link).await.unwrap().into_inner(),
-        linked
-    );
+    assert_eq!(app.link_incidents(link).await.unwrap(), linked);
     let unlink = pb::UnlinkIncidentsRequest {
         incident_id: a.id,
         linked_incident_id: b.id,
         request_id: "unlink-l1-l2".into(),
     };
-    assert!(
-        incidents
-            .unlink_incidents(unlink.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .removed
-    );
+    assert!(app.unlink_incidents(unlink.clone()).await.unwrap().removed);
     // Replayed: still `removed`, as the first answer said.
-    assert!(
-        incidents
-            .unlink_incidents(unlink)
-            .await
-            .unwrap()
-            .into_inner()
-            .removed
-    );
+    assert!(app.unlink_incidents(unlink).await.unwrap().removed);
 }

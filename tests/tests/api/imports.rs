@@ -82,10 +82,7 @@ async fn try_import(
     let messages = batches
         .into_iter()
         .map(|rows| pb::ImportAssessmentsRequest { rows });
-    app.assessments()
-        .import_assessments(tokio_stream::iter(messages))
-        .await
-        .map(tonic::Response::into_inner)
+    app.import_assessments(messages.collect()).await
 }
 
 async fn import(app: &TestApp, batches: Vec<Vec<pb::ImportRow>>) -> pb::ImportAssessmentsResponse {
@@ -159,14 +156,12 @@ async fn an_import_keeps_good_rows_rejects_bad_ones_and_changes_nothing_when_run
         "the lone incident is found again, not created"
     );
     let incidents = app
-        .incidents()
         .list_incidents(pb::ListIncidentsRequest {
             page_size: Some(1000),
             ..Default::default()
         })
         .await
         .unwrap()
-        .into_inner()
         .incidents;
     assert_eq!(
         incidents.len(),
@@ -345,23 +340,19 @@ async fn incidents_created_by_a_batch_read_back_exactly_as_given() {
     let imported = import(&app, vec![vec![assessed, alone]]).await;
     assert_eq!((imported.incidents_created, imported.rejected), (2, 0));
     let answer = app
-        .assessments()
         .record_assessment(pb::RecordAssessmentRequest {
             assessment: row(3, "airwars", "", pb::Verdict::Fair, (1, 3)).assessment,
             incident: Some(recorded.clone()),
             request_id: String::new(),
         })
         .await
-        .expect("the call records")
-        .into_inner();
+        .expect("the call records");
     assert!(answer.incident_created);
 
     let listed = app
-        .incidents()
         .list_incidents(pb::ListIncidentsRequest::default())
         .await
         .expect("incidents list")
-        .into_inner()
         .incidents;
     assert_eq!(
         listed.last().map(|i| i.id.clone()),

@@ -4,35 +4,25 @@ use civcas_tests::spawn_app;
 use civcas_tests::status::assert_error;
 use tonic::Code;
 
-fn record(incident: pb::Incident) -> pb::RecordIncidentRequest {
-    pb::RecordIncidentRequest {
-        incident: Some(incident),
-        request_id: String::new(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn record_incident_upserts_by_reference() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
-    let mut client = app.incidents();
 
-    let first = client
-        .record_incident(record(incident("airwars", "CS1942", "2017-06-12")))
+    let first = app
+        .record_incident(incident("airwars", "CS1942", "2017-06-12"))
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(first.outcome(), pb::WriteOutcome::Created);
     let stored = first.incident.unwrap();
     assert_eq!(stored.occurred_from, "2017-06-12");
     assert_eq!(stored.location.as_ref().unwrap().country, "SY");
     assert_eq!(stored.attributed_to, ["coalition"]);
 
-    let again = client
-        .record_incident(record(incident("airwars", "CS1942", "2017-06-12")))
+    let again = app
+        .record_incident(incident("airwars", "CS1942", "2017-06-12"))
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(again.outcome(), pb::WriteOutcome::Unchanged);
     assert_eq!(again.incident.unwrap().id, stored.id);
 
@@ -43,24 +33,19 @@ async fn record_incident_upserts_by_reference() {
         source_id: "cjtf-oir".into(),
         external_ref: "2017-0612-RAQ".into(),
     });
-    let updated = client
-        .record_incident(record(revised))
-        .await
-        .unwrap()
-        .into_inner();
+    let updated = app.record_incident(revised).await.unwrap();
     assert_eq!(updated.outcome(), pb::WriteOutcome::Updated);
     let updated = updated.incident.unwrap();
     assert_eq!(updated.id, stored.id);
     assert_eq!(updated.occurred_to, "2017-06-13");
     assert_eq!(updated.references.len(), 2);
 
-    let got = client
+    let got = app
         .get_incident(pb::GetIncidentRequest {
             incident_id: stored.id.clone(),
         })
         .await
         .unwrap()
-        .into_inner()
         .incident
         .unwrap();
     assert_eq!(got, updated);
@@ -77,11 +62,7 @@ async fn references_naming_two_incidents_fail_the_precondition() {
         source_id: "airwars".into(),
         external_ref: "CS2".into(),
     });
-    let err = app
-        .incidents()
-        .record_incident(record(both))
-        .await
-        .unwrap_err();
+    let err = app.record_incident(both).await.unwrap_err();
     assert_eq!(
         assert_error(&err, Code::FailedPrecondition),
         "REFERENCES_CONFLICT"
@@ -92,13 +73,11 @@ async fn references_naming_two_incidents_fail_the_precondition() {
 async fn a_reference_to_an_unregistered_source_is_not_found() {
     let app = spawn_app().await;
     let err = app
-        .incidents()
-        .record_incident(record(incident("airwars", "CS1", "2017-06-01")))
+        .record_incident(incident("airwars", "CS1", "2017-06-01"))
         .await
         .unwrap_err();
     assert_eq!(assert_error(&err, Code::NotFound), "SOURCE_NOT_FOUND");
     let err = app
-        .incidents()
         .get_incident(pb::GetIncidentRequest {
             incident_id: "999".into(),
         })
@@ -140,12 +119,8 @@ async fn list_incidents_filters_by_window_country_and_source_and_pages() {
     assert_eq!(seen, june);
 
     // A token is bound to the filters it was issued for.
-    let first = client
-        .list_incidents(filters.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    let err = client
+    let first = app.list_incidents(filters.clone()).await.unwrap();
+    let err = app
         .list_incidents(pb::ListIncidentsRequest {
             countries: vec!["IQ".into()],
             page_token: first.next_page_token,
@@ -162,17 +137,12 @@ async fn link_and_unlink_incidents() {
     register_seed_sources(&app).await;
     let a = record_incident(&app, incident("airwars", "CS1", "2017-06-01")).await;
     let b = record_incident(&app, incident("cjtf-oir", "R-17", "2017-06-01")).await;
-    let mut client = app.incidents();
     let link = pb::LinkIncidentsRequest {
         incident_id: b.id.clone(),
         linked_incident_id: a.id.clone(),
         request_id: String::new(),
     };
-    let linked = client
-        .link_incidents(link.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let linked = app.link_incidents(link.clone()).await.unwrap();
     assert_eq!(linked.outcome(), pb::WriteOutcome::Created);
     let stored = linked.link.unwrap();
     assert_eq!(
@@ -182,16 +152,15 @@ async fn link_and_unlink_incidents() {
         ),
         (a.id.as_str(), b.id.as_str())
     );
-    let again = client.link_incidents(link).await.unwrap().into_inner();
+    let again = app.link_incidents(link).await.unwrap();
     assert_eq!(again.outcome(), pb::WriteOutcome::Unchanged);
 
-    let got = client
+    let got = app
         .get_incident(pb::GetIncidentRequest {
             incident_id: a.id.clone(),
         })
         .await
         .unwrap()
-        .into_inner()
         .incident
         .unwrap();
     assert_eq!(got.linked_incident_ids, std::slice::from_ref(&b.id));
@@ -201,24 +170,10 @@ async fn link_and_unlink_incidents() {
         linked_incident_id: b.id.clone(),
         request_id: String::new(),
     };
-    assert!(
-        client
-            .unlink_incidents(unlink.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .removed
-    );
-    assert!(
-        !client
-            .unlink_incidents(unlink)
-            .await
-            .unwrap()
-            .into_inner()
-            .removed
-    );
+    assert!(app.unlink_incidents(unlink.clone()).await.unwrap().removed);
+    assert!(!app.unlink_incidents(unlink).await.unwrap().removed);
 
-    let err = client
+    let err = app
         .link_incidents(pb::LinkIncidentsRequest {
             incident_id: a.id.clone(),
             linked_incident_id: "424242".into(),
@@ -239,30 +194,26 @@ async fn a_page_token_of_one_list_is_refused_by_another() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
     for n in 0..3 {
-        app.statements()
-            .record_statement(pb::RecordStatementRequest {
-                statement: Some(civcas_tests::fixtures::coalition_cumulative(
-                    600 + n,
-                    "2017-05-31",
-                    &format!("2017-07-0{}", n + 1),
-                )),
-                request_id: String::new(),
-            })
-            .await
-            .unwrap();
+        app.record_statement(pb::RecordStatementRequest {
+            statement: Some(civcas_tests::fixtures::coalition_cumulative(
+                600 + n,
+                "2017-05-31",
+                &format!("2017-07-0{}", n + 1),
+            )),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
     }
     let statements_page = app
-        .statements()
         .list_statements(pb::ListStatementsRequest {
             page_size: Some(1),
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert!(!statements_page.next_page_token.is_empty());
     let err = app
-        .incidents()
         .list_incidents(pb::ListIncidentsRequest {
             page_token: statements_page.next_page_token,
             ..Default::default()

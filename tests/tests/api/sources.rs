@@ -4,36 +4,23 @@ use civcas_tests::spawn_app;
 use civcas_tests::status::assert_error;
 use tonic::Code;
 
-fn register(source: pb::Source) -> pb::RegisterSourceRequest {
-    pb::RegisterSourceRequest {
-        source: Some(source),
-        request_id: String::new(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_then_get_returns_the_source() {
     let app = spawn_app().await;
-    let mut client = app.sources();
     let coalition = pb::Source {
         homepage: Some("https://www.inherentresolve.mil/".into()),
         methodology: Some("Monthly civilian casualty reports".into()),
         ..source("cjtf-oir", pb::SourceKind::Military, Some("coalition"))
     };
-    let registered = client
-        .register_source(register(coalition.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let registered = app.register_source(coalition.clone()).await.unwrap();
     assert_eq!(registered.outcome(), pb::WriteOutcome::Created);
 
-    let got = client
+    let got = app
         .get_source(pb::GetSourceRequest {
             source_id: "cjtf-oir".into(),
         })
         .await
         .unwrap()
-        .into_inner()
         .source
         .unwrap();
     assert_eq!(got.belligerent.as_deref(), Some("coalition"));
@@ -47,24 +34,16 @@ async fn register_then_get_returns_the_source() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registering_again_is_unchanged_and_with_other_attributes_already_exists() {
     let app = spawn_app().await;
-    let mut client = app.sources();
     let airwars = source("airwars", pb::SourceKind::Monitor, None);
-    client
-        .register_source(register(airwars.clone()))
-        .await
-        .unwrap();
-    let again = client
-        .register_source(register(airwars.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    app.register_source(airwars.clone()).await.unwrap();
+    let again = app.register_source(airwars.clone()).await.unwrap();
     assert_eq!(again.outcome(), pb::WriteOutcome::Unchanged);
 
     let renamed = pb::Source {
         display_name: "Airwars.org".into(),
         ..airwars
     };
-    let err = client.register_source(register(renamed)).await.unwrap_err();
+    let err = app.register_source(renamed).await.unwrap_err();
     assert_eq!(
         assert_error(&err, Code::AlreadyExists),
         "SOURCE_ALREADY_EXISTS"
@@ -75,7 +54,6 @@ async fn registering_again_is_unchanged_and_with_other_attributes_already_exists
 async fn an_unknown_source_is_not_found() {
     let app = spawn_app().await;
     let err = app
-        .sources()
         .get_source(pb::GetSourceRequest {
             source_id: "nobody".into(),
         })
@@ -87,11 +65,9 @@ async fn an_unknown_source_is_not_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_sources_pages_through_every_source_in_id_order() {
     let app = spawn_app().await;
-    let mut client = app.sources();
     let ids: Vec<String> = (0..7).map(|i| format!("source-{i}")).collect();
     for id in ids.iter().rev() {
-        client
-            .register_source(register(source(id, pb::SourceKind::Media, None)))
+        app.register_source(source(id, pb::SourceKind::Media, None))
             .await
             .unwrap();
     }
@@ -99,14 +75,13 @@ async fn list_sources_pages_through_every_source_in_id_order() {
     let mut token = String::new();
     let mut pages = 0;
     loop {
-        let page = client
+        let page = app
             .list_sources(pb::ListSourcesRequest {
                 page_size: Some(3),
                 page_token: token,
             })
             .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         pages += 1;
         seen.extend(page.sources.into_iter().map(|s| s.id));
         if page.next_page_token.is_empty() {
@@ -122,7 +97,6 @@ async fn list_sources_pages_through_every_source_in_id_order() {
 async fn update_source_changes_only_the_masked_fields() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
-    let mut client = app.sources();
     let update = |mask: &[&str], source: pb::Source| pb::UpdateSourceRequest {
         source: Some(source),
         update_mask: Some(civcas_proto::well_known::FieldMask {
@@ -130,7 +104,7 @@ async fn update_source_changes_only_the_masked_fields() {
         }),
         request_id: String::new(),
     };
-    let changed = client
+    let changed = app
         .update_source(update(
             &["display_name", "belligerent"],
             pb::Source {
@@ -143,8 +117,7 @@ async fn update_source_changes_only_the_masked_fields() {
             },
         ))
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(changed.outcome(), pb::WriteOutcome::Updated);
     let source = changed.source.unwrap();
     assert_eq!(
@@ -159,7 +132,7 @@ async fn update_source_changes_only_the_masked_fields() {
     let instant = |t: Option<civcas_proto::well_known::Timestamp>| t.map(|t| (t.seconds, t.nanos));
     assert!(instant(source.update_time) > instant(source.create_time));
 
-    let same = client
+    let same = app
         .update_source(update(
             &["belligerent"],
             pb::Source {
@@ -168,11 +141,10 @@ async fn update_source_changes_only_the_masked_fields() {
             },
         ))
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(same.outcome(), pb::WriteOutcome::Unchanged);
 
-    let err = client
+    let err = app
         .update_source(update(
             &["id"],
             pb::Source {

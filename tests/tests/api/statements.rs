@@ -4,13 +4,6 @@ use civcas_tests::spawn_app;
 use civcas_tests::status::assert_error;
 use tonic::Code;
 
-fn record(statement: pb::Statement) -> pb::RecordStatementRequest {
-    pb::RecordStatementRequest {
-        statement: Some(statement),
-        request_id: String::new(),
-    }
-}
-
 /// The UN's "over 8,000 civilians killed or wounded in Mosul".
 fn unami_mosul() -> pb::Statement {
     pb::Statement {
@@ -38,35 +31,23 @@ fn unami_mosul() -> pb::Statement {
 async fn the_coalition_revision_from_603_to_624_is_plus_21() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
-    let mut client = app.statements();
-    client
-        .record_statement(record(coalition_cumulative(
-            603,
-            "2017-05-31",
-            "2017-07-06",
-        )))
+    app.record_statement(coalition_cumulative(603, "2017-05-31", "2017-07-06"))
         .await
         .unwrap();
-    let latest = client
-        .record_statement(record(coalition_cumulative(
-            624,
-            "2017-06-30",
-            "2017-08-04",
-        )))
+    let latest = app
+        .record_statement(coalition_cumulative(624, "2017-06-30", "2017-08-04"))
         .await
         .unwrap()
-        .into_inner()
         .statement
         .unwrap();
     assert_eq!(latest.definition, "civilians", "the default definition");
 
-    let revisions = client
+    let revisions = app
         .get_statement_revisions(pb::GetStatementRevisionsRequest {
             statement_id: latest.id.clone(),
         })
         .await
         .unwrap()
-        .into_inner()
         .revisions;
     let figures: Vec<_> = revisions
         .iter()
@@ -93,42 +74,33 @@ async fn the_coalition_revision_from_603_to_624_is_plus_21() {
 async fn killed_or_injured_statements_form_a_chain_of_their_own() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
-    let mut client = app.statements();
-    client
-        .record_statement(record(coalition_cumulative(
-            603,
-            "2017-05-31",
-            "2017-07-06",
-        )))
+    app.record_statement(coalition_cumulative(603, "2017-05-31", "2017-07-06"))
         .await
         .unwrap();
-    let mosul = client
-        .record_statement(record(unami_mosul()))
+    let mosul = app
+        .record_statement(unami_mosul())
         .await
         .unwrap()
-        .into_inner()
         .statement
         .unwrap();
     assert_eq!(mosul.measure(), pb::Measure::KilledOrInjured);
-    let revisions = client
+    let revisions = app
         .get_statement_revisions(pb::GetStatementRevisionsRequest {
             statement_id: mosul.id,
         })
         .await
         .unwrap()
-        .into_inner()
         .revisions;
     assert_eq!(revisions.len(), 1);
     assert_eq!(revisions[0].kind(), pb::RevisionKind::Initial);
 
-    let killed_only = client
+    let killed_only = app
         .list_statements(pb::ListStatementsRequest {
             measure: pb::Measure::Killed.into(),
             ..Default::default()
         })
         .await
         .unwrap()
-        .into_inner()
         .statements;
     assert_eq!(killed_only.len(), 1);
     assert_eq!(killed_only[0].source_id, "cjtf-oir");
@@ -138,25 +110,14 @@ async fn killed_or_injured_statements_form_a_chain_of_their_own() {
 async fn restating_a_statement_is_unchanged() {
     let app = spawn_app().await;
     register_seed_sources(&app).await;
-    let mut client = app.statements();
-    let first = client
-        .record_statement(record(coalition_cumulative(
-            603,
-            "2017-05-31",
-            "2017-07-06",
-        )))
+    let first = app
+        .record_statement(coalition_cumulative(603, "2017-05-31", "2017-07-06"))
         .await
-        .unwrap()
-        .into_inner();
-    let again = client
-        .record_statement(record(coalition_cumulative(
-            603,
-            "2017-05-31",
-            "2017-07-06",
-        )))
+        .unwrap();
+    let again = app
+        .record_statement(coalition_cumulative(603, "2017-05-31", "2017-07-06"))
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(again.outcome(), pb::WriteOutcome::Unchanged);
     assert_eq!(again.statement.unwrap().id, first.statement.unwrap().id);
 }
@@ -179,11 +140,7 @@ async fn list_statements_pages_by_id_and_unknown_chains_are_not_found() {
             &format!("2017-{month}-28"),
             &format!("2017-{month}-28"),
         );
-        let stored = client
-            .record_statement(record(statement))
-            .await
-            .unwrap()
-            .into_inner();
+        let stored = app.record_statement(statement).await.unwrap();
         expected.push(stored.statement.unwrap().id);
     }
     let request = pb::ListStatementsRequest {
@@ -197,7 +154,7 @@ async fn list_statements_pages_by_id_and_unknown_chains_are_not_found() {
         .collect();
     assert_eq!(seen, expected);
 
-    let err = client
+    let err = app
         .get_statement_revisions(pb::GetStatementRevisionsRequest {
             statement_id: "31337".into(),
         })

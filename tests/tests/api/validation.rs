@@ -1,366 +1,155 @@
 //! A table of bad inputs across the RPCs: each must be INVALID_ARGUMENT, with exactly one ErrorInfo,
 //! a field violation naming the offending field, and nothing internal in the message.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use civcas_proto::v1 as pb;
 use civcas_tests::fixtures::{assessment, coalition_cumulative, incident, source};
+use civcas_tests::spawn_app;
 use civcas_tests::status::assert_invalid_field;
-use civcas_tests::{TestApp, spawn_app};
-use tonic::Status;
-
-type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
-
-fn record_assessment(app: &TestApp, assessment: pb::Assessment) -> Call {
-    let mut client = app.assessments();
-    Box::pin(async move {
-        client
-            .record_assessment(pb::RecordAssessmentRequest {
-                assessment: Some(assessment),
-                incident: None,
-                request_id: String::new(),
-            })
-            .await
-            .map(drop)
-    })
-}
-
-fn record_incident(app: &TestApp, incident: pb::Incident) -> Call {
-    let mut client = app.incidents();
-    Box::pin(async move {
-        client
-            .record_incident(pb::RecordIncidentRequest {
-                incident: Some(incident),
-                request_id: String::new(),
-            })
-            .await
-            .map(drop)
-    })
-}
-
-fn record_statement(app: &TestApp, statement: pb::Statement) -> Call {
-    let mut client = app.statements();
-    Box::pin(async move {
-        client
-            .record_statement(pb::RecordStatementRequest {
-                statement: Some(statement),
-                request_id: String::new(),
-            })
-            .await
-            .map(drop)
-    })
-}
 
 fn credible(killed: Option<(u32, Option<u32>)>) -> pb::Assessment {
     assessment("cjtf-oir", "1", pb::Verdict::Credible, killed, "2017-06-30")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_inputs_are_invalid_arguments_naming_the_field() {
-    let app = spawn_app().await;
-    let located = |edit: fn(&mut pb::Location)| {
-        let mut bad = incident("airwars", "CS1", "2017-06-01");
-        edit(bad.location.as_mut().unwrap());
-        bad
-    };
-    let cases: Vec<(&str, Call, &str)> = vec![
-        (
-            "min above max",
-            record_assessment(&app, credible(Some((9, Some(3))))),
-            "assessment.civilians_killed.max",
-        ),
-        (
-            "occurred_to before occurred_from",
-            record_incident(
-                &app,
-                pb::Incident {
-                    occurred_to: "2017-05-31".into(),
-                    ..incident("airwars", "CS1", "2017-06-01")
-                },
-            ),
-            "incident.occurred_to",
-        ),
-        (
-            "a malformed date",
-            record_incident(&app, incident("airwars", "CS1", "2017-6-1")),
-            "incident.occurred_from",
-        ),
-        (
-            "bad source slug",
-            {
-                let mut client = app.sources();
-                Box::pin(async move {
-                    client
-                        .register_source(pb::RegisterSourceRequest {
-                            source: Some(source("CJTF OIR", pb::SourceKind::Military, None)),
-                            request_id: String::new(),
-                        })
-                        .await
-                        .map(drop)
-                })
-            },
-            "source.id",
-        ),
-        (
-            "bad country code",
-            record_incident(&app, located(|l| l.country = "XX".into())),
-            "incident.location.country",
-        ),
-        (
-            "latitude 91",
-            record_incident(&app, located(|l| l.latitude = Some(91.0))),
-            "incident.location.latitude",
-        ),
-        (
-            "precision unspecified",
-            record_incident(&app, located(|l| l.precision = 0)),
-            "incident.location.precision",
-        ),
-        (
-            "no references",
-            record_incident(
-                &app,
-                pb::Incident {
-                    references: vec![],
-                    ..incident("airwars", "CS1", "2017-06-01")
-                },
-            ),
-            "incident.references",
-        ),
-        (
-            "an incident in the future",
-            record_incident(&app, incident("airwars", "CS1", "2999-01-01")),
-            "incident.occurred_to",
-        ),
-        (
-            "a statement period ending after its publication",
-            record_statement(&app, coalition_cumulative(603, "2017-08-31", "2017-07-06")),
-            "statement.period_to",
-        ),
-        (
-            "verdict unspecified",
-            record_assessment(
-                &app,
-                pb::Assessment {
-                    verdict: 0,
-                    ..credible(None)
-                },
-            ),
-            "assessment.verdict",
-        ),
-        (
-            "verdict out of range",
-            record_assessment(
-                &app,
-                pb::Assessment {
-                    verdict: 42,
-                    ..credible(None)
-                },
-            ),
-            "assessment.verdict",
-        ),
-        (
-            "duplicate_of on a non-DUPLICATE verdict",
-            record_assessment(
-                &app,
-                pb::Assessment {
-                    duplicate_of: Some("2".into()),
-                    ..credible(None)
-                },
-            ),
-            "assessment.duplicate_of",
-        ),
-        (
-            "duplicate_of pointing at itself",
-            record_assessment(
-                &app,
-                pb::Assessment {
-                    duplicate_of: Some("1".into()),
-                    ..assessment("cjtf-oir", "1", pb::Verdict::Duplicate, None, "2017-06-30")
-                },
-            ),
-            "assessment.duplicate_of",
-        ),
-        (
-            "an assessment dated in the future",
-            record_assessment(
-                &app,
-                pb::Assessment {
-                    assessed_on: "2999-01-01".into(),
-                    ..credible(None)
-                },
-            ),
-            "assessment.assessed_on",
-        ),
-        (
-            "oversized notes",
-            record_assessment(
-                &app,
-                pb::Assessment {
-                    notes: Some("x".repeat(10_001)),
-                    ..credible(None)
-                },
-            ),
-            "assessment.notes",
-        ),
-        (
-            "a citation that is not a URL",
-            record_assessment(
-                &app,
-                pb::Assessment {
-                    citation: Some("the July release".into()),
-                    ..credible(None)
-                },
-            ),
-            "assessment.citation",
-        ),
-        (
-            "neither an incident id nor an inline incident",
-            record_assessment(
-                &app,
-                pb::Assessment {
-                    incident_id: String::new(),
-                    ..credible(None)
-                },
-            ),
-            "assessment.incident_id",
-        ),
-        (
-            "an EXACT statement with a range",
-            record_statement(
-                &app,
-                pb::Statement {
-                    qualifier: pb::Qualifier::Exact.into(),
-                    count: Some(pb::CountRange {
-                        min: 1,
-                        max: Some(5),
-                    }),
-                    ..coalition_cumulative(603, "2017-05-31", "2017-07-06")
-                },
-            ),
-            "statement.count.max",
-        ),
-        (
-            "a statement period ending before it starts",
-            record_statement(&app, coalition_cumulative(603, "2014-08-01", "2017-07-06")),
-            "statement.period_to",
-        ),
-        (
-            "a statement without attribution",
-            record_statement(
-                &app,
-                pb::Statement {
-                    attributed_to: String::new(),
-                    ..coalition_cumulative(603, "2017-05-31", "2017-07-06")
-                },
-            ),
-            "statement.attributed_to",
-        ),
-        (
-            "a request_id over 200 characters",
-            {
-                let mut client = app.statements();
-                Box::pin(async move {
-                    client
-                        .record_statement(pb::RecordStatementRequest {
-                            statement: Some(coalition_cumulative(603, "2017-05-31", "2017-07-06")),
-                            request_id: "r".repeat(201),
-                        })
-                        .await
-                        .map(drop)
-                })
-            },
-            "request_id",
-        ),
-        (
-            "a page size of 0",
-            {
-                let mut client = app.sources();
-                Box::pin(async move {
-                    client
-                        .list_sources(pb::ListSourcesRequest {
-                            page_size: Some(0),
-                            page_token: String::new(),
-                        })
-                        .await
-                        .map(drop)
-                })
-            },
-            "page_size",
-        ),
-        (
-            "a garbage page token",
-            {
-                let mut client = app.incidents();
-                Box::pin(async move {
-                    client
-                        .list_incidents(pb::ListIncidentsRequest {
-                            page_token: "definitely-not-a-token".into(),
-                            ..Default::default()
-                        })
-                        .await
-                        .map(drop)
-                })
-            },
-            "page_token",
-        ),
-        (
-            "a malformed incident id",
-            {
-                let mut client = app.incidents();
-                Box::pin(async move {
-                    client
-                        .get_incident(pb::GetIncidentRequest {
-                            incident_id: "CS1942".into(),
-                        })
-                        .await
-                        .map(drop)
-                })
-            },
-            "incident_id",
-        ),
-        (
-            "an incident linked to itself",
-            {
-                let mut client = app.incidents();
-                Box::pin(async move {
-                    client
-                        .link_incidents(pb::LinkIncidentsRequest {
-                            incident_id: "7".into(),
-                            linked_incident_id: "7".into(),
-                            request_id: String::new(),
-                        })
-                        .await
-                        .map(drop)
-                })
-            },
-            "linked_incident_id",
-        ),
-    ];
+fn located(edit: fn(&mut pb::Location)) -> pb::Incident {
+    let mut bad = incident("airwars", "CS1", "2017-06-01");
+    edit(bad.location.as_mut().unwrap());
+    bad
+}
 
-    let mut failures = Vec::new();
-    for (name, call, field) in cases {
-        match call.await {
-            Ok(()) => failures.push(format!("{name}: accepted")),
-            Err(status) => {
-                if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    assert_invalid_field(&status, field);
-                })) {
-                    let why = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .unwrap_or_else(|| "assertion failed".into());
-                    failures.push(format!("{name}: {why}"));
+/// One test per bad input, named by its case: `$app` is a fresh server, `$call` the call to make,
+/// and the call must fail with INVALID_ARGUMENT naming `$field`.
+macro_rules! bad_inputs {
+    ($($case:ident: $app:ident => $call:expr, names $field:literal;)+) => {
+        mod bad_input {
+            #[allow(unused_imports, reason = "each case uses some")]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let $app = spawn_app().await;
+                    let status = $call.await.expect_err("the bad input is refused");
+                    assert_invalid_field(&status, $field);
                 }
-            }
+            )+
         }
-    }
-    assert!(
-        failures.is_empty(),
-        "bad inputs not rejected as expected:\n{}",
-        failures.join("\n")
-    );
+    };
+}
+
+bad_inputs! {
+    min_above_max: app => app.record_assessment(credible(Some((9, Some(3))))),
+        names "assessment.civilians_killed.max";
+    occurred_to_before_occurred_from: app => app.record_incident(pb::Incident {
+            occurred_to: "2017-05-31".into(),
+            ..incident("airwars", "CS1", "2017-06-01")
+        }),
+        names "incident.occurred_to";
+    a_malformed_date: app => app.record_incident(incident("airwars", "CS1", "2017-6-1")),
+        names "incident.occurred_from";
+    a_bad_source_slug: app =>
+        app.register_source(source("CJTF OIR", pb::SourceKind::Military, None)),
+        names "source.id";
+    a_bad_country_code: app => app.record_incident(located(|l| l.country = "XX".into())),
+        names "incident.location.country";
+    latitude_91: app => app.record_incident(located(|l| l.latitude = Some(91.0))),
+        names "incident.location.latitude";
+    precision_unspecified: app => app.record_incident(located(|l| l.precision = 0)),
+        names "incident.location.precision";
+    no_references: app => app.record_incident(pb::Incident {
+            references: vec![],
+            ..incident("airwars", "CS1", "2017-06-01")
+        }),
+        names "incident.references";
+    an_incident_in_the_future: app =>
+        app.record_incident(incident("airwars", "CS1", "2999-01-01")),
+        names "incident.occurred_to";
+    a_statement_period_ending_after_its_publication: app =>
+        app.record_statement(coalition_cumulative(603, "2017-08-31", "2017-07-06")),
+        names "statement.period_to";
+    verdict_unspecified: app => app.record_assessment(pb::Assessment {
+            verdict: 0,
+            ..credible(None)
+        }),
+        names "assessment.verdict";
+    verdict_out_of_range: app => app.record_assessment(pb::Assessment {
+            verdict: 42,
+            ..credible(None)
+        }),
+        names "assessment.verdict";
+    duplicate_of_on_a_verdict_other_than_duplicate: app =>
+        app.record_assessment(pb::Assessment {
+            duplicate_of: Some("2".into()),
+            ..credible(None)
+        }),
+        names "assessment.duplicate_of";
+    duplicate_of_pointing_at_itself: app => app.record_assessment(pb::Assessment {
+            duplicate_of: Some("1".into()),
+            ..assessment("cjtf-oir", "1", pb::Verdict::Duplicate, None, "2017-06-30")
+        }),
+        names "assessment.duplicate_of";
+    an_assessment_dated_in_the_future: app => app.record_assessment(pb::Assessment {
+            assessed_on: "2999-01-01".into(),
+            ..credible(None)
+        }),
+        names "assessment.assessed_on";
+    oversized_notes: app => app.record_assessment(pb::Assessment {
+            notes: Some("x".repeat(10_001)),
+            ..credible(None)
+        }),
+        names "assessment.notes";
+    a_citation_that_is_not_a_url: app => app.record_assessment(pb::Assessment {
+            citation: Some("the July release".into()),
+            ..credible(None)
+        }),
+        names "assessment.citation";
+    neither_an_incident_id_nor_an_inline_incident: app =>
+        app.record_assessment(pb::Assessment {
+            incident_id: String::new(),
+            ..credible(None)
+        }),
+        names "assessment.incident_id";
+    an_exact_statement_with_a_range: app => app.record_statement(pb::Statement {
+            qualifier: pb::Qualifier::Exact.into(),
+            count: Some(pb::CountRange {
+                min: 1,
+                max: Some(5),
+            }),
+            ..coalition_cumulative(603, "2017-05-31", "2017-07-06")
+        }),
+        names "statement.count.max";
+    a_statement_period_ending_before_it_starts: app =>
+        app.record_statement(coalition_cumulative(603, "2014-08-01", "2017-07-06")),
+        names "statement.period_to";
+    a_statement_without_attribution: app => app.record_statement(pb::Statement {
+            attributed_to: String::new(),
+            ..coalition_cumulative(603, "2017-05-31", "2017-07-06")
+        }),
+        names "statement.attributed_to";
+    a_request_id_over_200_characters: app =>
+        app.record_statement(pb::RecordStatementRequest {
+            statement: Some(coalition_cumulative(603, "2017-05-31", "2017-07-06")),
+            request_id: "r".repeat(201),
+        }),
+        names "request_id";
+    a_page_size_of_0: app => app.list_sources(pb::ListSourcesRequest {
+            page_size: Some(0),
+            page_token: String::new(),
+        }),
+        names "page_size";
+    a_garbage_page_token: app => app.list_incidents(pb::ListIncidentsRequest {
+            page_token: "definitely-not-a-token".into(),
+            ..Default::default()
+        }),
+        names "page_token";
+    a_malformed_incident_id: app => app.get_incident(pb::GetIncidentRequest {
+            incident_id: "CS1942".into(),
+        }),
+        names "incident_id";
+    an_incident_linked_to_itself: app => app.link_incidents(pb::LinkIncidentsRequest {
+            incident_id: "7".into(),
+            linked_incident_id: "7".into(),
+            request_id: String::new(),
+        }),
+        names "linked_incident_id";
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -370,7 +159,6 @@ async fn every_bad_field_of_a_request_is_reported_at_once() {
     let mut bad = incident("Airwars", "", "2017-13-01");
     bad.location.as_mut().unwrap().country = "sy".into();
     let err = app
-        .assessments()
         .record_assessment(pb::RecordAssessmentRequest {
             assessment: Some(pb::Assessment {
                 civilians_killed: Some(pb::CountRange {

@@ -116,12 +116,7 @@ async fn paging_during_inserts_has_no_duplicates_or_gaps_and_tokens_keep_their_f
         ..Default::default()
     };
     loop {
-        let page = app
-            .incidents()
-            .list_incidents(request.clone())
-            .await
-            .unwrap()
-            .into_inner();
+        let page = app.list_incidents(request.clone()).await.unwrap();
         listed.extend(page.incidents.iter().map(|i| i.id.parse::<i64>().unwrap()));
         if page.next_page_token.is_empty() {
             break;
@@ -145,16 +140,13 @@ async fn paging_during_inserts_has_no_duplicates_or_gaps_and_tokens_keep_their_f
 
     // A token is bound to the filters it was issued with.
     let first = app
-        .incidents()
         .list_incidents(pb::ListIncidentsRequest {
             page_size: Some(PAGE),
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     let err = app
-        .incidents()
         .list_incidents(pb::ListIncidentsRequest {
             countries: vec!["IQ".into()],
             page_size: Some(PAGE),
@@ -192,12 +184,7 @@ async fn calls_written_together_are_each_answered_as_if_written_alone() {
         incident: None,
         request_id: String::new(),
     };
-    let first = app
-        .assessments()
-        .record_assessment(about(earlier.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = app.record_assessment(about(earlier.clone())).await.unwrap();
 
     // What each call is, and the call. Sent all at once, most are written in batches.
     let mut calls: Vec<(&str, pb::RecordAssessmentRequest)> = Vec::new();
@@ -391,11 +378,7 @@ async fn calls_written_together_are_each_answered_as_if_written_alone() {
     for kind in ["unknown source", "references of two incidents"] {
         let together = of(kind)[0].as_ref().expect_err("refused");
         let request = calls.iter().find(|(k, _)| *k == kind).unwrap().1.clone();
-        let alone = app
-            .assessments()
-            .record_assessment(request)
-            .await
-            .expect_err("refused");
+        let alone = app.record_assessment(request).await.expect_err("refused");
         assert_eq!(
             (together.code(), together.message()),
             (alone.code(), alone.message()),
@@ -413,7 +396,6 @@ async fn calls_written_together_are_each_answered_as_if_written_alone() {
     // What is stored: S's current airwars assessment is the last day's; sent again, every call that
     // succeeded stores nothing.
     let current = app
-        .assessments()
         .list_assessments(pb::ListAssessmentsRequest {
             source_id: "airwars".into(),
             incident_id: stored.id.clone(),
@@ -421,22 +403,13 @@ async fn calls_written_together_are_each_answered_as_if_written_alone() {
         })
         .await
         .unwrap()
-        .into_inner()
         .assessments;
     assert_eq!(current.len(), 1);
     assert_eq!(current[0].assessed_on, "2024-04-08");
     for ((kind, request), answer) in calls.iter().zip(&answers) {
         if answer.is_ok() {
-            let again = app
-                .assessments()
-                .record_assessment(request.clone())
-                .await
-                .unwrap();
-            assert_eq!(
-                again.into_inner().outcome(),
-                pb::WriteOutcome::Unchanged,
-                "{kind}"
-            );
+            let again = app.record_assessment(request.clone()).await.unwrap();
+            assert_eq!(again.outcome(), pb::WriteOutcome::Unchanged, "{kind}");
         }
     }
 }
