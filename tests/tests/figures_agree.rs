@@ -18,7 +18,7 @@ use civcas_domain::{
     AssessedIncident, AssessmentDetails, AssessmentFields, CountRange, CountryCode, DateInterval,
     IncidentDetails, IncidentId, IncidentPair, IncidentReference, Location, NewAssessment,
     NewIncident, NewSource, NewStatement, Precision, Slug, SourceDetails, SourceId, SourceKind,
-    StatementDetails, Verdict,
+    StatementDetails, Tier, Verdict,
 };
 use civcas_persistence::{PgStore, PoolSettings};
 use proptest::prelude::*;
@@ -110,6 +110,8 @@ struct StatementPlan {
     admin1: u8,
     locality: u8,
     attributed: usize,
+    /// Into `Tier::REPORTED`: the tier rule 6 compares the statement at.
+    tier: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -183,7 +185,14 @@ fn plan() -> impl Strategy<Value = Plan> {
             },
         );
     let statement = (
-        (0usize..4, 0usize..3, 0u16..700, 0u16..50, 0usize..5),
+        (
+            0usize..4,
+            0usize..3,
+            0u16..700,
+            0u16..50,
+            0usize..5,
+            0usize..3,
+        ),
         (
             0u16..70,
             0u16..40,
@@ -194,7 +203,7 @@ fn plan() -> impl Strategy<Value = Plan> {
             0usize..4,
         ),
     )
-        .prop_map(|((source, measure, min, spread, qualifier), rest)| {
+        .prop_map(|((source, measure, min, spread, qualifier, tier), rest)| {
             let (start, length, published_after, countries, admin1, locality, attributed) = rest;
             StatementPlan {
                 source,
@@ -209,6 +218,7 @@ fn plan() -> impl Strategy<Value = Plan> {
                 admin1,
                 locality,
                 attributed,
+                tier,
             }
         });
     let query = (
@@ -373,6 +383,7 @@ async fn store(plan: &Plan) -> Stored {
             area,
             attributed_to: slug(["coalition", "russia", "isis", "all"][s.attributed]),
             published_on: to + Days::new(u64::from(s.published_after)),
+            tier: Tier::REPORTED[s.tier],
             citation: None,
             notes: None,
         })

@@ -9,9 +9,10 @@ use crate::client::Connection;
 use crate::import::{import_rows, print_summary, register};
 use crate::output::{Output, line};
 
-/// A statement; `dates` are the period's first and last days and the publication date.
+/// A statement; `source` is who says it and the tier its figure stands for, `dates` the period's
+/// first and last days and the publication date.
 fn statement(
-    source: &str,
+    (source, tier): (&str, pb::Tier),
     measure: pb::Measure,
     qualifier: pb::Qualifier,
     count: (u32, Option<u32>),
@@ -36,6 +37,7 @@ fn statement(
         }),
         attributed_to: attributed_to.into(),
         published_on: dates.2.into(),
+        tier: tier.into(),
         ..Default::default()
     }
 }
@@ -93,10 +95,17 @@ pub async fn run(connection: &Connection, out: &Output) -> anyhow::Result<()> {
     )
     .await?;
     use pb::{Measure::*, Qualifier::*};
+    // The Coalition's figures count its credible incidents; Airwars' its Fair and Confirmed ones;
+    // UNAMI's the casualties it verified.
+    let (coalition, airwars, unami) = (
+        ("cjtf-oir", pb::Tier::Established),
+        ("airwars", pb::Tier::Likely),
+        ("un-unami", pb::Tier::Established),
+    );
     let since_2014 = "2014-08-08";
     for s in [
         statement(
-            "cjtf-oir",
+            coalition,
             Killed,
             AtLeast,
             (603, None),
@@ -105,7 +114,7 @@ pub async fn run(connection: &Connection, out: &Output) -> anyhow::Result<()> {
             "coalition",
         ),
         statement(
-            "cjtf-oir",
+            coalition,
             Killed,
             AtLeast,
             (624, None),
@@ -114,7 +123,7 @@ pub async fn run(connection: &Connection, out: &Output) -> anyhow::Result<()> {
             "coalition",
         ),
         statement(
-            "airwars",
+            airwars,
             Killed,
             Approximately,
             (4354, Some(4354)),
@@ -123,7 +132,7 @@ pub async fn run(connection: &Connection, out: &Output) -> anyhow::Result<()> {
             "coalition",
         ),
         statement(
-            "un-unami",
+            unami,
             KilledOrInjured,
             MoreThan,
             (8000, None),
@@ -132,7 +141,7 @@ pub async fn run(connection: &Connection, out: &Output) -> anyhow::Result<()> {
             "all",
         ),
         statement(
-            "un-unami",
+            unami,
             Killed,
             AtLeast,
             (173, None),

@@ -80,11 +80,8 @@ fn verdict_name(v: i32) -> String {
         .unwrap_or_else(|_| v.to_string())
 }
 
-fn tier_name(t: &pb::TierFigures) -> String {
-    t.tier()
-        .as_str_name()
-        .trim_start_matches("TIER_")
-        .to_owned()
+fn tier_name(tier: pb::Tier) -> String {
+    tier.as_str_name().trim_start_matches("TIER_").to_owned()
 }
 
 fn killed(t: &pb::TierFigures) -> String {
@@ -125,7 +122,7 @@ fn print_figures(f: &pb::ReconciledFigures) {
     for t in &f.tiers {
         let counted = t.counted.unwrap_or_default();
         tiers.add_row(vec![
-            tier_name(t),
+            tier_name(t.tier()),
             counted.inside.to_string(),
             counted.boundary.to_string(),
             killed(t),
@@ -156,7 +153,7 @@ fn print_figures(f: &pb::ReconciledFigures) {
             "statement",
             "period",
             "in window",
-            "vs own established",
+            "vs own records at its tier",
         ]);
         for s in &f.statements {
             let Some(st) = &s.statement else { continue };
@@ -173,8 +170,10 @@ fn print_figures(f: &pb::ReconciledFigures) {
                 ),
                 format!("{} to {}", st.period_from, st.period_to),
                 format!("{}/{} days", s.overlap_days, s.period_days),
-                s.difference
-                    .map_or_else(|| "not comparable".to_owned(), |d| format!("{d:+}")),
+                s.difference.map_or_else(
+                    || "not comparable".to_owned(),
+                    |d| format!("{d:+} at {}", tier_name(st.tier())),
+                ),
             ]);
         }
         print_table(&statements);

@@ -55,6 +55,14 @@ pub enum QualifierArg {
     AtMost,
 }
 
+/// The certainty a statement's figure stands for.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TierArg {
+    Established,
+    Likely,
+    Alleged,
+}
+
 #[derive(Debug, Subcommand)]
 #[expect(
     clippy::large_enum_variant,
@@ -99,6 +107,10 @@ pub enum StatementsCommand {
         definition: String,
         #[arg(long)]
         published_on: String,
+        /// The certainty the figure stands for: Airwars' headline counts its Fair and Confirmed
+        /// incidents (likely), the Coalition's its credible ones (established).
+        #[arg(long, value_enum, default_value = "established")]
+        tier: TierArg,
         #[arg(long)]
         citation: Option<String>,
     },
@@ -162,6 +174,7 @@ fn print_statements(statements: &[pb::Statement], deltas: Option<&[pb::Statement
         "source",
         "measure",
         "count",
+        "tier",
         "period",
         "area",
         "published",
@@ -181,6 +194,10 @@ fn print_statements(statements: &[pb::Statement], deltas: Option<&[pb::Statement
                 .trim_start_matches("MEASURE_")
                 .to_lowercase(),
             range(count.min.into(), count.max.map(u64::from)),
+            s.tier()
+                .as_str_name()
+                .trim_start_matches("TIER_")
+                .to_lowercase(),
             format!("{} to {}", s.period_from, s.period_to),
             [Some(area.countries.join("+")), area.admin1, area.locality]
                 .into_iter()
@@ -379,6 +396,7 @@ pub async fn statements(
             attributed_to,
             definition,
             published_on,
+            tier,
             citation,
         } => {
             let statement = pb::Statement {
@@ -403,6 +421,12 @@ pub async fn statements(
                 }),
                 attributed_to,
                 published_on,
+                tier: match tier {
+                    TierArg::Established => pb::Tier::Established,
+                    TierArg::Likely => pb::Tier::Likely,
+                    TierArg::Alleged => pb::Tier::Alleged,
+                }
+                .into(),
                 citation,
                 ..Default::default()
             };

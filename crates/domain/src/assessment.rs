@@ -24,6 +24,27 @@ pub enum Tier {
 impl Tier {
     /// The tiers reconciliation reports, highest first.
     pub const REPORTED: [Self; 3] = [Self::Established, Self::Likely, Self::Alleged];
+
+    /// The stable name stored in the database.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Rejected => "rejected",
+            Self::Alleged => "alleged",
+            Self::Likely => "likely",
+            Self::Established => "established",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::Rejected,
+            Self::Alleged,
+            Self::Likely,
+            Self::Established,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == name)
+    }
 }
 
 /// A verdict in civcas's common vocabulary (docs/rules.md). Ordered as the API lists them,

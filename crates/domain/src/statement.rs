@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::assessment::Tier;
 use crate::count::CountRange;
 use crate::country::CountryCode;
 use crate::dates::DateInterval;
@@ -145,6 +146,9 @@ pub struct StatementDetails {
     /// A belligerent slug, or `all`.
     pub attributed_to: Slug,
     pub published_on: NaiveDate,
+    /// The certainty its figure stands for (rule 6): Airwars' headline counts its Fair and
+    /// Confirmed incidents (LIKELY), the Coalition's its credible ones (ESTABLISHED).
+    pub tier: Tier,
     pub citation: Option<HttpUrl>,
     pub notes: Option<String>,
 }
@@ -160,14 +164,22 @@ pub struct StatementFields {
     pub area: Area,
     pub attributed_to: Slug,
     pub published_on: NaiveDate,
+    pub tier: Tier,
     pub citation: Option<HttpUrl>,
     pub notes: Option<String>,
 }
 
 impl StatementDetails {
     /// Fails on `count.<part>` when the count disagrees with the qualifier, and on `period_to` when
-    /// the period ends after the statement was published: a figure cannot count days to come.
+    /// the period ends after the statement was published: a figure cannot count days to come; and
+    /// on `tier` when it is REJECTED, which no figure of harm stands for.
     pub fn new(fields: StatementFields) -> Result<Self, ValueError> {
+        if fields.tier == Tier::Rejected {
+            return Err(ValueError::in_part(
+                "tier",
+                "must be ESTABLISHED, LIKELY or ALLEGED: the certainty the figure stands for",
+            ));
+        }
         if fields.period.to() > fields.published_on {
             return Err(ValueError::in_part(
                 "period_to",
@@ -197,6 +209,7 @@ impl StatementDetails {
             area: fields.area,
             attributed_to: fields.attributed_to,
             published_on: fields.published_on,
+            tier: fields.tier,
             citation: fields.citation,
             notes: fields.notes,
         })
@@ -210,11 +223,12 @@ impl StatementDetails {
         self.qualifier
     }
 
-    /// Whether this restates `stored`: the same figures, qualifier, period end, publication date and
-    /// citation, so that recording it again would add nothing.
+    /// Whether this restates `stored`: the same figures, qualifier, tier, period end, publication
+    /// date and citation, so that recording it again would add nothing.
     pub fn repeats(&self, stored: &Self) -> bool {
         self.count == stored.count
             && self.qualifier == stored.qualifier
+            && self.tier == stored.tier
             && self.period == stored.period
             && self.published_on == stored.published_on
             && self.citation == stored.citation
@@ -342,6 +356,7 @@ mod tests {
             .unwrap(),
             attributed_to: Slug::parse("coalition").unwrap(),
             published_on: d(published_on),
+            tier: Tier::Established,
             citation: None,
             notes: None,
         })

@@ -8,7 +8,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use civcas_domain::statement::{Area, Measure, Qualifier, StatementFields};
 use civcas_domain::{
     CountRange, CountryCode, DateInterval, HttpUrl, NewSource, NewStatement, Slug, SourceDetails,
-    SourceId, SourceKind, StatementDetails,
+    SourceId, SourceKind, StatementDetails, Tier,
 };
 
 use crate::table::Table;
@@ -39,6 +39,33 @@ fn month(raw: &str) -> Option<DateInterval> {
     let first = NaiveDate::parse_from_str(&format!("{}-01", raw.trim()), "%Y-%m-%d").ok()?;
     let last = first.checked_add_months(Months::new(1))?.pred_opt()?;
     DateInterval::new(first, last).ok()
+}
+
+/// When a release came out, never earlier than it really did, so that an `as_of` query never shows a
+/// figure before anyone could read it: a full date as given; a month alone is that month's last day
+/// (the June 2017 release dated "2017-08" came on 4 August); none is the first day of the second
+/// month after the reporting month, since releases came one to two months after. Returns the date
+/// and, when civcas had to choose it, a note saying how.
+fn publication_date(raw: &str, reporting: DateInterval) -> (NaiveDate, Option<String>) {
+    let raw = raw.trim();
+    if let Ok(day) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return (day, None);
+    }
+    if let Some(month) = month(raw) {
+        let note = format!(
+            "published {raw:?} gives only a month: taken as its last day, {}",
+            month.to()
+        );
+        return (month.to(), Some(note));
+    }
+    let second_month_after = reporting
+        .from()
+        .checked_add_months(Months::new(2))
+        .unwrap_or(reporting.to());
+    let note = format!(
+        "published {raw:?} is missing or not a date: estimated as {second_month_after}, the first day of the second month after the reporting month"
+    );
+    (second_month_after, Some(note))
 }
 
 fn number(raw: &str) -> Result<Option<u32>, String> {
@@ -177,17 +204,10 @@ pub fn read_cjtf_oir(path: &Path) -> Result<MonthlyData, ImportError> {
         let Some(cumulative) = cumulative else {
             continue;
         };
-        let published_on = match NaiveDate::parse_from_str(fields[release].trim(), "%Y-%m-%d") {
-            Ok(day) => day,
-            Err(_) => {
-                let first_of_next = period.to().succ_opt().unwrap_or(period.to());
-                data.notes.push(format!(
-                    "{key}: release_date {:?} is missing or only a month; published_on taken as {first_of_next}",
-                    fields[release].trim()
-                ));
-                first_of_next
-            }
-        };
+        let (published_on, chosen) = publication_date(&fields[release], period);
+        if let Some(chosen) = &chosen {
+            data.notes.push(format!("{key}: {chosen}"));
+        }
         let period_to =
             NaiveDate::parse_from_str(fields[period_end].trim(), "%Y-%m-%d").unwrap_or(period.to());
         let Ok(span) = DateInterval::new(
@@ -211,8 +231,10 @@ pub fn read_cjtf_oir(path: &Path) -> Result<MonthlyData, ImportError> {
                 .unwrap_or_else(|_| unreachable!("two countries")),
             attributed_to: slug("coalition"),
             published_on,
+            // "More likely than not": the Coalition's credible incidents.
+            tier: Tier::Established,
             citation: HttpUrl::parse(fields[url].trim()).ok(),
-            notes: None,
+            notes: chosen,
         });
         match details {
             Ok(details) => data.statements.push(NewStatement {
@@ -228,8 +250,8 @@ pub fn read_cjtf_oir(path: &Path) -> Result<MonthlyData, ImportError> {
 /// UNAMI's monthly figures for Iraq: killed and injured kept apart, with (`civilians-incl-police`)
 /// and without (`civilians`) police, and Anbar's own figures as Anbar's area. UNAMI calls its figures
 /// an "absolute minimum" and attributes them to no one: AT_LEAST, attributed to `all`. A month Anbar
-/// did not report gives no Anbar statement: missing, never zero. A release without a date counts as
-/// published on the first day of the month after, and the notes say so.
+/// did not report gives no Anbar statement: missing, never zero. A release without a full date is
+/// dated by [`publication_date`], and the notes say so.
 pub fn read_unami(path: &Path) -> Result<MonthlyData, ImportError> {
     let mut table = Table::open(path)?;
     let col = |name| table.column(name);
@@ -300,18 +322,10 @@ pub fn read_unami(path: &Path) -> Result<MonthlyData, ImportError> {
             });
             continue;
         };
-        // As for CJTF-OIR: a release without a date counts as published the month after, said so.
-        let published_on = match NaiveDate::parse_from_str(fields[published].trim(), "%Y-%m-%d") {
-            Ok(day) => day,
-            Err(_) => {
-                let first_of_next = period.to().succ_opt().unwrap_or(period.to());
-                data.notes.push(format!(
-                    "{key}: published {:?} is missing or not a date; published_on taken as {first_of_next}",
-                    fields[published].trim()
-                ));
-                first_of_next
-            }
-        };
+        let (published_on, chosen) = publication_date(&fields[published], period);
+        if let Some(chosen) = &chosen {
+            data.notes.push(format!("{key}: {chosen}"));
+        }
         let mut statements = Vec::new();
         let mut problems = BTreeSet::new();
         for (index, measure, definition, admin1) in figures {
@@ -332,8 +346,10 @@ pub fn read_unami(path: &Path) -> Result<MonthlyData, ImportError> {
                             .unwrap_or_else(|_| unreachable!("one country")),
                         attributed_to: slug("all"),
                         published_on,
+                        // Casualties UNAMI verified itself.
+                        tier: Tier::Established,
                         citation: HttpUrl::parse(fields[url].trim()).ok(),
-                        notes: None,
+                        notes: chosen.clone(),
                     });
                     match details {
                         Ok(details) => statements.push(NewStatement {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use civcas_domain::Measure;
+use civcas_domain::{Measure, Tier};
 use civcas_import::monthly::{self, month_of};
 
 fn fixture(name: &str) -> PathBuf {
@@ -56,12 +56,23 @@ fn cjtf_oir_cumulative_figures_form_one_chain_and_broken_arithmetic_is_reported(
         problems[0].1.contains("= 14") && problems[1].1.contains("= 629"),
         "{problems:#?}"
     );
-    // June's release date is only a month: the first day of July, said so.
-    assert_eq!(
-        data.statements[1].details.published_on.to_string(),
-        "2017-07-01"
-    );
+    // June's release date is only a month, August: its last day, never earlier than the real
+    // release, said in the summary and in the statement's notes.
+    let june = &data.statements[1].details;
+    assert_eq!(june.published_on.to_string(), "2017-08-31");
     assert_eq!(data.notes.len(), 1);
+    assert!(
+        june.notes
+            .as_deref()
+            .is_some_and(|n| n.contains("2017-08-31")),
+        "{june:?}"
+    );
+    // The Coalition's figures count its credible incidents.
+    assert!(
+        data.statements
+            .iter()
+            .all(|s| s.details.tier == Tier::Established)
+    );
 }
 
 #[test]
@@ -85,6 +96,24 @@ fn unami_keeps_killed_and_injured_apart_and_missing_months_missing() {
         per_month,
         [("2017-06".to_owned(), 6), ("2017-08".to_owned(), 4)]
     );
+    // August's release has no date: estimated as the first day of the second month after, October,
+    // and said so.
+    let august: Vec<_> = data
+        .statements
+        .iter()
+        .filter(|s| month_of(s) == "2017-08")
+        .collect();
+    assert!(
+        august
+            .iter()
+            .all(|s| s.details.published_on.to_string() == "2017-10-01"
+                && s.details
+                    .notes
+                    .as_deref()
+                    .is_some_and(|n| n.contains("estimated"))),
+        "{august:#?}"
+    );
+    assert_eq!(data.notes.len(), 1, "{:?}", data.notes);
     assert!(
         data.statements
             .iter()

@@ -6,7 +6,7 @@ use civcas_domain::{
     Area, Assessment, AssessmentDetails, AssessmentFields, AssessmentId, Coordinates, CountRange,
     CountryCode, DateInterval, HttpUrl, IncidentDetails, IncidentId, Location, Measure, Precision,
     Qualifier, RepositoryError, Slug, Source, SourceDetails, SourceId, SourceKind, Statement,
-    StatementDetails, StatementFields, StatementId, Verdict,
+    StatementDetails, StatementFields, StatementId, Tier, Verdict,
 };
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -297,6 +297,7 @@ pub(crate) struct StatementRow {
     pub citation: Option<String>,
     pub notes: Option<String>,
     pub recorded_at: DateTime<Utc>,
+    pub tier: String,
 }
 
 #[derive(Debug, Insertable)]
@@ -318,6 +319,7 @@ pub(crate) struct NewStatementRow<'a> {
     pub published_on: NaiveDate,
     pub citation: Option<&'a str>,
     pub notes: Option<&'a str>,
+    pub tier: &'static str,
 }
 
 impl<'a> NewStatementRow<'a> {
@@ -339,6 +341,7 @@ impl<'a> NewStatementRow<'a> {
             published_on: d.published_on,
             citation: d.citation.as_ref().map(HttpUrl::as_str),
             notes: d.notes.as_deref(),
+            tier: d.tier.as_str(),
         }
     }
 }
@@ -367,6 +370,7 @@ impl TryFrom<StatementRow> for Statement {
             area: Area::new(countries, row.admin1, row.locality).map_err(bad)?,
             attributed_to: Slug::parse(&row.attributed_to).map_err(bad)?,
             published_on: row.published_on,
+            tier: Tier::from_name(&row.tier).ok_or_else(|| bad_name("tier", &row.tier))?,
             citation: row
                 .citation
                 .as_deref()

@@ -96,6 +96,7 @@ diesel::table! {
         citation -> Nullable<Text>,
         notes -> Nullable<Text>,
         recorded_at -> Timestamptz,
+        tier -> Text,
     }
 }
 

@@ -281,7 +281,7 @@ async fn the_seed_article_end_to_end() {
         .find(|s| s.statement.as_ref().unwrap().measure() == pb::Measure::KilledOrInjured)
         .unwrap();
     assert!(
-        mosul.own_established.is_none(),
+        mosul.own_at_tier.is_none(),
         "KILLED_OR_INJURED is never compared with a KILLED figure"
     );
     // And never added to anything: no tier counts it.

@@ -1,5 +1,5 @@
 use civcas_proto::v1 as pb;
-use civcas_tests::fixtures::{coalition_cumulative, register_seed_sources};
+use civcas_tests::fixtures::{assessment, coalition_cumulative, incident, register_seed_sources};
 use civcas_tests::spawn_app;
 use civcas_tests::status::assert_error;
 use tonic::Code;
@@ -161,4 +161,74 @@ async fn list_statements_pages_by_id_and_unknown_chains_are_not_found() {
         .await
         .unwrap_err();
     assert_eq!(assert_error(&err, Code::NotFound), "STATEMENT_NOT_FOUND");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_keeps_its_tier_and_is_compared_at_it() {
+    let app = spawn_app().await;
+    register_seed_sources(&app).await;
+    // Airwars: a Fair incident with 5 killed and a Confirmed one with 2, in June 2017.
+    for (code, verdict, killed) in [
+        ("CS1", pb::Verdict::Fair, 5),
+        ("CS2", pb::Verdict::Confirmed, 2),
+    ] {
+        app.record_assessment(pb::RecordAssessmentRequest {
+            assessment: Some(assessment(
+                "airwars",
+                "",
+                verdict,
+                Some((killed, Some(killed))),
+                "2017-07-01",
+            )),
+            incident: Some(incident("airwars", code, "2017-06-12")),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    }
+    // Unspecified is ESTABLISHED; a headline at LIKELY is stored at LIKELY.
+    let headline = |tier: pb::Tier, published_on: &str| pb::Statement {
+        source_id: "airwars".into(),
+        count: Some(pb::CountRange {
+            min: 10,
+            max: Some(10),
+        }),
+        qualifier: pb::Qualifier::Approximately.into(),
+        period_from: "2017-06-01".into(),
+        tier: tier.into(),
+        ..coalition_cumulative(0, "2017-06-30", published_on)
+    };
+    let stored = app
+        .record_statement(headline(pb::Tier::Unspecified, "2017-07-02"))
+        .await
+        .unwrap()
+        .statement
+        .unwrap();
+    assert_eq!(stored.tier(), pb::Tier::Established);
+    let june = pb::GetReconciledFiguresRequest {
+        from: "2017-06-01".into(),
+        to: "2017-06-30".into(),
+        ..Default::default()
+    };
+    let compared = |figures: pb::ReconciledFigures| {
+        let s = &figures.statements[0];
+        (s.own_at_tier.map(|own| own.min), s.difference)
+    };
+    // At ESTABLISHED only the Confirmed incident counts: 10 − 2.
+    assert_eq!(
+        compared(app.reconciled(june.clone()).await.unwrap()),
+        (Some(2), Some(8))
+    );
+    let stored = app
+        .record_statement(headline(pb::Tier::Likely, "2017-07-03"))
+        .await
+        .unwrap()
+        .statement
+        .unwrap();
+    assert_eq!(stored.tier(), pb::Tier::Likely);
+    // The later statement of the chain, at LIKELY: the Fair one counts too, 10 − (5 + 2).
+    assert_eq!(
+        compared(app.reconciled(june).await.unwrap()),
+        (Some(7), Some(3))
+    );
 }

@@ -124,6 +124,11 @@ bad_inputs! {
             ..coalition_cumulative(603, "2017-05-31", "2017-07-06")
         }),
         names "statement.attributed_to";
+    a_rejected_statement_tier: app => app.record_statement(pb::Statement {
+            tier: pb::Tier::Rejected.into(),
+            ..coalition_cumulative(603, "2017-05-31", "2017-07-06")
+        }),
+        names "statement.tier";
     a_request_id_over_200_characters: app =>
         app.record_statement(pb::RecordStatementRequest {
             statement: Some(coalition_cumulative(603, "2017-05-31", "2017-07-06")),

@@ -237,15 +237,16 @@ pub struct StatementFigure {
     pub inside: bool,
     pub overlap_days: i64,
     pub period_days: i64,
-    /// The source's own ESTABLISHED incident sum over the statement's own period and area, for a
-    /// KILLED or INJURED statement of a source that has incident assessments.
-    pub own_established: Option<RangeSum>,
+    /// The source's own incident sum at the statement's tier over the statement's own period and
+    /// area, for a KILLED or INJURED statement of a source that has incident assessments.
+    pub own: Option<RangeSum>,
 }
 
 impl StatementFigure {
-    /// The statement's min minus the source's own established min, when they are comparable.
+    /// The statement's min minus the source's own min at the statement's tier, when they are
+    /// comparable.
     pub fn difference(&self) -> Option<i64> {
-        self.own_established.map(|own| {
+        self.own.map(|own| {
             i64::from(self.statement.details.count().min())
                 - i64::try_from(own.min).unwrap_or(i64::MAX)
         })
@@ -357,7 +358,7 @@ fn combine(
     CountRange::new(min, max).ok()
 }
 
-/// Rule 3 alone, over `window` and `filters`: what [`own_established`] compares a statement with.
+/// Rule 3 alone, over `window` and `filters`: what [`own_at_tier`] compares a statement with.
 fn source_figures(
     facts: &impl Facts,
     window: DateInterval,
@@ -453,7 +454,7 @@ fn statement_figures(
                 inside: position(period, window) == Position::Inside,
                 overlap_days: (overlap_to - overlap_from).num_days() + 1,
                 period_days: period.days(),
-                own_established: own_established(statement, facts, query.as_of),
+                own: own_at_tier(statement, facts, query.as_of),
             }
         })
         .collect();
@@ -471,9 +472,10 @@ fn chain_key(statement: &Statement) -> String {
     .chain_key()
 }
 
-/// The source's own ESTABLISHED incident sum over the statement's period and area, for a KILLED or
-/// INJURED statement of a source with incident assessments. KILLED_OR_INJURED is compared with nothing.
-fn own_established(
+/// The source's own incident sum at the statement's tier over the statement's period and area, for
+/// a KILLED or INJURED statement of a source with incident assessments. KILLED_OR_INJURED is compared
+/// with nothing.
+fn own_at_tier(
     statement: &Statement,
     facts: &impl Facts,
     as_of: Option<NaiveDate>,
@@ -500,10 +502,10 @@ fn own_established(
     }
     let figures = source_figures(facts, d.period, &filters, as_of);
     let own = figures.first()?;
-    let established = own.tiers.iter().find(|f| f.tier == Tier::Established)?;
+    let at_tier = own.tiers.iter().find(|f| f.tier == d.tier)?;
     Some(match casualty {
-        Casualty::Killed => established.killed,
-        Casualty::Injured => established.injured,
+        Casualty::Killed => at_tier.killed,
+        Casualty::Injured => at_tier.injured,
     })
 }
 

@@ -240,7 +240,7 @@ impl From<(DateInterval, ReconciledFigures)> for pb::ReconciledFigures {
                         inside: s.inside,
                         overlap_days: s.overlap_days,
                         period_days: s.period_days,
-                        own_established: s.own_established.map(Into::into),
+                        own_at_tier: s.own.map(Into::into),
                         difference,
                         statement: Some(s.statement.into()),
                     }

@@ -5,7 +5,7 @@ use civcas_domain::text::limits;
 use civcas_domain::validation::each;
 use civcas_domain::{
     AllValid, Area, AtField, CountryCode, Measure, NewStatement, Revision, RevisionKind, SourceId,
-    Statement, StatementDetails, StatementFields, Violations,
+    Statement, StatementDetails, StatementFields, Tier, Violations,
 };
 
 use super::{
@@ -27,6 +27,22 @@ both_ways!(Qualifier, Qualifier {
     Approximately <=> Approximately,
     AtMost <=> AtMost,
 });
+
+/// A statement's tier: unspecified is ESTABLISHED, what rule 6 compared every statement with before
+/// statements had a tier. REJECTED is refused by the domain.
+fn statement_tier(raw: i32) -> Result<Tier, Violations> {
+    match pb::Tier::try_from(raw) {
+        Ok(pb::Tier::Unspecified) => Ok(Tier::Established),
+        Ok(pb::Tier::Established) => Ok(Tier::Established),
+        Ok(pb::Tier::Likely) => Ok(Tier::Likely),
+        Ok(pb::Tier::Alleged) => Ok(Tier::Alleged),
+        Ok(pb::Tier::Rejected) => Ok(Tier::Rejected),
+        Err(_) => Err(Violations::one(
+            "statement.tier",
+            format!("must be a Tier, got {raw}"),
+        )),
+    }
+}
 
 fn area(raw: Option<pb::Area>) -> Result<Area, Violations> {
     let pb::Area {
@@ -68,6 +84,7 @@ impl TryFrom<pb::RecordStatementRequest> for NewStatement {
             citation,
             notes,
             recorded_at: _,
+            tier,
         } = required("statement", statement)?;
         let definition = if definition.is_empty() {
             DEFAULT_DEFINITION.to_owned()
@@ -92,6 +109,7 @@ impl TryFrom<pb::RecordStatementRequest> for NewStatement {
             area,
             attributed_to,
             published_on,
+            tier,
             citation,
             notes,
         ) = (
@@ -108,6 +126,7 @@ impl TryFrom<pb::RecordStatementRequest> for NewStatement {
             area(raw_area),
             attributed_to,
             published_date("statement.published_on", &published_on),
+            statement_tier(tier),
             optional_url("statement.citation", citation),
             optional_text("statement.notes", notes, limits::LONG_TEXT),
         )
@@ -121,6 +140,7 @@ impl TryFrom<pb::RecordStatementRequest> for NewStatement {
             area,
             attributed_to,
             published_on,
+            tier,
             citation,
             notes,
         })
@@ -155,6 +175,7 @@ fn statement(source: &SourceId, details: &StatementDetails) -> pb::Statement {
         citation: details.citation.as_ref().map(|c| c.as_str().to_owned()),
         notes: details.notes.clone(),
         recorded_at: None,
+        tier: pb::Tier::from(Some(details.tier)).into(),
     }
 }
 

@@ -129,5 +129,5 @@ fn a_statement_is_compared_only_with_what_exists_as_of_and_within_its_locality()
             as_of: Some(d("2017-06-30")),
         },
     );
-    assert_eq!(june_30.statements[0].own_established, None);
+    assert_eq!(june_30.statements[0].own, None);
 }

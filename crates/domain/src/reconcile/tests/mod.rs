@@ -153,6 +153,7 @@ fn statement(
         area: Area::new([CountryCode::parse("SY").unwrap()], None, None).unwrap(),
         attributed_to: Slug::parse("coalition").unwrap(),
         published_on: d(published),
+        tier: Tier::Established,
         citation: None,
         notes: None,
     })

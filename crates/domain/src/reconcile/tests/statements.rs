@@ -88,10 +88,45 @@ fn a_statement_is_compared_with_the_sources_own_established_sum_of_the_same_meas
     let figures = w.query(june());
     // Over the statement's own period both incidents count: 3 + 4 = 7; 624 − 7 = 617.
     let killed = &figures.statements[0];
-    assert_eq!(killed.own_established.map(|s| s.min), Some(7));
+    assert_eq!(killed.own.map(|s| s.min), Some(7));
     assert_eq!(killed.difference(), Some(617));
     // KILLED_OR_INJURED is compared with nothing.
-    assert_eq!(figures.statements[1].own_established, None);
+    assert_eq!(figures.statements[1].own, None);
+}
+
+#[test]
+fn a_statement_is_compared_with_the_sources_own_sum_at_its_tier() {
+    // Airwars' headline counts its Fair and Confirmed incidents: LIKELY.
+    let mut w = World::new();
+    w.incident(1, "2017-06-12", "2017-06-12", &["coalition"])
+        .incident(2, "2017-06-20", "2017-06-20", &["coalition"])
+        .assess("airwars", 1, Verdict::Fair, range(5, Some(5)), "2017-07-01")
+        .assess(
+            "airwars",
+            2,
+            Verdict::Confirmed,
+            range(2, Some(2)),
+            "2017-07-01",
+        );
+    let mut headline = statement(
+        1,
+        "airwars",
+        Measure::Killed,
+        10,
+        "2017-06-01",
+        "2017-06-30",
+        "2017-07-02",
+    );
+    headline.details.tier = Tier::Likely;
+    w.data.statements = vec![headline.clone()];
+    // At LIKELY the Fair and the Confirmed incident count: 5 + 2 = 7, and 10 − 7 = 3.
+    let at_likely = &w.query(june()).statements[0];
+    assert_eq!(at_likely.own.map(|s| s.min), Some(7));
+    assert_eq!(at_likely.difference(), Some(3));
+    // The same figure said at ESTABLISHED meets the Confirmed incident alone: 10 − 2 = 8.
+    headline.details.tier = Tier::Established;
+    w.data.statements = vec![headline];
+    assert_eq!(w.query(june()).statements[0].difference(), Some(8));
 }
 
 #[test]
@@ -115,7 +150,7 @@ fn statements_never_enter_incident_sums() {
     );
     assert!(figures.statements[0].inside);
     assert_eq!(
-        figures.statements[0].own_established, None,
+        figures.statements[0].own, None,
         "the UN has no incident assessments"
     );
 }
