@@ -167,7 +167,7 @@ fn plan() -> impl Strategy<Value = Plan> {
     let assessment = (
         0usize..4,
         0usize..64,
-        0usize..9,
+        0usize..Verdict::ALL.len(),
         figure(),
         figure(),
         0u16..150,

@@ -115,6 +115,9 @@ async fn import_statements(
 }
 
 fn airwars_files(paths: &[PathBuf]) -> anyhow::Result<AirwarsFiles> {
+    if let Some(missing) = paths.iter().find(|p| !p.exists()) {
+        anyhow::bail!("{} does not exist", missing.display());
+    }
     if let [dir] = paths
         && dir.is_dir()
     {

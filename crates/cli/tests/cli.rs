@@ -350,3 +350,18 @@ async fn a_ucdp_extract_imports_once() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn importing_a_folder_that_does_not_exist_says_so() {
+    let app = spawn_app().await;
+    let output = civcas(&format!("http://{}", app.addr))
+        .args(["import", "airwars", "no/such/airwars-syria"])
+        .output()
+        .expect("civcas runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no/such/airwars-syria does not exist"),
+        "{stderr}"
+    );
+}
