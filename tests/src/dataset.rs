@@ -74,6 +74,7 @@ pub async fn read_back(store: &PgStore, sources: &[SourceFacts]) -> Dataset {
                 verdict: a.details.verdict(),
                 killed: a.details.killed,
                 injured: a.details.injured,
+                groups: a.details.groups.boxed(),
                 assessed_on: a.details.assessed_on(),
                 recorded_at: a.recorded_at,
                 duplicate_of: a.details.duplicate_of(),

@@ -16,9 +16,9 @@ use civcas_domain::repository::{
 use civcas_domain::statement::{Area, Measure, Qualifier, StatementFields};
 use civcas_domain::{
     AssessedIncident, AssessmentDetails, AssessmentFields, CountRange, CountryCode, DateInterval,
-    IncidentDetails, IncidentId, IncidentPair, IncidentReference, Location, NewAssessment,
-    NewIncident, NewSource, NewStatement, Precision, Slug, SourceDetails, SourceId, SourceKind,
-    StatementDetails, Tier, Verdict,
+    IncidentDetails, IncidentId, IncidentPair, IncidentReference, KilledByGroup, Location,
+    NewAssessment, NewIncident, NewSource, NewStatement, Precision, Slug, SourceDetails, SourceId,
+    SourceKind, StatementDetails, Tier, Verdict,
 };
 use civcas_persistence::{PgStore, PoolSettings};
 use proptest::prelude::*;
@@ -90,6 +90,8 @@ struct AssessmentPlan {
     verdict: usize,
     killed: Figure,
     injured: Figure,
+    /// Children, women and men killed; one whose min exceeds killed's max is left out.
+    groups: [Figure; 3],
     day: u16,
     duplicate_of: usize,
 }
@@ -170,18 +172,22 @@ fn plan() -> impl Strategy<Value = Plan> {
         0usize..Verdict::ALL.len(),
         figure(),
         figure(),
+        [figure(), figure(), figure()],
         0u16..150,
         0usize..64,
     )
         .prop_map(
-            |(source, incident, verdict, killed, injured, day, duplicate_of)| AssessmentPlan {
-                source,
-                incident,
-                verdict,
-                killed,
-                injured,
-                day,
-                duplicate_of,
+            |(source, incident, verdict, killed, injured, groups, day, duplicate_of)| {
+                AssessmentPlan {
+                    source,
+                    incident,
+                    verdict,
+                    killed,
+                    injured,
+                    groups,
+                    day,
+                    duplicate_of,
+                }
             },
         );
     let statement = (
@@ -415,11 +421,24 @@ async fn write_assessment(store: &PgStore, ids: &[IncidentId], a: &AssessmentPla
     let incident = a.incident % n;
     let target = (incident + 1 + a.duplicate_of % n.max(2)) % n;
     let duplicate_of = (verdict == Verdict::Duplicate && target != incident).then(|| ids[target]);
+    let killed = a.killed.range();
+    let group = |figure: &Figure| {
+        figure.range().filter(|g| {
+            killed
+                .and_then(|k| k.max())
+                .is_none_or(|max| g.min() <= max)
+        })
+    };
     let details = AssessmentDetails::new(AssessmentFields {
         verdict,
         source_label: String::new(),
-        killed: a.killed.range(),
+        killed,
         injured: a.injured.range(),
+        groups: KilledByGroup {
+            children: group(&a.groups[0]),
+            women: group(&a.groups[1]),
+            men: group(&a.groups[2]),
+        },
         assessed_on: day("2017-05-01", a.day),
         duplicate_of,
         citation: None,
@@ -705,6 +724,7 @@ fn daily_incidents(first: usize, count: usize) -> Vec<ImportRow> {
                 source_label: String::new(),
                 killed: Some(CountRange::new(1, Some(2)).unwrap()),
                 injured: None,
+                groups: KilledByGroup::default(),
                 assessed_on: day,
                 duplicate_of: None,
                 citation: None,

@@ -88,6 +88,17 @@ fn killed(t: &pb::TierFigures) -> String {
     t.killed.map_or_else(String::new, |k| range(k.min, k.max))
 }
 
+/// A group's killed among `counted` clusters, with how many state no figure for it: "no figure"
+/// when none does, never a zero.
+fn group(sum: Option<pb::RangeSum>, counted: u64) -> String {
+    match sum {
+        Some(s) if s.without_figure < counted => {
+            format!("{} ({} without)", range(s.min, s.max), s.without_figure)
+        }
+        _ => "no figure".to_owned(),
+    }
+}
+
 fn print_figures(f: &pb::ReconciledFigures) {
     line(format!("{} to {}", f.from, f.to));
     let mut sources = table(&[
@@ -118,9 +129,13 @@ fn print_figures(f: &pb::ReconciledFigures) {
         "killed",
         "injured",
         "without figure",
+        "children killed",
+        "women killed",
+        "men killed",
     ]);
     for t in &f.tiers {
         let counted = t.counted.unwrap_or_default();
+        let clusters = counted.inside + counted.boundary;
         tiers.add_row(vec![
             tier_name(t.tier()),
             counted.inside.to_string(),
@@ -128,6 +143,9 @@ fn print_figures(f: &pb::ReconciledFigures) {
             killed(t),
             t.injured.map_or_else(String::new, |j| range(j.min, j.max)),
             t.killed.map_or(0, |k| k.without_figure).to_string(),
+            group(t.children_killed, clusters),
+            group(t.women_killed, clusters),
+            group(t.men_killed, clusters),
         ]);
     }
     print_table(&tiers);

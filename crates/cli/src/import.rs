@@ -296,6 +296,12 @@ async fn import_airwars(
         "coalition_date_fallbacks": s.coalition_date_fallbacks,
         "invalid_coordinates": s.invalid_coordinates,
         "unknown_admin1": s.unknown_admin1,
+        "children_killed_stated": s.groups_stated[0],
+        "women_killed_stated": s.groups_stated[1],
+        "men_killed_stated": s.groups_stated[2],
+        "groups_above_killed": s.groups_above_killed,
+        "invalid_group_figures": s.invalid_group_figures,
+        "groups_adding_above_killed": s.groups_adding_above_killed,
         "import": response,
     });
     out.show(&report, || {
@@ -310,6 +316,15 @@ async fn import_airwars(
         for r in &s.rejected {
             line(format!("  line {} {}: {}", r.line, r.key, r.reason));
         }
+        let [children, women, men] = s.groups_stated;
+        line(format!(
+            "killed by group, in Airwars' assessments: children in {children}, women in {women}, men in {men}"
+        ));
+        line(format!(
+            "  {} rows lost a group whose min exceeds killed's max, {} a group not a whole number; \
+             {} rows' groups add up to more than killed's max, kept as given",
+            s.groups_above_killed, s.invalid_group_figures, s.groups_adding_above_killed
+        ));
         print_summary(&response, total, started, &|index| {
             codes.get(usize::try_from(index).ok()?.checked_sub(1)?).map(|c| (*c).to_owned())
         });

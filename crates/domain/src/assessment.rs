@@ -106,6 +106,64 @@ impl Verdict {
     }
 }
 
+/// A group of civilians whose killed an assessment may count apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Demographic {
+    Children,
+    Women,
+    Men,
+}
+
+impl Demographic {
+    pub const ALL: [Self; 3] = [Self::Children, Self::Women, Self::Men];
+
+    /// The field that holds the group's killed range, in the API and the database.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::Children => "children_killed",
+            Self::Women => "women_killed",
+            Self::Men => "men_killed",
+        }
+    }
+
+    fn min_part(self) -> &'static str {
+        match self {
+            Self::Children => "children_killed.min",
+            Self::Women => "women_killed.min",
+            Self::Men => "men_killed.min",
+        }
+    }
+}
+
+/// Civilians killed by group, each an optional range. The groups need not add up to killed: ages and
+/// sexes are often unknown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct KilledByGroup {
+    pub children: Option<CountRange>,
+    pub women: Option<CountRange>,
+    pub men: Option<CountRange>,
+}
+
+impl KilledByGroup {
+    pub fn of(&self, group: Demographic) -> Option<CountRange> {
+        match group {
+            Demographic::Children => self.children,
+            Demographic::Women => self.women,
+            Demographic::Men => self.men,
+        }
+    }
+
+    /// Whether no group is stated.
+    pub fn is_empty(&self) -> bool {
+        Demographic::ALL.iter().all(|g| self.of(*g).is_none())
+    }
+
+    /// As [`crate::reconcile::AssessmentFacts`] holds it: boxed, and none when no group is stated.
+    pub fn boxed(self) -> Option<Box<Self>> {
+        (!self.is_empty()).then(|| Box::new(self))
+    }
+}
+
 /// What an assessment says. Constructed only through [`AssessmentDetails::new`], which enforces the
 /// rules that tie its fields together.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +172,7 @@ pub struct AssessmentDetails {
     pub source_label: String,
     pub killed: Option<CountRange>,
     pub injured: Option<CountRange>,
+    pub groups: KilledByGroup,
     assessed_on: NaiveDate,
     duplicate_of: Option<IncidentId>,
     pub citation: Option<HttpUrl>,
@@ -127,6 +186,7 @@ pub struct AssessmentFields {
     pub source_label: String,
     pub killed: Option<CountRange>,
     pub injured: Option<CountRange>,
+    pub groups: KilledByGroup,
     pub assessed_on: NaiveDate,
     pub duplicate_of: Option<IncidentId>,
     pub citation: Option<HttpUrl>,
@@ -135,8 +195,23 @@ pub struct AssessmentFields {
 
 impl AssessmentDetails {
     /// Fails on `duplicate_of` when it is given with a verdict other than DUPLICATE: only a duplicate
-    /// names another incident.
+    /// names another incident; and on a group's min (`children_killed.min`) above killed's max: a
+    /// group cannot hold more dead than the whole.
     pub fn new(fields: AssessmentFields) -> Result<Self, ValueError> {
+        let killed_max = fields.killed.and_then(|k| k.max());
+        for group in Demographic::ALL {
+            if let (Some(range), Some(max)) = (fields.groups.of(group), killed_max)
+                && range.min() > max
+            {
+                return Err(ValueError::in_part(
+                    group.min_part(),
+                    format!(
+                        "must not exceed civilians_killed.max ({max}), got {}",
+                        range.min()
+                    ),
+                ));
+            }
+        }
         if fields.duplicate_of.is_some() && fields.verdict != Verdict::Duplicate {
             return Err(ValueError::in_part(
                 "duplicate_of",
@@ -151,6 +226,7 @@ impl AssessmentDetails {
             source_label: fields.source_label,
             killed: fields.killed,
             injured: fields.injured,
+            groups: fields.groups,
             assessed_on: fields.assessed_on,
             duplicate_of: fields.duplicate_of,
             citation: fields.citation,
@@ -187,6 +263,7 @@ impl AssessmentDetails {
         self.verdict == current.verdict
             && self.killed == current.killed
             && self.injured == current.injured
+            && self.groups == current.groups
             && self.assessed_on == current.assessed_on
             && self.citation == current.citation
             && self.duplicate_of == current.duplicate_of
@@ -258,6 +335,7 @@ mod tests {
             source_label: String::new(),
             killed: Some(CountRange::exact(3)),
             injured: None,
+            groups: KilledByGroup::default(),
             assessed_on: NaiveDate::from_ymd_opt(2017, 6, 30).unwrap(),
             duplicate_of: None,
             citation: None,
@@ -298,6 +376,28 @@ mod tests {
         for verdict in Verdict::ALL {
             assert_eq!(Verdict::from_name(verdict.as_str()), Some(verdict));
         }
+    }
+
+    #[test]
+    fn a_group_may_not_hold_more_dead_than_killed_but_need_not_add_up() {
+        let mut f = fields(Verdict::Credible);
+        f.killed = CountRange::new(2, Some(4)).ok();
+        f.groups.women = CountRange::new(5, None).ok();
+        let refused = AssessmentDetails::new(f.clone()).unwrap_err();
+        assert_eq!(refused.part, Some("women_killed.min"));
+        assert!(refused.description.contains("(4)"), "{refused:?}");
+        // Each group within killed's max, though together above it: ages and sexes overlap in
+        // what sources know, and are often unknown.
+        f.groups = KilledByGroup {
+            children: CountRange::new(3, Some(4)).ok(),
+            women: CountRange::new(2, None).ok(),
+            men: CountRange::new(4, Some(4)).ok(),
+        };
+        assert!(AssessmentDetails::new(f.clone()).is_ok());
+        // Without a killed max there is nothing to exceed.
+        f.killed = Some(CountRange::at_least(1));
+        f.groups.children = Some(CountRange::at_least(9));
+        assert!(AssessmentDetails::new(f).is_ok());
     }
 
     #[test]

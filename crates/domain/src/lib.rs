@@ -26,8 +26,8 @@ pub mod text;
 pub mod validation;
 
 pub use assessment::{
-    AssessedIncident, Assessment, AssessmentDetails, AssessmentFields, NewAssessment,
-    RecordedAssessment, Tier, Verdict,
+    AssessedIncident, Assessment, AssessmentDetails, AssessmentFields, Demographic, KilledByGroup,
+    NewAssessment, RecordedAssessment, Tier, Verdict,
 };
 pub use count::CountRange;
 pub use country::CountryCode;

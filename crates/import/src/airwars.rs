@@ -15,7 +15,11 @@
 //! - the Coalition's `assessed_on` comes from the latest statement for the code, whoever the
 //!   statement row names as belligerent, since the file holds the Coalition's statements;
 //! - the Coalition's `source_label` is its assessment and, when given, its reason:
-//!   `non_credible: no_coalition_strikes`.
+//!   `non_credible: no_coalition_strikes`;
+//! - children, women and men killed are Airwars' own figures, mapped like killed. A group whose
+//!   min exceeds killed's max, or that is not a whole number, is dropped and counted, and the row's
+//!   other figures are kept; groups whose mins add up to more than killed's max are kept as given
+//!   (each may be right, the overlap unknown) and counted.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -24,8 +28,8 @@ use chrono::NaiveDate;
 use civcas_domain::text::limits;
 use civcas_domain::{
     AssessmentDetails, AssessmentFields, Coordinates, CountRange, CountryCode, DateInterval,
-    HttpUrl, IncidentDetails, IncidentReference, Location, NewIncident, NewSource, Precision, Slug,
-    SourceDetails, SourceId, SourceKind, Verdict,
+    Demographic, HttpUrl, IncidentDetails, IncidentReference, KilledByGroup, Location, NewIncident,
+    NewSource, Precision, Slug, SourceDetails, SourceId, SourceKind, Verdict,
 };
 
 use crate::table::Table;
@@ -88,6 +92,15 @@ pub struct AirwarsSummary {
     pub unknown_admin1: u64,
     /// Coordinates out of range, dropped (the incident is kept, located by its names).
     pub invalid_coordinates: u64,
+    /// Airwars assessments stating children, women and men killed, in that order.
+    pub groups_stated: [u64; 3],
+    /// Rows with a group dropped because its min exceeds killed's max.
+    pub groups_above_killed: u64,
+    /// Rows with a group dropped because it is not a whole number or its min exceeds its max.
+    pub invalid_group_figures: u64,
+    /// Rows whose groups' stated mins add up to more than killed's max; the groups within it are
+    /// kept as given.
+    pub groups_adding_above_killed: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -405,6 +418,12 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
         "civilians_killed_max",
         "civilians_injured_min",
         "civilians_injured_max",
+        "children_killed_min",
+        "children_killed_max",
+        "women_killed_min",
+        "women_killed_max",
+        "men_killed_min",
+        "men_killed_max",
         "previous_codes",
     ];
     let mut col = HashMap::new();
@@ -543,6 +562,8 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
             }
         };
 
+        let groups = killed_by_group(&field, killed, &mut summary);
+
         let text = |raw: &str| {
             (!raw.is_empty()).then(|| raw.chars().take(limits::SHORT_TEXT).collect::<String>())
         };
@@ -599,12 +620,19 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
             summary.without_grading += 1;
             None
         } else if let Some(verdict) = grading_verdict(grading) {
-            assessment(verdict, grading, killed, injured, row.last_modified)
+            for group in Demographic::ALL {
+                if groups.of(group).is_some() {
+                    summary.groups_stated[group as usize] += 1;
+                }
+            }
+            assessment(verdict, grading, killed, injured, groups, row.last_modified)
         } else {
             summary.unknown_gradings += 1;
             None
         };
 
+        // The Coalition concedes deaths, never by group.
+        let no_groups = KilledByGroup::default();
         let coalition = match parties.and_then(|p| p.coalition.as_ref()) {
             None => None,
             Some(coalition_row) => {
@@ -627,7 +655,7 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
                         let injuries = figure(&coalition_row.injuries.0, &coalition_row.injuries.1);
                         match (deaths, injuries) {
                             (Ok(d), Ok(i)) => {
-                                assessment(Verdict::Credible, &label, d, i, assessed_on)
+                                assessment(Verdict::Credible, &label, d, i, no_groups, assessed_on)
                             }
                             // Malformed conceded figures lose the Coalition's assessment only:
                             // the incident and Airwars' assessment stand.
@@ -638,11 +666,25 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
                         }
                     }
                     // "Conceded" means something only for a credible verdict.
-                    "non_credible" => {
-                        assessment(Verdict::NotCredible, &label, None, None, assessed_on)
+                    "non_credible" => assessment(
+                        Verdict::NotCredible,
+                        &label,
+                        None,
+                        None,
+                        no_groups,
+                        assessed_on,
+                    ),
+                    "open_incident" => {
+                        assessment(Verdict::Open, &label, None, None, no_groups, assessed_on)
                     }
-                    "open_incident" => assessment(Verdict::Open, &label, None, None, assessed_on),
-                    "duplicate" => assessment(Verdict::Duplicate, &label, None, None, assessed_on),
+                    "duplicate" => assessment(
+                        Verdict::Duplicate,
+                        &label,
+                        None,
+                        None,
+                        no_groups,
+                        assessed_on,
+                    ),
                     _ => {
                         summary.unknown_coalition_assessments += 1;
                         None
@@ -660,11 +702,52 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
     Ok(AirwarsData { records, summary })
 }
 
+/// Airwars' children, women and men killed, checked against killed as the module doc says. A group
+/// whose min exceeds killed's max is counted so even when its own max is malformed too.
+fn killed_by_group<'a>(
+    field: &impl Fn(&str) -> &'a str,
+    killed: Option<CountRange>,
+    summary: &mut AirwarsSummary,
+) -> KilledByGroup {
+    let killed_max = killed.and_then(|k| k.max());
+    let (mut invalid, mut above, mut mins) = (false, false, 0_u64);
+    let mut groups = KilledByGroup::default();
+    for group in Demographic::ALL {
+        let name = group.field();
+        let (min, max) = (field(&format!("{name}_min")), field(&format!("{name}_max")));
+        let stated_min = min.parse::<u32>().ok();
+        mins += stated_min.map_or(0, u64::from);
+        let range = if stated_min
+            .zip(killed_max)
+            .is_some_and(|(min, max)| min > max)
+        {
+            above = true;
+            None
+        } else {
+            figure(min, max).unwrap_or_else(|_| {
+                invalid = true;
+                None
+            })
+        };
+        match group {
+            Demographic::Children => groups.children = range,
+            Demographic::Women => groups.women = range,
+            Demographic::Men => groups.men = range,
+        }
+    }
+    summary.invalid_group_figures += u64::from(invalid);
+    summary.groups_above_killed += u64::from(above);
+    summary.groups_adding_above_killed +=
+        u64::from(killed_max.is_some_and(|max| mins > u64::from(max)));
+    groups
+}
+
 fn assessment(
     verdict: Verdict,
     label: &str,
     killed: Option<CountRange>,
     injured: Option<CountRange>,
+    groups: KilledByGroup,
     assessed_on: NaiveDate,
 ) -> Option<AssessmentDetails> {
     AssessmentDetails::new(AssessmentFields {
@@ -672,6 +755,7 @@ fn assessment(
         source_label: label.chars().take(limits::SHORT_TEXT).collect(),
         killed,
         injured,
+        groups,
         assessed_on,
         // Airwars' "duplicate" never names the other report.
         duplicate_of: None,

@@ -20,8 +20,8 @@ use chrono::{Days, NaiveDate};
 use civcas_domain::text::limits;
 use civcas_domain::{
     AssessmentDetails, AssessmentFields, Coordinates, CountRange, CountryCode, DateInterval,
-    HttpUrl, IncidentDetails, IncidentReference, Location, NewIncident, NewSource, Precision, Slug,
-    SourceDetails, SourceId, SourceKind, Verdict,
+    HttpUrl, IncidentDetails, IncidentReference, KilledByGroup, Location, NewIncident, NewSource,
+    Precision, Slug, SourceDetails, SourceId, SourceKind, Verdict,
 };
 
 use crate::table::Table;
@@ -292,6 +292,8 @@ pub fn read(path: &Path, published_on: Option<NaiveDate>) -> Result<UcdpData, Im
             ),
             killed: Some(killed),
             injured: None,
+            // GED counts deaths by side, never by age or sex.
+            groups: KilledByGroup::default(),
             assessed_on: published_on,
             duplicate_of: None,
             citation: None,

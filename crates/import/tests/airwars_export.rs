@@ -64,4 +64,29 @@ fn the_export_maps_as_the_design_counts_it() {
         "every spelling is in the table"
     );
     assert_eq!(summary.invalid_coalition_figures, 0);
+
+    // Killed by group, counted apart in a script over the raw CSV: 5 rows state a group whose min
+    // exceeds killed's max (CS1678, CS1387, RS1480, RS0271, RS0061), 48 rows' group mins add up to
+    // more than killed's max. Six more rows hold a group whose min exceeds its own max.
+    assert_eq!(summary.groups_above_killed, 5);
+    assert_eq!(summary.groups_adding_above_killed, 48);
+    assert_eq!(summary.invalid_group_figures, 6);
+    let stated = |pick: fn(&civcas_domain::KilledByGroup) -> bool| {
+        data.records
+            .iter()
+            .filter(|r| r.airwars.as_ref().is_some_and(|a| pick(&a.groups)))
+            .count() as u64
+    };
+    assert_eq!(
+        summary.groups_stated,
+        [
+            stated(|g| g.children.is_some()),
+            stated(|g| g.women.is_some()),
+            stated(|g| g.men.is_some())
+        ]
+    );
+    assert!(
+        summary.groups_stated.iter().all(|n| *n > 2000),
+        "{summary:?}"
+    );
 }

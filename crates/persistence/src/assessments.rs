@@ -32,8 +32,9 @@ const IS_CURRENT: &str = "NOT EXISTS (
       AND (later.assessed_on, later.recorded_at, later.id) > (a.assessed_on, a.recorded_at, a.id))";
 
 pub(crate) const COLUMNS: &str = "a.id, a.source_id, a.incident_id, a.verdict, a.source_label, a.killed_min, \
-    a.killed_max, a.injured_min, a.injured_max, a.assessed_on, a.duplicate_of, a.citation, a.notes, \
-    a.recorded_at";
+    a.killed_max, a.injured_min, a.injured_max, a.children_killed_min, a.children_killed_max, \
+    a.women_killed_min, a.women_killed_max, a.men_killed_min, a.men_killed_max, a.assessed_on, \
+    a.duplicate_of, a.citation, a.notes, a.recorded_at";
 
 /// The keyset of ListAssessments: an assessment's place in its history, histories ordered by incident
 /// and source.

@@ -687,6 +687,16 @@ async fn insert_new<'a>(
             .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.killed_max))
             .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.injured_min))
             .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.injured_max))
+            .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| {
+                a.children_killed_min
+            }))
+            .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| {
+                a.children_killed_max
+            }))
+            .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.women_killed_min))
+            .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.women_killed_max))
+            .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.men_killed_min))
+            .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.men_killed_max))
             .bind::<Array<Date>, _>(column(&assessments, |(_, a)| a.assessed_on))
             .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.duplicate_of))
             .bind::<Array<Nullable<Text>>, _>(column(&assessments, |(_, a)| a.citation))

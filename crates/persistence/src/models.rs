@@ -4,9 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use civcas_domain::{
     Area, Assessment, AssessmentDetails, AssessmentFields, AssessmentId, Coordinates, CountRange,
-    CountryCode, DateInterval, HttpUrl, IncidentDetails, IncidentId, Location, Measure, Precision,
-    Qualifier, RepositoryError, Slug, Source, SourceDetails, SourceId, SourceKind, Statement,
-    StatementDetails, StatementFields, StatementId, Tier, Verdict,
+    CountryCode, DateInterval, HttpUrl, IncidentDetails, IncidentId, KilledByGroup, Location,
+    Measure, Precision, Qualifier, RepositoryError, Slug, Source, SourceDetails, SourceId,
+    SourceKind, Statement, StatementDetails, StatementFields, StatementId, Tier, Verdict,
 };
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -168,6 +168,12 @@ pub(crate) struct AssessmentRow {
     pub killed_max: Option<i64>,
     pub injured_min: Option<i64>,
     pub injured_max: Option<i64>,
+    pub children_killed_min: Option<i64>,
+    pub children_killed_max: Option<i64>,
+    pub women_killed_min: Option<i64>,
+    pub women_killed_max: Option<i64>,
+    pub men_killed_min: Option<i64>,
+    pub men_killed_max: Option<i64>,
     pub assessed_on: NaiveDate,
     pub duplicate_of: Option<i64>,
     pub citation: Option<String>,
@@ -207,6 +213,12 @@ pub(crate) struct AssessmentValues<'a> {
     pub killed_max: Option<i64>,
     pub injured_min: Option<i64>,
     pub injured_max: Option<i64>,
+    pub children_killed_min: Option<i64>,
+    pub children_killed_max: Option<i64>,
+    pub women_killed_min: Option<i64>,
+    pub women_killed_max: Option<i64>,
+    pub men_killed_min: Option<i64>,
+    pub men_killed_max: Option<i64>,
     pub assessed_on: NaiveDate,
     pub duplicate_of: Option<i64>,
     pub citation: Option<&'a str>,
@@ -223,12 +235,45 @@ impl<'a> AssessmentValues<'a> {
             killed_max: d.killed.and_then(|r| r.max()).map(i64::from),
             injured_min: d.injured.map(|r| i64::from(r.min())),
             injured_max: d.injured.and_then(|r| r.max()).map(i64::from),
+            children_killed_min: min_column(d.groups.children),
+            children_killed_max: max_column(d.groups.children),
+            women_killed_min: min_column(d.groups.women),
+            women_killed_max: max_column(d.groups.women),
+            men_killed_min: min_column(d.groups.men),
+            men_killed_max: max_column(d.groups.men),
             assessed_on: d.assessed_on(),
             duplicate_of: d.duplicate_of().map(|id| id.get()),
             citation: d.citation.as_ref().map(HttpUrl::as_str),
             notes: d.notes.as_deref(),
         }
     }
+}
+
+/// A count range's min column: no figure, no min.
+fn min_column(range: Option<CountRange>) -> Option<i64> {
+    range.map(|r| i64::from(r.min()))
+}
+
+fn max_column(range: Option<CountRange>) -> Option<i64> {
+    range.and_then(|r| r.max()).map(i64::from)
+}
+
+/// Children, women and men killed back from their six columns, min then max of each.
+pub(crate) fn killed_by_group(
+    [
+        children_min,
+        children_max,
+        women_min,
+        women_max,
+        men_min,
+        men_max,
+    ]: [Option<i64>; 6],
+) -> Result<KilledByGroup, RepositoryError> {
+    Ok(KilledByGroup {
+        children: count_range("children killed", children_min, children_max)?,
+        women: count_range("women killed", women_min, women_max)?,
+        men: count_range("men killed", men_min, men_max)?,
+    })
 }
 
 /// A stored count range back from its two columns; no min means no figure.
@@ -255,6 +300,14 @@ impl TryFrom<AssessmentRow> for Assessment {
             source_label: row.source_label,
             killed: count_range("killed figure", row.killed_min, row.killed_max)?,
             injured: count_range("injured figure", row.injured_min, row.injured_max)?,
+            groups: killed_by_group([
+                row.children_killed_min,
+                row.children_killed_max,
+                row.women_killed_min,
+                row.women_killed_max,
+                row.men_killed_min,
+                row.men_killed_max,
+            ])?,
             assessed_on: row.assessed_on,
             duplicate_of: row.duplicate_of.map(IncidentId::from_stored),
             citation: row

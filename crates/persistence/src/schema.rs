@@ -17,6 +17,12 @@ diesel::table! {
         citation -> Nullable<Text>,
         notes -> Nullable<Text>,
         recorded_at -> Timestamptz,
+        children_killed_min -> Nullable<Int8>,
+        children_killed_max -> Nullable<Int8>,
+        women_killed_min -> Nullable<Int8>,
+        women_killed_max -> Nullable<Int8>,
+        men_killed_min -> Nullable<Int8>,
+        men_killed_max -> Nullable<Int8>,
     }
 }
 

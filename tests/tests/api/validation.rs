@@ -65,6 +65,14 @@ bad_inputs! {
     a_statement_period_ending_after_its_publication: app =>
         app.record_statement(coalition_cumulative(603, "2017-08-31", "2017-07-06")),
         names "statement.period_to";
+    children_killed_above_killed: app => app.record_assessment(pb::Assessment {
+            children_killed: Some(pb::CountRange {
+                min: 4,
+                max: None,
+            }),
+            ..credible(Some((2, Some(3))))
+        }),
+        names "assessment.children_killed.min";
     verdict_unspecified: app => app.record_assessment(pb::Assessment {
             verdict: 0,
             ..credible(None)

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Filters, Selection, SourceSays, Tally};
-use crate::assessment::Verdict;
+use crate::assessment::{KilledByGroup, Verdict};
 use crate::count::CountRange;
 use crate::country::CountryCode;
 use crate::dates::DateInterval;
@@ -45,6 +45,8 @@ pub struct AssessmentFacts {
     pub verdict: Verdict,
     pub killed: Option<CountRange>,
     pub injured: Option<CountRange>,
+    /// Boxed: most assessments state no group, and a read model holds millions of them.
+    pub groups: Option<Box<KilledByGroup>>,
     pub assessed_on: NaiveDate,
     pub recorded_at: DateTime<Utc>,
     pub duplicate_of: Option<IncidentId>,

@@ -26,7 +26,7 @@ pub use facts::{
 };
 pub use tally::{Selection, Tally};
 
-use crate::assessment::{Tier, Verdict};
+use crate::assessment::{Demographic, Tier, Verdict};
 use crate::count::CountRange;
 use crate::country::CountryCode;
 use crate::dates::DateInterval;
@@ -174,7 +174,9 @@ impl Split {
     }
 }
 
-/// Killed and injured at one tier.
+/// Killed, injured, and children, women and men killed, at one tier. Each is summed on its own: a
+/// cluster whose sources state killed but no children counts as without a figure for children,
+/// never as zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TierFigures {
     pub tier: Tier,
@@ -182,6 +184,9 @@ pub struct TierFigures {
     pub counted: Split,
     pub killed: RangeSum,
     pub injured: RangeSum,
+    pub children_killed: RangeSum,
+    pub women_killed: RangeSum,
+    pub men_killed: RangeSum,
 }
 
 impl TierFigures {
@@ -191,13 +196,38 @@ impl TierFigures {
             counted: Split::default(),
             killed: RangeSum::default(),
             injured: RangeSum::default(),
+            children_killed: RangeSum::default(),
+            women_killed: RangeSum::default(),
+            men_killed: RangeSum::default(),
+        }
+    }
+
+    /// The sum of `casualty`.
+    pub fn of(&self, casualty: Casualty) -> &RangeSum {
+        match casualty {
+            Casualty::Killed => &self.killed,
+            Casualty::Injured => &self.injured,
+            Casualty::KilledAmong(Demographic::Children) => &self.children_killed,
+            Casualty::KilledAmong(Demographic::Women) => &self.women_killed,
+            Casualty::KilledAmong(Demographic::Men) => &self.men_killed,
+        }
+    }
+
+    fn of_mut(&mut self, casualty: Casualty) -> &mut RangeSum {
+        match casualty {
+            Casualty::Killed => &mut self.killed,
+            Casualty::Injured => &mut self.injured,
+            Casualty::KilledAmong(Demographic::Children) => &mut self.children_killed,
+            Casualty::KilledAmong(Demographic::Women) => &mut self.women_killed,
+            Casualty::KilledAmong(Demographic::Men) => &mut self.men_killed,
         }
     }
 
     fn merge(&mut self, other: &Self) {
         self.counted.merge(&other.counted);
-        self.killed.merge(&other.killed);
-        self.injured.merge(&other.injured);
+        for casualty in Casualty::ALL {
+            self.of_mut(casualty).merge(other.of(casualty));
+        }
     }
 }
 
@@ -270,17 +300,39 @@ pub struct ReconciledFigures {
 /// How many cluster ids a list reports.
 pub const LISTED_CLUSTERS: usize = 100;
 
+/// What a figure counts: each is reconciled by the same rules, independently of the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Casualty {
+pub enum Casualty {
     Killed,
     Injured,
+    /// Killed among children, women or men.
+    KilledAmong(Demographic),
 }
 
 impl Casualty {
+    pub const ALL: [Self; 5] = [
+        Self::Killed,
+        Self::Injured,
+        Self::KilledAmong(Demographic::Children),
+        Self::KilledAmong(Demographic::Women),
+        Self::KilledAmong(Demographic::Men),
+    ];
+
+    fn index(self) -> usize {
+        match self {
+            Self::Killed => 0,
+            Self::Injured => 1,
+            Self::KilledAmong(Demographic::Children) => 2,
+            Self::KilledAmong(Demographic::Women) => 3,
+            Self::KilledAmong(Demographic::Men) => 4,
+        }
+    }
+
     fn of(self, assessment: &AssessmentFacts) -> Option<CountRange> {
         match self {
             Self::Killed => assessment.killed,
             Self::Injured => assessment.injured,
+            Self::KilledAmong(group) => assessment.groups.as_ref()?.of(group),
         }
     }
 }
@@ -293,9 +345,9 @@ pub(crate) struct SourceSays {
     /// One of the source's assessments, by index in its group: whose source it is.
     source_of: usize,
     tier: Option<Tier>,
-    /// At ESTABLISHED, LIKELY and ALLEGED, as [`Tier::REPORTED`] lists them.
-    killed: [Option<CountRange>; 3],
-    injured: [Option<CountRange>; 3],
+    /// Per casualty (in [`Casualty::ALL`]'s order), at ESTABLISHED, LIKELY and ALLEGED, as
+    /// [`Tier::REPORTED`] lists them.
+    figures: [[Option<CountRange>; 3]; 5],
 }
 
 impl SourceSays {
@@ -304,22 +356,17 @@ impl SourceSays {
         source_of: usize,
         own: impl Iterator<Item = &'a AssessmentFacts> + Clone,
     ) -> Self {
-        let figure =
-            |casualty: Casualty| Tier::REPORTED.map(|t| source_figure(own.clone(), t, casualty));
         Self {
             source_of,
             tier: own.clone().filter_map(|a| a.verdict.tier()).max(),
-            killed: figure(Casualty::Killed),
-            injured: figure(Casualty::Injured),
+            figures: Casualty::ALL
+                .map(|casualty| Tier::REPORTED.map(|t| source_figure(own.clone(), t, casualty))),
         }
     }
 
     fn figure(&self, tier: Tier, casualty: Casualty) -> Option<CountRange> {
         let at = Tier::REPORTED.iter().position(|t| *t == tier)?;
-        match casualty {
-            Casualty::Killed => self.killed[at],
-            Casualty::Injured => self.injured[at],
-        }
+        self.figures[casualty.index()][at]
     }
 }
 
@@ -503,10 +550,7 @@ fn own_at_tier(
     let figures = source_figures(facts, d.period, &filters, as_of);
     let own = figures.first()?;
     let at_tier = own.tiers.iter().find(|f| f.tier == d.tier)?;
-    Some(match casualty {
-        Casualty::Killed => at_tier.killed,
-        Casualty::Injured => at_tier.injured,
-    })
+    Some(*at_tier.of(casualty))
 }
 
 #[cfg(test)]

@@ -226,8 +226,9 @@ impl Tally {
                 }
                 for tier in figures.tiers.iter_mut().filter(|f| verdict_tier >= f.tier) {
                     tier.counted.count(inside);
-                    tier.killed.add(a.killed, inside);
-                    tier.injured.add(a.injured, inside);
+                    for casualty in Casualty::ALL {
+                        tier.of_mut(casualty).add(casualty.of(a), inside);
+                    }
                 }
             }
         }
@@ -399,9 +400,9 @@ impl TierFigures {
         }
         let inside = cluster.position == Position::Inside;
         self.counted.count(inside);
-        self.killed
-            .add(cluster.figure(self.tier, Casualty::Killed), inside);
-        self.injured
-            .add(cluster.figure(self.tier, Casualty::Injured), inside);
+        for casualty in Casualty::ALL {
+            let figure = cluster.figure(self.tier, casualty);
+            self.of_mut(casualty).add(figure, inside);
+        }
     }
 }

@@ -18,7 +18,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures::TryStreamExt;
 
 use crate::error::{StoreError, StoreResult, corrupt};
-use crate::models::{StatementRow, count_range};
+use crate::models::{StatementRow, count_range, killed_by_group};
 use crate::schema::statements;
 
 /// One incident with every assessment of it and every explicit link that names it.
@@ -139,6 +139,18 @@ struct AssessmentFactRow {
     injured_min: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
     injured_max: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    children_killed_min: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    children_killed_max: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    women_killed_min: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    women_killed_max: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    men_killed_min: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    men_killed_max: Option<i64>,
     #[diesel(sql_type = Date)]
     assessed_on: NaiveDate,
     #[diesel(sql_type = Timestamptz)]
@@ -161,6 +173,15 @@ impl AssessmentFactRow {
                 .ok_or_else(|| StoreError::Repository(corrupt("verdict", &row.verdict)))?,
             killed: range("killed figure", row.killed_min, row.killed_max)?,
             injured: range("injured figure", row.injured_min, row.injured_max)?,
+            groups: killed_by_group([
+                row.children_killed_min,
+                row.children_killed_max,
+                row.women_killed_min,
+                row.women_killed_max,
+                row.men_killed_min,
+                row.men_killed_max,
+            ])?
+            .boxed(),
             assessed_on: row.assessed_on,
             recorded_at: row.recorded_at,
             duplicate_of: row.duplicate_of.map(IncidentId::from_stored),
@@ -178,7 +199,9 @@ struct LinkRow {
 
 const INCIDENT_COLUMNS: &str = "SELECT id, occurred_from, occurred_to, country, admin1, locality, attributed_to FROM incidents";
 const ASSESSMENT_COLUMNS: &str = "SELECT id AS assessment_id, source_id, incident_id, verdict, killed_min, killed_max, \
-     injured_min, injured_max, assessed_on, recorded_at, duplicate_of FROM assessments";
+     injured_min, injured_max, children_killed_min, children_killed_max, women_killed_min, \
+     women_killed_max, men_killed_min, men_killed_max, assessed_on, recorded_at, duplicate_of \
+     FROM assessments";
 /// Whether an assessment, a DUPLICATE verdict or a link names the incident `i`.
 const NAMED: &str = "EXISTS (SELECT FROM assessments a WHERE a.incident_id = i.id) \
      OR EXISTS (SELECT FROM assessments a WHERE a.duplicate_of = i.id) \
@@ -302,8 +325,9 @@ pub(crate) async fn every_group(
     let mut rows = diesel::sql_query(
         "SELECT i.id, i.occurred_from, i.occurred_to, i.country, i.admin1, i.locality, i.attributed_to,
                 a.id AS assessment_id, a.source_id, a.incident_id, a.verdict, a.killed_min,
-                a.killed_max, a.injured_min, a.injured_max, a.assessed_on, a.recorded_at,
-                a.duplicate_of
+                a.killed_max, a.injured_min, a.injured_max, a.children_killed_min,
+                a.children_killed_max, a.women_killed_min, a.women_killed_max, a.men_killed_min,
+                a.men_killed_max, a.assessed_on, a.recorded_at, a.duplicate_of
          FROM incidents i JOIN assessments a ON a.incident_id = i.id
          ORDER BY i.id, a.id",
     )

@@ -340,7 +340,7 @@ mod tests {
     use civcas_domain::reconcile::{
         AssessmentFacts, FigureQuery, IncidentFacts, figures, reconcile,
     };
-    use civcas_domain::{AssessmentId, CountRange, CountryCode, Verdict};
+    use civcas_domain::{AssessmentId, CountRange, CountryCode, KilledByGroup, Verdict};
 
     use super::*;
 
@@ -371,6 +371,7 @@ mod tests {
             verdict: Verdict::Duplicate,
             killed: None,
             injured: None,
+            groups: None,
             assessed_on: day(0),
             recorded_at: DateTime::<Utc>::UNIX_EPOCH,
             duplicate_of: Some(IncidentId::from_stored(of)),
@@ -490,6 +491,12 @@ mod tests {
             id: AssessmentId::from_stored(id * 100 + n),
             verdict: Verdict::Fair,
             killed: CountRange::new(killed, Some(killed)).ok(),
+            // Half of them children: the cached tallies carry every casualty.
+            groups: KilledByGroup {
+                children: CountRange::new(killed / 2, Some(killed / 2)).ok(),
+                ..KilledByGroup::default()
+            }
+            .boxed(),
             duplicate_of: None,
             assessed_on: day(n as u64),
             ..duplicate(id, id)

@@ -11,7 +11,7 @@
 -- concurrent commit overtook, finds its n missing from the answer.
 --
 -- It returns each new incident's n and id, then each new assessment's id with its key; and when it
--- returns any row, it notifies channel $28, once, when the transaction commits.
+-- returns any row, it notifies channel $34, once, when the transaction commits.
 WITH already_stored AS MATERIALIZED (
     SELECT k.n
     FROM unnest($11::text[], $12::text[], $14::bigint[]) AS k (source_id, external_ref, n)
@@ -43,21 +43,27 @@ WITH already_stored AS MATERIALIZED (
     WHERE k.stored IS NOT NULL OR r.id IS NOT NULL
 ), new_assessments AS (
     INSERT INTO assessments (source_id, incident_id, verdict, source_label, killed_min, killed_max,
-                             injured_min, injured_max, assessed_on, duplicate_of, citation, notes)
+                             injured_min, injured_max, children_killed_min, children_killed_max,
+                             women_killed_min, women_killed_max, men_killed_min, men_killed_max,
+                             assessed_on, duplicate_of, citation, notes)
     SELECT a.source_id, coalesce(a.stored, r.id), a.verdict, a.source_label, a.killed_min,
-           a.killed_max, a.injured_min, a.injured_max, a.assessed_on, a.duplicate_of, a.citation,
-           a.notes
+           a.killed_max, a.injured_min, a.injured_max, a.children_killed_min,
+           a.children_killed_max, a.women_killed_min, a.women_killed_max, a.men_killed_min,
+           a.men_killed_max, a.assessed_on, a.duplicate_of, a.citation, a.notes
     FROM unnest($15::text[], $16::bigint[], $17::bigint[], $18::text[], $19::text[], $20::bigint[],
-                $21::bigint[], $22::bigint[], $23::bigint[], $24::date[], $25::bigint[], $26::text[],
-                $27::text[])
+                $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[],
+                $26::bigint[], $27::bigint[], $28::bigint[], $29::bigint[], $30::date[],
+                $31::bigint[], $32::text[], $33::text[])
          AS a (source_id, stored, n, verdict, source_label, killed_min, killed_max, injured_min,
-               injured_max, assessed_on, duplicate_of, citation, notes)
+               injured_max, children_killed_min, children_killed_max, women_killed_min,
+               women_killed_max, men_killed_min, men_killed_max, assessed_on, duplicate_of,
+               citation, notes)
     LEFT JOIN reserved r USING (n)
     WHERE a.stored IS NOT NULL OR r.id IS NOT NULL
     RETURNING id, recorded_at, incident_id, source_id, assessed_on
 )
 -- The notification is an InitPlan, run when the first row is returned, and never if none is.
-SELECT stored.*, (SELECT true FROM (SELECT pg_notify($28, '')) AS once) AS notified
+SELECT stored.*, (SELECT true FROM (SELECT pg_notify($34, '')) AS once) AS notified
 FROM (
     SELECT n AS new_incident, id, NULL::timestamptz AS recorded_at, NULL::bigint AS incident_id,
            NULL::text AS source_id, NULL::date AS assessed_on

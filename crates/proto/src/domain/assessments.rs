@@ -4,7 +4,7 @@ use civcas_domain::repository::ImportContent;
 use civcas_domain::text::{bounded_text, limits};
 use civcas_domain::{
     AllValid, AssessedIncident, AssessmentDetails, AssessmentFields, AtField, IncidentId,
-    NewAssessment, SourceId, Tier, Verdict, Violations,
+    KilledByGroup, NewAssessment, SourceId, Tier, Verdict, Violations,
 };
 
 use super::incidents::new_incident;
@@ -39,6 +39,24 @@ impl From<Option<Tier>> for pb::Tier {
     }
 }
 
+fn killed_by_group(
+    children: Option<pb::CountRange>,
+    women: Option<pb::CountRange>,
+    men: Option<pb::CountRange>,
+) -> Result<KilledByGroup, Violations> {
+    let (children, women, men) = (
+        count_range("assessment.children_killed", children),
+        count_range("assessment.women_killed", women),
+        count_range("assessment.men_killed", men),
+    )
+        .all_valid()?;
+    Ok(KilledByGroup {
+        children,
+        women,
+        men,
+    })
+}
+
 /// An assessment, with its incident named by id or given inline in `incident`.
 fn new_assessment(
     raw: Option<pb::Assessment>,
@@ -59,6 +77,9 @@ fn new_assessment(
         notes,
         recorded_at: _,
         current: _,
+        children_killed,
+        women_killed,
+        men_killed,
     } = required("assessment", raw)?;
     let incident = match (incident_id.is_empty(), inline) {
         (false, None) => IncidentId::parse(&incident_id)
@@ -81,6 +102,7 @@ fn new_assessment(
         source_label,
         killed,
         injured,
+        groups,
         assessed_on,
         duplicate_of,
         citation,
@@ -92,6 +114,7 @@ fn new_assessment(
         bounded_text(&source_label, 0, limits::SHORT_TEXT).at("assessment.source_label"),
         count_range("assessment.civilians_killed", civilians_killed),
         count_range("assessment.civilians_injured", civilians_injured),
+        killed_by_group(children_killed, women_killed, men_killed),
         published_date("assessment.assessed_on", &assessed_on),
         duplicate_of
             .map(|id| IncidentId::parse(&id).at("assessment.duplicate_of"))
@@ -105,6 +128,7 @@ fn new_assessment(
         source_label,
         killed,
         injured,
+        groups,
         assessed_on,
         duplicate_of,
         citation,
@@ -167,6 +191,9 @@ pub fn assessment(source: &SourceId, details: &AssessmentDetails) -> pb::Assessm
         notes: details.notes.clone(),
         recorded_at: None,
         current: false,
+        children_killed: details.groups.children.map(pb::CountRange::from),
+        women_killed: details.groups.women.map(pb::CountRange::from),
+        men_killed: details.groups.men.map(pb::CountRange::from),
     }
 }
 

@@ -175,6 +175,9 @@ impl From<TierFigures> for pb::TierFigures {
             counted: Some(figures.counted.into()),
             killed: Some(figures.killed.into()),
             injured: Some(figures.injured.into()),
+            children_killed: Some(figures.children_killed.into()),
+            women_killed: Some(figures.women_killed.into()),
+            men_killed: Some(figures.men_killed.into()),
         }
     }
 }

@@ -461,3 +461,83 @@ fn tallies_of_separate_incidents_add_up_to_the_tally_of_all() {
     assert_eq!(added, whole);
     assert_ne!(whole, Tally::new(&selection), "the incidents add something");
 }
+
+// Killed among children, women and men (rule 4, each group on its own) ------------------------
+
+fn children(min: u32, max: Option<u32>) -> KilledByGroup {
+    KilledByGroup {
+        children: range(min, max),
+        ..KilledByGroup::default()
+    }
+}
+
+#[test]
+fn two_sources_children_on_one_cluster_give_the_smallest_min_and_the_largest_max() {
+    let mut w = World::new();
+    w.incident(1, "2017-06-12", "2017-06-12", &["coalition"])
+        .incident(2, "2017-06-12", "2017-06-12", &["coalition"])
+        .link(1, 2)
+        .assess(
+            "airwars",
+            1,
+            Verdict::Confirmed,
+            range(6, Some(9)),
+            "2024-01-01",
+        )
+        .killed_among(children(3, Some(5)))
+        .assess(
+            "cjtf-oir",
+            2,
+            Verdict::Credible,
+            range(4, Some(4)),
+            "2017-08-04",
+        )
+        .killed_among(children(1, Some(2)));
+    let established = tier(&w.query(june()).tiers, Tier::Established);
+    // One cluster: Airwars says {3, 5} children, the Coalition {1, 2}: min(3, 1) = 1, max(5, 2) = 5,
+    // never 3 + 1.
+    let kids = established.children_killed;
+    assert_eq!((kids.min, kids.max(), kids.without_figure), (1, Some(5), 0));
+    // Women and men: no source states them, so the cluster is without a figure, never a zero.
+    for group in [established.women_killed, established.men_killed] {
+        assert_eq!(
+            (group.min, group.max(), group.without_figure),
+            (0, Some(0), 1)
+        );
+    }
+}
+
+#[test]
+fn a_boundary_cluster_adds_its_children_to_max_only() {
+    let mut w = World::new();
+    w.incident(1, "2017-06-10", "2017-06-10", &["coalition"])
+        .incident(2, "2017-05-25", "2017-06-05", &["coalition"])
+        .assess(
+            "cjtf-oir",
+            1,
+            Verdict::Credible,
+            range(3, Some(5)),
+            "2017-08-04",
+        )
+        .killed_among(children(1, Some(2)))
+        .assess(
+            "cjtf-oir",
+            2,
+            Verdict::Credible,
+            range(2, Some(4)),
+            "2017-08-04",
+        )
+        .killed_among(children(2, None));
+    let figures = w.query(june());
+    // Inside: {1, 2}; on the boundary: at least 2. Min 1 (the inside one only); the max is
+    // unbounded, bounded part 2.
+    for kids in [
+        tier(&figures.tiers, Tier::Established).children_killed,
+        tier(&of_source(&figures, "cjtf-oir").tiers, Tier::Established).children_killed,
+    ] {
+        assert_eq!(
+            (kids.min, kids.max(), kids.max_bounded, kids.unbounded),
+            (1, None, 2, 1)
+        );
+    }
+}

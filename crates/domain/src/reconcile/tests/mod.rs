@@ -8,7 +8,7 @@ use super::flow::assessment_flow;
 use super::series::{Granularity, buckets, figure_series};
 use super::*;
 use crate::statement::{Area, Qualifier, StatementDetails, StatementFields};
-use crate::{AssessmentId, IncidentPair, StatementId};
+use crate::{AssessmentId, IncidentPair, KilledByGroup, StatementId};
 
 fn d(raw: &str) -> NaiveDate {
     crate::dates::parse_date(raw).unwrap()
@@ -90,11 +90,18 @@ impl World {
             verdict,
             killed,
             injured: None,
+            groups: None,
             assessed_on: d(on),
             // Recorded in the order written, one second apart.
             recorded_at: DateTime::<Utc>::from_timestamp(n, 0).unwrap(),
             duplicate_of: None,
         });
+        self
+    }
+
+    /// Gives the last assessment its children, women and men killed.
+    fn killed_among(&mut self, groups: KilledByGroup) -> &mut Self {
+        self.data.assessments.last_mut().unwrap().groups = Some(Box::new(groups));
         self
     }
 
