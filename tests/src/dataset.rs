@@ -63,6 +63,7 @@ pub async fn read_back(store: &PgStore, sources: &[SourceFacts]) -> Dataset {
                 admin1: i.details.location.admin1.clone(),
                 locality: i.details.location.locality.clone(),
                 attributed_to: i.details.attributed_to.iter().cloned().collect(),
+                harm_done: i.details.harm_done,
             })
             .collect(),
         assessments: assessments

@@ -6,6 +6,7 @@
 //! random windows, filters and `as_of` dates, and the assessment flow of every source.
 
 use chrono::{Datelike, Days, NaiveDate};
+use civcas_domain::harm::{HarmDone, Terms, Vocabulary};
 use civcas_domain::reconcile::flow::assessment_flow;
 use civcas_domain::reconcile::series::{Granularity, buckets, figure_series};
 use civcas_domain::reconcile::{Dataset, FigureQuery, Filters, SourceFacts, reconcile};
@@ -60,6 +61,24 @@ struct IncidentPlan {
     admin1: u8,
     locality: u8,
     attributed: u8,
+    /// What harmed and what was hit, as [`harm_done`] reads it.
+    harm: u8,
+}
+
+/// Bits 0 and 1: harm (explosive weapons, small arms); 2 and 3: means (airstrike, artillery); 4 and
+/// 5: infrastructure (residential, healthcare).
+fn harm_done(mask: u8) -> HarmDone {
+    fn terms<V: Vocabulary>(mask: u8, slugs: [&str; 2]) -> Terms<V> {
+        masked(mask, &slugs)
+            .into_iter()
+            .map(|s| Terms::parse_one(s).unwrap())
+            .collect()
+    }
+    HarmDone {
+        harm: terms(mask, ["explosive-weapons", "small-arms"]),
+        means: terms(mask >> 2, ["airstrike", "artillery"]),
+        infrastructure: terms(mask >> 4, ["residential", "healthcare"]),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +145,7 @@ struct QueryPlan {
     attributed: u8,
     sources: u8,
     as_of: Option<u16>,
+    harm: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -156,16 +176,26 @@ fn figure() -> impl Strategy<Value = Figure> {
 }
 
 fn plan() -> impl Strategy<Value = Plan> {
-    let incident = (0u16..60, 0u16..6, any::<bool>(), 0u8..3, 0u8..3, 0u8..8).prop_map(
-        |(start, span, iraq, admin1, locality, attributed)| IncidentPlan {
-            start,
-            span,
-            iraq,
-            admin1,
-            locality,
-            attributed,
-        },
-    );
+    let incident = (
+        0u16..60,
+        0u16..6,
+        any::<bool>(),
+        0u8..3,
+        0u8..3,
+        0u8..8,
+        0u8..64,
+    )
+        .prop_map(
+            |(start, span, iraq, admin1, locality, attributed, harm)| IncidentPlan {
+                start,
+                span,
+                iraq,
+                admin1,
+                locality,
+                attributed,
+                harm,
+            },
+        );
     let assessment = (
         0usize..4,
         0usize..64,
@@ -229,10 +259,15 @@ fn plan() -> impl Strategy<Value = Plan> {
         });
     let query = (
         (0u16..60, 0u16..45, 0u8..4, 0u8..4, 0u8..4),
-        (0u8..8, 0u8..16, proptest::option::of(0u16..160)),
+        (
+            0u8..8,
+            0u8..16,
+            proptest::option::of(0u16..160),
+            prop_oneof![Just(0u8), 0u8..64],
+        ),
     )
         .prop_map(|((from, length, countries, admin1, localities), rest)| {
-            let (attributed, sources, as_of) = rest;
+            let (attributed, sources, as_of, harm) = rest;
             QueryPlan {
                 from,
                 length,
@@ -242,6 +277,7 @@ fn plan() -> impl Strategy<Value = Plan> {
                 attributed,
                 sources,
                 as_of,
+                harm,
             }
         });
     (
@@ -318,6 +354,7 @@ async fn store(plan: &Plan) -> Stored {
                 .into_iter()
                 .map(slug)
                 .collect(),
+            harm_done: harm_done(incident.harm),
         };
         let reference =
             IncidentReference::new(SourceId::parse("airwars").unwrap(), &format!("I{n}")).unwrap();
@@ -524,6 +561,7 @@ fn query(plan: &QueryPlan) -> FigureQuery {
                 .into_iter()
                 .map(slug)
                 .collect(),
+            harm_done: harm_done(plan.harm),
             sources: masked(plan.sources, &SOURCES.map(|s| s.0))
                 .into_iter()
                 .map(|s| SourceId::parse(s).unwrap())
@@ -718,6 +756,7 @@ fn daily_incidents(first: usize, count: usize) -> Vec<ImportRow> {
                     precision: Precision::Country,
                 },
                 attributed_to: [slug("coalition")].into(),
+                harm_done: HarmDone::default(),
             };
             let assessment = AssessmentDetails::new(AssessmentFields {
                 verdict: Verdict::Fair,

@@ -12,18 +12,8 @@ pub enum FiguresCommand {
     Reconcile {
         #[command(flatten)]
         window: Window,
-        /// Only incidents in these countries (ISO codes, e.g. SY); repeat for several.
-        #[arg(long = "country")]
-        countries: Vec<String>,
-        /// Only incidents in these first-level areas, as recorded.
-        #[arg(long)]
-        admin1: Vec<String>,
-        /// Only incidents attributed to these belligerents, e.g. coalition.
-        #[arg(long)]
-        attributed_to: Vec<String>,
-        /// Only these sources' assessments and statements.
-        #[arg(long = "source")]
-        sources: Vec<String>,
+        #[command(flatten)]
+        filters: Filters,
         /// Only what was published on or before this date (YYYY-MM-DD).
         #[arg(long)]
         as_of: Option<String>,
@@ -35,12 +25,8 @@ pub enum FiguresCommand {
         window: Window,
         #[arg(long, value_enum)]
         granularity: GranularityArg,
-        #[arg(long = "country")]
-        countries: Vec<String>,
-        #[arg(long)]
-        attributed_to: Vec<String>,
-        #[arg(long = "source")]
-        sources: Vec<String>,
+        #[command(flatten)]
+        filters: Filters,
     },
     /// One source's open, received, completed, reassessed and reopened reports over a window.
     Flow {
@@ -50,6 +36,46 @@ pub enum FiguresCommand {
         #[arg(long)]
         source: String,
     },
+}
+
+/// The filters of a figure query; repeat a flag for several values, which are ORed.
+#[derive(Debug, Args)]
+pub struct Filters {
+    /// Only incidents in these countries (ISO codes, e.g. SY).
+    #[arg(long = "country")]
+    countries: Vec<String>,
+    /// Only incidents in these first-level areas, as recorded.
+    #[arg(long)]
+    admin1: Vec<String>,
+    /// Only incidents attributed to these belligerents, e.g. coalition.
+    #[arg(long)]
+    attributed_to: Vec<String>,
+    /// Only these sources' assessments and statements.
+    #[arg(long = "source")]
+    sources: Vec<String>,
+    /// Only incidents with these causes of death or injury, e.g. explosive-weapons (docs/rules.md).
+    #[arg(long)]
+    harm: Vec<String>,
+    /// Only incidents with these means, e.g. airstrike, drone-strike.
+    #[arg(long)]
+    means: Vec<String>,
+    /// Only incidents that hit these kinds of civilian object, e.g. healthcare.
+    #[arg(long)]
+    infrastructure: Vec<String>,
+}
+
+impl From<Filters> for pb::FigureFilters {
+    fn from(f: Filters) -> Self {
+        Self {
+            countries: f.countries,
+            admin1: f.admin1,
+            attributed_to: f.attributed_to,
+            sources: f.sources,
+            harm: f.harm,
+            means: f.means,
+            infrastructure: f.infrastructure,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -207,22 +233,14 @@ pub async fn run(
     match command {
         FiguresCommand::Reconcile {
             window,
-            countries,
-            admin1,
-            attributed_to,
-            sources,
+            filters,
             as_of,
         } => {
             let response = client
                 .get_reconciled_figures(pb::GetReconciledFiguresRequest {
                     from: window.from,
                     to: window.to,
-                    filters: Some(pb::FigureFilters {
-                        countries,
-                        admin1,
-                        attributed_to,
-                        sources,
-                    }),
+                    filters: Some(filters.into()),
                     as_of: as_of.unwrap_or_default(),
                 })
                 .await?
@@ -236,9 +254,7 @@ pub async fn run(
         FiguresCommand::Series {
             window,
             granularity,
-            countries,
-            attributed_to,
-            sources,
+            filters,
         } => {
             let granularity = match granularity {
                 GranularityArg::Day => pb::Granularity::Day,
@@ -250,12 +266,7 @@ pub async fn run(
                 .get_figure_series(pb::GetFigureSeriesRequest {
                     from: window.from,
                     to: window.to,
-                    filters: Some(pb::FigureFilters {
-                        countries,
-                        admin1: Vec::new(),
-                        attributed_to,
-                        sources,
-                    }),
+                    filters: Some(filters.into()),
                     as_of: String::new(),
                     granularity: granularity.into(),
                 })

@@ -302,6 +302,10 @@ async fn import_airwars(
         "groups_above_killed": s.groups_above_killed,
         "invalid_group_figures": s.invalid_group_figures,
         "groups_adding_above_killed": s.groups_adding_above_killed,
+        "harm_stated": s.harm_stated[0],
+        "means_stated": s.harm_stated[1],
+        "infrastructure_stated": s.harm_stated[2],
+        "unmapped_terms": s.unmapped_terms,
         "import": response,
     });
     out.show(&report, || {
@@ -325,6 +329,13 @@ async fn import_airwars(
              {} rows' groups add up to more than killed's max, kept as given",
             s.groups_above_killed, s.invalid_group_figures, s.groups_adding_above_killed
         ));
+        let [harm, means, infrastructure] = s.harm_stated;
+        line(format!(
+            "harm in {harm} incidents, means in {means}, infrastructure hit in {infrastructure}"
+        ));
+        for (spelling, rows) in &s.unmapped_terms {
+            line(format!("  unmapped {spelling}: {rows} rows, kept without it"));
+        }
         print_summary(&response, total, started, &|index| {
             codes.get(usize::try_from(index).ok()?.checked_sub(1)?).map(|c| (*c).to_owned())
         });

@@ -1,5 +1,6 @@
 //! Incidents, their references in each source's numbering, and the links between reports of one event.
 
+use crate::harm::HarmDone;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
@@ -38,6 +39,7 @@ pub struct IncidentDetails {
     pub location: Location,
     /// Belligerent slugs, deduplicated and sorted.
     pub attributed_to: BTreeSet<Slug>,
+    pub harm_done: HarmDone,
 }
 
 /// An incident to record: at least one reference, deduplicated and sorted.
@@ -146,6 +148,7 @@ mod tests {
                 precision: Precision::Admin1,
             },
             attributed_to: BTreeSet::new(),
+            harm_done: HarmDone::default(),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod count;
 pub mod country;
 pub mod dates;
 pub mod geo;
+pub mod harm;
 pub mod ids;
 pub mod incident;
 pub mod paging;

@@ -21,10 +21,11 @@
 //!   other figures are kept; groups whose mins add up to more than killed's max are kept as given
 //!   (each may be right, the overlap unknown) and counted.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use civcas_domain::harm::{HarmDone, Terms, Vocabulary};
 use civcas_domain::text::limits;
 use civcas_domain::{
     AssessmentDetails, AssessmentFields, Coordinates, CountRange, CountryCode, DateInterval,
@@ -98,6 +99,11 @@ pub struct AirwarsSummary {
     pub groups_above_killed: u64,
     /// Rows with a group dropped because it is not a whole number or its min exceeds its max.
     pub invalid_group_figures: u64,
+    /// Incidents with a harm, a means and an infrastructure term, in that order.
+    pub harm_stated: [u64; 3],
+    /// Spellings of harm, means or infrastructure that map to no term, with how many rows hold
+    /// each; the rows are kept without them.
+    pub unmapped_terms: BTreeMap<String, u64>,
     /// Rows whose groups' stated mins add up to more than killed's max; the groups within it are
     /// kept as given.
     pub groups_adding_above_killed: u64,
@@ -418,6 +424,9 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
         "civilians_killed_max",
         "civilians_injured_min",
         "civilians_injured_max",
+        "cause_of_death_injury",
+        "strike_type",
+        "infrastructure",
         "children_killed_min",
         "children_killed_max",
         "women_killed_min",
@@ -592,7 +601,19 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
                 precision,
             },
             attributed_to: parties.map(|p| p.attributed_to.clone()).unwrap_or_default(),
+            harm_done: HarmDone {
+                harm: terms(field("cause_of_death_injury"), &HARM, &mut summary),
+                means: terms(field("strike_type"), &MEANS, &mut summary),
+                infrastructure: terms(field("infrastructure"), &INFRASTRUCTURE, &mut summary),
+            },
         };
+        for (stated, any) in summary.harm_stated.iter_mut().zip([
+            !details.harm_done.harm.is_empty(),
+            !details.harm_done.means.is_empty(),
+            !details.harm_done.infrastructure.is_empty(),
+        ]) {
+            *stated += u64::from(any);
+        }
         let airwars = SourceId::parse(AIRWARS).unwrap_or_else(|_| unreachable!("a valid slug"));
         let Ok(own) = IncidentReference::new(airwars.clone(), &code) else {
             reject(&mut summary, "has no code".to_owned());
@@ -702,6 +723,115 @@ pub fn read(files: &AirwarsFiles) -> Result<AirwarsData, ImportError> {
     Ok(AirwarsData { records, summary })
 }
 
+/// Airwars' spellings of the causes of death or injury (`cause_of_death_injury`), and their terms.
+const HARM: [(&str, &str); 11] = [
+    ("Heavy weapons and explosive munitions", "explosive-weapons"),
+    ("Small arms and light weapons", "small-arms"),
+    (
+        "Planted explosives and unexploded ordnance (UXO)",
+        "planted-explosives-uxo",
+    ),
+    ("Chemical, Biological, Radiological, Nuclear (CBRN)", "cbrn"),
+    ("Incendiary", "incendiary"),
+    ("Electromagnetic weapons", "electromagnetic"),
+    (
+        "Denial of access to/destruction of objects indispensable to survival",
+        "denial-of-essentials",
+    ),
+    ("Accidents related to conflict", "conflict-accident"),
+    ("Run over by vehicle", "vehicle"),
+    ("Use of objects and other means", "other-means"),
+    ("Unknown", "unknown"),
+];
+
+/// Airwars' `strike_type` spellings and their means. "Airstrike and/or Artillery" is either, so it
+/// gives both: a filter on either finds it.
+const MEANS: [(&str, &str); 9] = [
+    ("Airstrike", "airstrike"),
+    ("Airstrike and/or Artillery", "airstrike"),
+    ("Airstrike and/or Artillery", "artillery"),
+    ("Artillery", "artillery"),
+    ("Drone Strike", "drone-strike"),
+    ("Counter-Terrorism Action (Ground)", "ground-action"),
+    ("Ground operation", "ground-action"),
+    ("Naval bombardment", "naval-bombardment"),
+    ("Unknown", "unknown"),
+];
+
+/// Airwars' `infrastructure` spellings and their terms.
+const INFRASTRUCTURE: [(&str, &str); 28] = [
+    ("Residential", "residential"),
+    ("House", "residential"),
+    ("Apartment Building", "residential"),
+    ("Education", "education"),
+    ("Secondary School", "education"),
+    ("Healthcare", "healthcare"),
+    ("Hospital", "healthcare"),
+    ("Clinic", "healthcare"),
+    ("Ambulance", "healthcare"),
+    ("Agriculture", "agriculture"),
+    ("Agricultural Land", "agriculture"),
+    ("Livestock", "agriculture"),
+    ("Commerce", "commerce"),
+    ("Market", "commerce"),
+    ("Shop", "commerce"),
+    ("Religious", "religious"),
+    ("Mosque", "religious"),
+    ("Vehicle", "vehicle"),
+    ("Car", "vehicle"),
+    ("Motorcycle", "vehicle"),
+    ("IDP or Refugee Camp", "displacement-camp"),
+    ("Water", "water"),
+    ("Dam", "water"),
+    ("Oil Facility", "energy"),
+    ("Factory", "industry"),
+    ("Warehouse", "industry"),
+    ("Equipment / Machinery", "industry"),
+    ("Military", "military"),
+];
+
+/// The terms of a list of Airwars spellings joined by commas. A spelling may hold a comma itself
+/// ("Chemical, Biological, …"), so known spellings are matched first, longest first; whatever else
+/// lies between commas is counted as unmapped.
+fn terms<V: Vocabulary>(
+    raw: &str,
+    spellings: &[(&str, &str)],
+    summary: &mut AirwarsSummary,
+) -> Terms<V> {
+    let mut found = Terms::NONE;
+    let mut rest = raw.trim();
+    while !rest.is_empty() {
+        let known = spellings
+            .iter()
+            .filter(|(spelling, _)| {
+                rest.strip_prefix(spelling)
+                    .is_some_and(|after| after.is_empty() || after.starts_with(','))
+            })
+            .max_by_key(|(spelling, _)| spelling.len());
+        let taken = match known {
+            Some((spelling, _)) => {
+                for (_, term) in spellings.iter().filter(|(s, _)| s == spelling) {
+                    found = found.with(
+                        Terms::parse_one(term)
+                            .unwrap_or_else(|_| unreachable!("{term} is a {} term", V::NAME)),
+                    );
+                }
+                spelling.len()
+            }
+            None => {
+                let item = rest.split(',').next().unwrap_or(rest);
+                *summary
+                    .unmapped_terms
+                    .entry(format!("{}: {}", V::NAME, item.trim()))
+                    .or_default() += 1;
+                item.len()
+            }
+        };
+        rest = rest[taken..].trim_start_matches([',', ' ']);
+    }
+    found
+}
+
 /// Airwars' children, women and men killed, checked against killed as the module doc says. A group
 /// whose min exceeds killed's max is counted so even when its own max is malformed too.
 fn killed_by_group<'a>(
@@ -768,6 +898,35 @@ fn assessment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_spelling_maps_to_a_term_of_its_vocabulary_and_lists_split_right() {
+        use civcas_domain::harm::{Harm, Infrastructure, Means};
+        fn check<V: Vocabulary>(spellings: &[(&str, &str)]) {
+            for (spelling, term) in spellings {
+                assert!(Terms::<V>::parse_one(term).is_ok(), "{spelling} → {term}");
+            }
+        }
+        check::<Harm>(&HARM);
+        check::<Means>(&MEANS);
+        check::<Infrastructure>(&INFRASTRUCTURE);
+        let mut summary = AirwarsSummary::default();
+        let harm: Terms<Harm> = terms(
+            "Chemical, Biological, Radiological, Nuclear (CBRN), Heavy weapons and explosive munitions, Lasers",
+            &HARM,
+            &mut summary,
+        );
+        assert_eq!(
+            harm.slugs().collect::<Vec<_>>(),
+            ["explosive-weapons", "cbrn"]
+        );
+        assert_eq!(summary.unmapped_terms.get("harm: Lasers"), Some(&1));
+        let means: Terms<Means> = terms("Airstrike and/or Artillery", &MEANS, &mut summary);
+        assert_eq!(
+            means.slugs().collect::<Vec<_>>(),
+            ["airstrike", "artillery"]
+        );
+    }
 
     #[test]
     fn belligerents_are_normalised_to_one_slug_each() {

@@ -17,6 +17,7 @@
 use std::path::Path;
 
 use chrono::{Days, NaiveDate};
+use civcas_domain::harm::HarmDone;
 use civcas_domain::text::limits;
 use civcas_domain::{
     AssessmentDetails, AssessmentFields, Coordinates, CountRange, CountryCode, DateInterval,
@@ -260,6 +261,8 @@ pub fn read(path: &Path, published_on: Option<NaiveDate>) -> Result<UcdpData, Im
                 .iter()
                 .filter_map(|s| side_slug(s))
                 .collect(),
+            // GED records deaths, not their means.
+            harm_done: HarmDone::default(),
         };
         let ucdp = SourceId::parse(UCDP).unwrap_or_else(|_| unreachable!("a valid id"));
         let (Ok(reference), false) = (IncidentReference::new(ucdp, &id), id.is_empty()) else {

@@ -701,7 +701,10 @@ async fn insert_new<'a>(
             .bind::<Array<Nullable<BigInt>>, _>(column(&assessments, |(_, a)| a.duplicate_of))
             .bind::<Array<Nullable<Text>>, _>(column(&assessments, |(_, a)| a.citation))
             .bind::<Array<Nullable<Text>>, _>(column(&assessments, |(_, a)| a.notes))
-            .bind::<Text, _>(crate::changes::CHANNEL),
+            .bind::<Text, _>(crate::changes::CHANNEL)
+            .bind::<Array<Text>, _>(column(&details, |d| d.harm.join(",")))
+            .bind::<Array<Text>, _>(column(&details, |d| d.means.join(",")))
+            .bind::<Array<Text>, _>(column(&details, |d| d.infrastructure.join(","))),
     );
     let returned = statement.load::<InsertedRow>(conn).await?;
     let mut incident_ids = vec![None; incidents.len()];

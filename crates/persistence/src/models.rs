@@ -2,6 +2,7 @@
 //! (`*Row`) and write models (`New*Row`) are kept apart; none of them leaves the crate.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use civcas_domain::harm::{HarmDone, Terms, Vocabulary};
 use civcas_domain::{
     Area, Assessment, AssessmentDetails, AssessmentFields, AssessmentId, Coordinates, CountRange,
     CountryCode, DateInterval, HttpUrl, IncidentDetails, IncidentId, KilledByGroup, Location,
@@ -99,6 +100,9 @@ pub(crate) struct IncidentRow {
     pub attributed_to: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub harm: Vec<String>,
+    pub means: Vec<String>,
+    pub infrastructure: Vec<String>,
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
@@ -113,6 +117,9 @@ pub(crate) struct IncidentDetailsRow<'a> {
     pub longitude: Option<f64>,
     pub location_precision: &'static str,
     pub attributed_to: Vec<&'a str>,
+    pub harm: Vec<&'static str>,
+    pub means: Vec<&'static str>,
+    pub infrastructure: Vec<&'static str>,
 }
 
 impl<'a> From<&'a IncidentDetails> for IncidentDetailsRow<'a> {
@@ -127,8 +134,30 @@ impl<'a> From<&'a IncidentDetails> for IncidentDetailsRow<'a> {
             longitude: d.location.coordinates.map(|c| c.longitude()),
             location_precision: d.location.precision.as_str(),
             attributed_to: d.attributed_to.iter().map(Slug::as_str).collect(),
+            harm: d.harm_done.harm.slugs().collect(),
+            means: d.harm_done.means.slugs().collect(),
+            infrastructure: d.harm_done.infrastructure.slugs().collect(),
         }
     }
+}
+
+/// What harmed and what was hit, back from its three columns of slugs.
+pub(crate) fn harm_done(
+    harm: &[String],
+    means: &[String],
+    infrastructure: &[String],
+) -> Result<HarmDone, RepositoryError> {
+    fn terms<V: Vocabulary>(slugs: &[String]) -> Result<Terms<V>, RepositoryError> {
+        slugs
+            .iter()
+            .map(|s| Terms::parse_one(s).map_err(|e| corrupt(V::NAME, e)))
+            .collect()
+    }
+    Ok(HarmDone {
+        harm: terms(harm)?,
+        means: terms(means)?,
+        infrastructure: terms(infrastructure)?,
+    })
 }
 
 impl IncidentRow {
@@ -150,6 +179,7 @@ impl IncidentRow {
                 .map(|s| Slug::parse(s))
                 .collect::<Result<_, _>>()
                 .map_err(bad)?,
+            harm_done: harm_done(&self.harm, &self.means, &self.infrastructure)?,
         })
     }
 }

@@ -66,6 +66,9 @@ diesel::table! {
         attributed_to -> Array<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        harm -> Array<Text>,
+        means -> Array<Text>,
+        infrastructure -> Array<Text>,
     }
 }
 

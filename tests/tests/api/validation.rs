@@ -73,6 +73,21 @@ bad_inputs! {
             ..credible(Some((2, Some(3))))
         }),
         names "assessment.children_killed.min";
+    an_unknown_harm: app => app.record_incident(pb::Incident {
+            harm: vec!["explosive-weapons".into(), "lasers".into()],
+            ..incident("airwars", "CS1", "2017-06-01")
+        }),
+        names "incident.harm[1]";
+    an_unknown_means_filter: app => app.get_reconciled_figures(pb::GetReconciledFiguresRequest {
+            from: "2017-01-01".into(),
+            to: "2017-12-31".into(),
+            filters: Some(pb::FigureFilters {
+                means: vec!["catapult".into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        names "filters.means[0]";
     verdict_unspecified: app => app.record_assessment(pb::Assessment {
             verdict: 0,
             ..credible(None)

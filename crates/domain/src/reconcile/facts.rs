@@ -18,6 +18,7 @@ use crate::assessment::{KilledByGroup, Verdict};
 use crate::count::CountRange;
 use crate::country::CountryCode;
 use crate::dates::DateInterval;
+use crate::harm::HarmDone;
 use crate::ids::{AssessmentId, IncidentId};
 use crate::incident::IncidentPair;
 use crate::slug::{Slug, SourceId};
@@ -34,6 +35,7 @@ pub struct IncidentFacts {
     /// Sorted; a list rather than a set, since most incidents name one party and a read model holds
     /// millions of them.
     pub attributed_to: Vec<Slug>,
+    pub harm_done: HarmDone,
 }
 
 /// What reconciliation needs to know of an assessment.

@@ -30,6 +30,7 @@ use crate::assessment::{Demographic, Tier, Verdict};
 use crate::count::CountRange;
 use crate::country::CountryCode;
 use crate::dates::DateInterval;
+use crate::harm::HarmDone;
 use crate::ids::IncidentId;
 use crate::slug::{Slug, SourceId};
 use crate::statement::{ATTRIBUTED_TO_ALL, Measure, Statement};
@@ -44,13 +45,16 @@ pub struct Filters {
     /// comparison to the statement's locality (rule 6).
     pub localities: BTreeSet<String>,
     pub attributed_to: BTreeSet<Slug>,
+    /// The means of harm and what was hit: each of the three chooses incidents with any of its
+    /// terms.
+    pub harm_done: HarmDone,
     /// Whose assessments and statements count; empty means every source.
     pub sources: BTreeSet<SourceId>,
 }
 
 impl Filters {
-    /// Whether the incident filters (countries, admin1, localities, attributed_to) choose
-    /// `incident`.
+    /// Whether the incident filters (countries, admin1, localities, attributed_to, harm, means,
+    /// infrastructure) choose `incident`.
     pub fn chooses(&self, incident: &IncidentFacts) -> bool {
         let among = |values: &BTreeSet<String>, value: &Option<String>| {
             values.is_empty() || value.as_ref().is_some_and(|v| values.contains(v))
@@ -63,6 +67,12 @@ impl Filters {
                     .attributed_to
                     .iter()
                     .any(|b| self.attributed_to.contains(b)))
+            && self.harm_done.harm.choose(incident.harm_done.harm)
+            && self.harm_done.means.choose(incident.harm_done.means)
+            && self
+                .harm_done
+                .infrastructure
+                .choose(incident.harm_done.infrastructure)
     }
 
     /// Whether the statement filters (countries, attributed_to) choose `statement` (rule 6). The
@@ -540,6 +550,7 @@ fn own_at_tier(
         admin1: d.area.admin1.iter().cloned().collect(),
         localities: d.area.locality.iter().cloned().collect(),
         attributed_to: BTreeSet::new(),
+        harm_done: HarmDone::default(),
         sources: BTreeSet::from([statement.source_id.clone()]),
     };
     // "Has incident assessments" as of the query: what was not yet published does not exist.

@@ -18,7 +18,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures::TryStreamExt;
 
 use crate::error::{StoreError, StoreResult, corrupt};
-use crate::models::{StatementRow, count_range, killed_by_group};
+use crate::models::{StatementRow, count_range, harm_done, killed_by_group};
 use crate::schema::statements;
 
 /// One incident with every assessment of it and every explicit link that names it.
@@ -97,6 +97,12 @@ struct IncidentFactRow {
     locality: Option<String>,
     #[diesel(sql_type = Array<Text>)]
     attributed_to: Vec<String>,
+    #[diesel(sql_type = Array<Text>)]
+    harm: Vec<String>,
+    #[diesel(sql_type = Array<Text>)]
+    means: Vec<String>,
+    #[diesel(sql_type = Array<Text>)]
+    infrastructure: Vec<String>,
 }
 
 impl IncidentFactRow {
@@ -117,6 +123,7 @@ impl IncidentFactRow {
             admin1: row.admin1,
             locality: row.locality,
             attributed_to,
+            harm_done: harm_done(&row.harm, &row.means, &row.infrastructure)?,
         })
     }
 }
@@ -197,7 +204,8 @@ struct LinkRow {
     high_incident_id: i64,
 }
 
-const INCIDENT_COLUMNS: &str = "SELECT id, occurred_from, occurred_to, country, admin1, locality, attributed_to FROM incidents";
+const INCIDENT_COLUMNS: &str = "SELECT id, occurred_from, occurred_to, country, admin1, locality, attributed_to, \
+     harm, means, infrastructure FROM incidents";
 const ASSESSMENT_COLUMNS: &str = "SELECT id AS assessment_id, source_id, incident_id, verdict, killed_min, killed_max, \
      injured_min, injured_max, children_killed_min, children_killed_max, women_killed_min, \
      women_killed_max, men_killed_min, men_killed_max, assessed_on, recorded_at, duplicate_of \
@@ -324,6 +332,7 @@ pub(crate) async fn every_group(
     let mut joined: HashMap<i64, Vec<IncidentRecord>> = HashMap::new();
     let mut rows = diesel::sql_query(
         "SELECT i.id, i.occurred_from, i.occurred_to, i.country, i.admin1, i.locality, i.attributed_to,
+                i.harm, i.means, i.infrastructure,
                 a.id AS assessment_id, a.source_id, a.incident_id, a.verdict, a.killed_min,
                 a.killed_max, a.injured_min, a.injured_max, a.children_killed_min,
                 a.children_killed_max, a.women_killed_min, a.women_killed_max, a.men_killed_min,

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::{Datelike, NaiveDate};
+use civcas_domain::harm::HarmDone;
 use civcas_domain::reconcile::{Filters, Group, IncidentFacts, Part, Selection, Tally};
 use civcas_domain::{CountryCode, DateInterval, Slug};
 
@@ -132,6 +133,7 @@ impl Summed {
                 self.key_ids.insert(key(incident), id);
                 self.keys.push(IncidentFacts {
                     locality: None,
+                    harm_done: HarmDone::default(),
                     ..incident.clone()
                 });
                 id
@@ -200,8 +202,9 @@ impl Summed {
         selection: &Selection,
         visit: &mut dyn FnMut(Part<'a>),
     ) {
-        // A key holds no locality: a filter on localities reads each group.
-        if !filters.localities.is_empty() {
+        // A key holds no locality, harm, means or infrastructure: a filter on them reads each
+        // group.
+        if !filters.localities.is_empty() || !filters.harm_done.is_empty() {
             for slot in self.slots_meeting(window) {
                 if let Some(group) = &groups[slot] {
                     visit(Part::Group(group));

@@ -11,7 +11,8 @@
 -- concurrent commit overtook, finds its n missing from the answer.
 --
 -- It returns each new incident's n and id, then each new assessment's id with its key; and when it
--- returns any row, it notifies channel $34, once, when the transaction commits.
+-- returns any row, it notifies channel $34, once, when the transaction commits. The new incidents'
+-- harm, means and infrastructure come last, as $35 to $37.
 WITH already_stored AS MATERIALIZED (
     SELECT k.n
     FROM unnest($11::text[], $12::text[], $14::bigint[]) AS k (source_id, external_ref, n)
@@ -26,13 +27,17 @@ WITH already_stored AS MATERIALIZED (
     WHERE n NOT IN (SELECT n FROM already_stored)
 ), new_incidents AS (
     INSERT INTO incidents (id, occurred_from, occurred_to, country, admin1, locality, latitude,
-                           longitude, location_precision, attributed_to)
+                           longitude, location_precision, attributed_to, harm, means,
+                           infrastructure)
     SELECT r.id, i.occurred_from, i.occurred_to, i.country, i.admin1, i.locality, i.latitude,
-           i.longitude, i.location_precision, string_to_array(i.attributed_to, ',')
+           i.longitude, i.location_precision, string_to_array(i.attributed_to, ','),
+           string_to_array(i.harm, ','), string_to_array(i.means, ','),
+           string_to_array(i.infrastructure, ',')
     FROM unnest($2::date[], $3::date[], $4::text[], $5::text[], $6::text[], $7::float8[],
-                $8::float8[], $9::text[], $10::text[])
+                $8::float8[], $9::text[], $10::text[], $35::text[], $36::text[], $37::text[])
          WITH ORDINALITY AS i (occurred_from, occurred_to, country, admin1, locality, latitude,
-                               longitude, location_precision, attributed_to, n)
+                               longitude, location_precision, attributed_to, harm, means,
+                               infrastructure, n)
     JOIN reserved r USING (n)
 ), new_references AS (
     INSERT INTO incident_references (source_id, external_ref, incident_id)

@@ -14,7 +14,7 @@ use civcas_domain::{
     AllValid, AtField, CountryCode, DateInterval, IncidentId, SourceId, Verdict, Violations,
 };
 
-use super::{both_ways, enum_field, interval, slug};
+use super::{both_ways, enum_field, harm_done, interval, slug};
 use crate::v1 as pb;
 
 both_ways!(Granularity, Granularity {
@@ -34,8 +34,11 @@ impl TryFrom<pb::FigureFilters> for Filters {
             admin1,
             attributed_to,
             sources,
+            harm,
+            means,
+            infrastructure,
         } = filters;
-        let (countries, admin1, attributed_to, sources) = (
+        let (countries, admin1, attributed_to, sources, harm_done) = (
             each("filters.countries", countries, |c, field| {
                 CountryCode::parse(&c).at(field)
             }),
@@ -48,6 +51,7 @@ impl TryFrom<pb::FigureFilters> for Filters {
             each("filters.sources", sources, |s, field| {
                 SourceId::parse(&s).at(field)
             }),
+            harm_done("filters", harm, means, infrastructure),
         )
             .all_valid()?;
         Ok(Self {
@@ -56,6 +60,7 @@ impl TryFrom<pb::FigureFilters> for Filters {
             // Not offered by the API; used for statements' own comparisons.
             localities: BTreeSet::new(),
             attributed_to: attributed_to.into_iter().collect(),
+            harm_done,
             sources: sources.into_iter().collect(),
         })
     }

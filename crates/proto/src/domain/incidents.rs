@@ -9,7 +9,8 @@ use civcas_domain::{
 };
 
 use super::{
-    both_ways, enum_field, interval, latest_today, optional_text, required, slug, timestamp,
+    both_ways, enum_field, harm_done, interval, latest_today, optional_text, required, slug, slugs,
+    timestamp,
 };
 use crate::v1 as pb;
 
@@ -74,8 +75,11 @@ pub(super) fn new_incident(prefix: &str, raw: pb::Incident) -> Result<NewInciden
         linked_incident_ids: _,
         create_time: _,
         update_time: _,
+        harm,
+        means,
+        infrastructure,
     } = raw;
-    let (references, occurred, location, attributed_to) = (
+    let (references, occurred, location, attributed_to, harm_done) = (
         each(&format!("{prefix}.references"), references, |r, field| {
             reference(field, r)
         }),
@@ -93,12 +97,14 @@ pub(super) fn new_incident(prefix: &str, raw: pb::Incident) -> Result<NewInciden
             attributed_to,
             |s, field| slug(field, &s),
         ),
+        harm_done(prefix, harm, means, infrastructure),
     )
         .all_valid()?;
     let details = IncidentDetails {
         occurred,
         location,
         attributed_to: attributed_to.into_iter().collect(),
+        harm_done,
     };
     NewIncident::new(references, details).at(prefix)
 }
@@ -148,6 +154,9 @@ fn incident<'a>(
         linked_incident_ids: Vec::new(),
         create_time: None,
         update_time: None,
+        harm: slugs(details.harm_done.harm),
+        means: slugs(details.harm_done.means),
+        infrastructure: slugs(details.harm_done.infrastructure),
     }
 }
 

@@ -11,7 +11,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use civcas_domain::dates::{not_in_future, parse_date};
+use civcas_domain::harm::{HarmDone, Terms, Vocabulary};
 use civcas_domain::text::bounded_text;
+use civcas_domain::validation::each;
 use civcas_domain::{AllValid, AtField, CountRange, DateInterval, HttpUrl, Slug, Violations};
 
 use crate::v1 as pb;
@@ -135,6 +137,37 @@ where
                 format!("must be a {type_name} other than *_UNSPECIFIED, got {raw}"),
             )
         })
+}
+
+/// The harm, means and infrastructure of an incident or a filter at `prefix` (`incident`,
+/// `filters`): every value must be a term of its vocabulary.
+fn harm_done(
+    prefix: &str,
+    harm: Vec<String>,
+    means: Vec<String>,
+    infrastructure: Vec<String>,
+) -> Result<HarmDone, Violations> {
+    fn terms<V: Vocabulary>(prefix: &str, values: Vec<String>) -> Result<Terms<V>, Violations> {
+        let field = format!("{prefix}.{}", V::NAME);
+        let terms = each(&field, values, |v, field| Terms::parse_one(&v).at(field))?;
+        Ok(terms.into_iter().collect())
+    }
+    let (harm, means, infrastructure) = (
+        terms(prefix, harm),
+        terms(prefix, means),
+        terms(prefix, infrastructure),
+    )
+        .all_valid()?;
+    Ok(HarmDone {
+        harm,
+        means,
+        infrastructure,
+    })
+}
+
+/// The slugs of a set of terms, for a message.
+fn slugs<V: Vocabulary>(terms: Terms<V>) -> Vec<String> {
+    terms.slugs().map(str::to_owned).collect()
 }
 
 fn count_range(field: &str, raw: Option<pb::CountRange>) -> Result<Option<CountRange>, Violations> {

@@ -541,3 +541,58 @@ fn a_boundary_cluster_adds_its_children_to_max_only() {
         );
     }
 }
+
+#[test]
+fn a_means_filter_chooses_clusters_with_a_member_of_those_means() {
+    let mut w = World::new();
+    w.incident(1, "2017-06-10", "2017-06-10", &["coalition"])
+        .by_means("drone-strike")
+        .incident(2, "2017-06-11", "2017-06-11", &["coalition"])
+        .by_means("artillery")
+        .incident(3, "2017-06-12", "2017-06-12", &["coalition"])
+        .link(2, 3)
+        .assess(
+            "cjtf-oir",
+            1,
+            Verdict::Credible,
+            range(1, Some(1)),
+            "2017-08-04",
+        )
+        .assess(
+            "cjtf-oir",
+            2,
+            Verdict::Credible,
+            range(2, Some(2)),
+            "2017-08-04",
+        )
+        .assess(
+            "cjtf-oir",
+            3,
+            Verdict::Credible,
+            range(4, Some(4)),
+            "2017-08-04",
+        );
+    let killed_by = |means: &[&str]| {
+        let mut filters = Filters::default();
+        filters.harm_done.means = means
+            .iter()
+            .map(|m| crate::harm::Terms::parse_one(m).unwrap())
+            .collect();
+        let figures = reconcile(
+            &w.data,
+            &FigureQuery {
+                window: june(),
+                filters,
+                as_of: None,
+            },
+        );
+        tier(&figures.tiers, Tier::Established).killed.min
+    };
+    // Artillery chooses the cluster of 2 and 3 by its member 2, and then all of it: one event, the
+    // Coalition's largest figure for it, max(2, 4) = 4.
+    assert_eq!(killed_by(&["artillery"]), 4);
+    // Values within one filter are ORed: 4 + 1.
+    assert_eq!(killed_by(&["artillery", "drone-strike"]), 5);
+    assert_eq!(killed_by(&["airstrike"]), 0);
+    assert_eq!(killed_by(&[]), 5);
+}

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::flow::assessment_flow;
 use super::series::{Granularity, buckets, figure_series};
 use super::*;
+use crate::harm::HarmDone;
 use crate::statement::{Area, Qualifier, StatementDetails, StatementFields};
 use crate::{AssessmentId, IncidentPair, KilledByGroup, StatementId};
 
@@ -70,7 +71,15 @@ impl World {
                 .iter()
                 .map(|s| Slug::parse(s).unwrap())
                 .collect(),
+            harm_done: HarmDone::default(),
         });
+        self
+    }
+
+    /// Gives the last incident the means `by`.
+    fn by_means(&mut self, by: &str) -> &mut Self {
+        let means = crate::harm::Terms::parse_one(by).unwrap();
+        self.data.incidents.last_mut().unwrap().harm_done.means = means;
         self
     }
 

@@ -1,0 +1,1 @@
+ALTER TABLE incidents DROP COLUMN harm, DROP COLUMN means, DROP COLUMN infrastructure;
