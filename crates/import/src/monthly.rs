@@ -251,7 +251,7 @@ pub fn read_cjtf_oir(path: &Path) -> Result<MonthlyData, ImportError> {
 /// and without (`civilians`) police, and Anbar's own figures as Anbar's area. UNAMI calls its figures
 /// an "absolute minimum" and attributes them to no one: AT_LEAST, attributed to `all`. A month Anbar
 /// did not report gives no Anbar statement: missing, never zero. A release without a full date is
-/// dated by [`publication_date`], and the notes say so.
+/// dated by `publication_date`, and the notes say so.
 pub fn read_unami(path: &Path) -> Result<MonthlyData, ImportError> {
     let mut table = Table::open(path)?;
     let col = |name| table.column(name);

@@ -20,7 +20,7 @@
 //!   min exceeds killed's max, or that is not a whole number, is dropped and counted, and the row's
 //!   other figures are kept; groups whose mins add up to more than killed's max are kept as given
 //!   (each may be right, the overlap unknown) and counted;
-//! - harm, means and infrastructure come through the spelling tables of [`spellings`]; a spelling
+//! - harm, means and infrastructure come through the spelling tables of `spellings`; a spelling
 //!   in none is counted and left out.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};

@@ -6,7 +6,7 @@
 //!   request (`assessment.civilians_killed.max`), and all bad fields are reported together.
 //!
 //! Messages are destructured completely, both ways, so that a field added to the proto breaks the
-//! build here until someone decides what it means. Enums are mapped by [`both_ways!`], which
+//! build here until someone decides what it means. Enums are mapped by `both_ways!`, which
 //! writes both directions from one list.
 
 use chrono::{DateTime, NaiveDate, Utc};
