@@ -91,23 +91,26 @@ pub(crate) async fn import(
 pub(crate) const BARE_TABLE: &str = "CREATE TABLE bare_rows (
     external_ref text, occurred_from date, occurred_to date, country text, admin1 text,
     locality text, attributed_to text[], source_id text, verdict text, killed_min int,
-    killed_max int, assessed_on date, duplicate_of_ref text)";
+    killed_max int, children_killed_min int, children_killed_max int, assessed_on date,
+    duplicate_of_ref text)";
 
 pub(crate) fn copy_lines(data: &Dataset) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.rows() * 110);
     for row in data.first.iter().chain(&data.later) {
         let i = &data.incidents[row.incident];
-        let (min, max) = row
-            .killed
-            .map_or(("\\N".to_owned(), "\\N".to_owned()), |(a, b)| {
+        let columns = |range: Option<(u32, u32)>| {
+            range.map_or(("\\N".to_owned(), "\\N".to_owned()), |(a, b)| {
                 (a.to_string(), b.to_string())
-            });
+            })
+        };
+        let (min, max) = columns(row.killed);
+        let (children_min, children_max) = columns(row.children);
         let duplicate = row
             .duplicate_of
             .map_or("\\N".to_owned(), |t| data.incidents[t].reference.clone());
         out.extend_from_slice(
             format!(
-                "{}\t{}\t{}\t{}\t{}\t{}\t{{{}}}\t{}\t{}\t{min}\t{max}\t{}\t{duplicate}\n",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{{{}}}\t{}\t{}\t{min}\t{max}\t{children_min}\t{children_max}\t{}\t{duplicate}\n",
                 i.reference,
                 i.from,
                 i.to,
@@ -144,9 +147,11 @@ pub(crate) async fn copy_baseline(url: &SecretString, data: &Dataset) -> anyhow:
     Ok(data.rows() as f64 / took.as_secs_f64())
 }
 
-/// Tier figures as both sides report them: (tier, inside, boundary, killed min, killed max bounded,
-/// unbounded, without a figure).
-pub(crate) type Tiers = Vec<(i64, i64, i64, i64, i64, i64, i64)>;
+/// A sum as both sides report it: min, max bounded, unbounded, without a figure.
+pub(crate) type Sum = [i64; 4];
+
+/// Tier figures as both sides report them: (tier, inside, boundary, killed, children killed).
+pub(crate) type Tiers = Vec<(i64, i64, i64, Sum, Sum)>;
 
 pub(crate) fn tiers_of(figures: &pb::ReconciledFigures) -> Tiers {
     let mut tiers: Tiers = figures
@@ -160,16 +165,17 @@ pub(crate) fn tiers_of(figures: &pb::ReconciledFigures) -> Tiers {
                 _ => return None,
             };
             let counted = t.counted.unwrap_or_default();
-            let killed = t.killed.unwrap_or_default();
             let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            let sum = |s: Option<pb::RangeSum>| {
+                let s = s.unwrap_or_default();
+                [s.min, s.max_bounded, s.unbounded, s.without_figure].map(n)
+            };
             Some((
                 tier,
                 n(counted.inside),
                 n(counted.boundary),
-                n(killed.min),
-                n(killed.max_bounded),
-                n(killed.unbounded),
-                n(killed.without_figure),
+                sum(t.killed),
+                sum(t.children_killed),
             ))
         })
         // A tier with no cluster is no row in the baseline.
@@ -224,10 +230,8 @@ pub(crate) async fn baseline_tiers(
                 i64::from(r.get::<_, i32>(0)),
                 r.get(1),
                 r.get(2),
-                r.get(3),
-                r.get(4),
-                r.get(5),
-                r.get(6),
+                [r.get(3), r.get(4), r.get(5), r.get(6)],
+                [r.get(7), r.get(8), r.get(9), r.get(10)],
             )
         })
         .collect())

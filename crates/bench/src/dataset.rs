@@ -43,6 +43,8 @@ pub struct Row {
     pub source: &'static str,
     pub verdict: Verdict,
     pub killed: Option<(u32, u32)>,
+    /// Children killed: half of killed, in two of five of the monitor's first assessments.
+    pub children: Option<(u32, u32)>,
     pub assessed_on: String,
     /// Phase 2 rows name a stored incident; this is its index.
     pub duplicate_of: Option<usize>,
@@ -124,11 +126,13 @@ impl Dataset {
                 7 | 8 => Verdict::Contested,
                 _ => Verdict::Discounted,
             };
+            let killed = range(&mut rng);
             first.push(Row {
                 incident: i,
                 source: MONITOR,
                 verdict: monitor,
-                killed: Some(range(&mut rng)),
+                killed: Some(killed),
+                children: (i % 5 < 2).then_some((killed.0 / 2, killed.1 / 2)),
                 assessed_on: date(day + 30),
                 duplicate_of: None,
             });
@@ -146,6 +150,7 @@ impl Dataset {
                     source: BELLIGERENT,
                     verdict,
                     killed,
+                    children: None,
                     assessed_on: date(day + 60),
                     duplicate_of: None,
                 });
@@ -156,6 +161,7 @@ impl Dataset {
                     source: UN,
                     verdict: Verdict::Fair,
                     killed: Some(range(&mut rng)),
+                    children: None,
                     assessed_on: date(day + 45),
                     duplicate_of: None,
                 });
@@ -171,6 +177,7 @@ impl Dataset {
                     source: MONITOR,
                     verdict,
                     killed: Some(range(&mut rng)),
+                    children: None,
                     assessed_on: date(day + 400),
                     duplicate_of: None,
                 });
@@ -183,6 +190,7 @@ impl Dataset {
                 source: BELLIGERENT,
                 verdict: Verdict::Duplicate,
                 killed: None,
+                children: None,
                 assessed_on: date(days[pair + 1].max(days[pair]) + 90),
                 duplicate_of: Some(pair),
             });
@@ -231,6 +239,10 @@ impl Row {
                 .unwrap_or_default(),
             verdict: pb::Verdict::from(self.verdict).into(),
             civilians_killed: self.killed.map(|(min, max)| pb::CountRange {
+                min,
+                max: Some(max),
+            }),
+            children_killed: self.children.map(|(min, max)| pb::CountRange {
                 min,
                 max: Some(max),
             }),
