@@ -362,16 +362,34 @@ pub(crate) struct SourceSays {
 
 impl SourceSays {
     /// From one source's current assessments of the cluster's members, the first `source_of`.
-    pub(crate) fn of<'a>(
-        source_of: usize,
-        own: impl Iterator<Item = &'a AssessmentFacts> + Clone,
-    ) -> Self {
-        Self {
+    ///
+    /// Its figure at tier T is the largest min and the largest max (unbounded when any lacks a max)
+    /// among its assessments at T or higher that state one. Never a sum: a cluster is one event.
+    /// Read in one pass: this runs for every source of every cluster an answer reads.
+    pub(crate) fn of<'a>(source_of: usize, own: impl Iterator<Item = &'a AssessmentFacts>) -> Self {
+        let mut says = Self {
             source_of,
-            tier: own.clone().filter_map(|a| a.verdict.tier()).max(),
-            figures: Casualty::ALL
-                .map(|casualty| Tier::REPORTED.map(|t| source_figure(own.clone(), t, casualty))),
+            tier: None,
+            figures: [[None; 3]; 5],
+        };
+        for a in own {
+            let Some(tier) = a.verdict.tier() else {
+                continue;
+            };
+            says.tier = says.tier.max(Some(tier));
+            for (at, reported) in Tier::REPORTED.iter().enumerate() {
+                if tier < *reported {
+                    continue;
+                }
+                for casualty in Casualty::ALL {
+                    if let Some(figure) = casualty.of(a) {
+                        let held = &mut says.figures[casualty.index()][at];
+                        *held = Some(widen(*held, figure, u32::max));
+                    }
+                }
+            }
         }
+        says
     }
 
     fn figure(&self, tier: Tier, casualty: Casualty) -> Option<CountRange> {
@@ -380,39 +398,25 @@ impl SourceSays {
     }
 }
 
-/// A source's figure for a cluster at a tier: the largest min and the largest max (unbounded when
-/// any lacks a max) among its assessments at that tier or higher that state one. Never a sum: a
-/// cluster is one event.
-fn source_figure<'a>(
-    assessments: impl Iterator<Item = &'a AssessmentFacts>,
-    tier: Tier,
-    casualty: Casualty,
-) -> Option<CountRange> {
-    combine(
-        assessments
-            .filter(|a| a.verdict.tier().is_some_and(|t| t >= tier))
-            .filter_map(|a| casualty.of(a)),
-        u32::max,
-    )
-}
-
 /// Combines figures: the min `pick_min` keeps of their mins, and the largest max (none when any is
 /// unbounded); none when there is no figure.
 fn combine(
     figures: impl Iterator<Item = CountRange>,
     pick_min: impl Fn(u32, u32) -> u32,
 ) -> Option<CountRange> {
-    let (min, max) = figures.fold(None, |acc: Option<(u32, Option<u32>)>, f| {
-        Some(match acc {
-            None => (f.min(), f.max()),
-            Some((min, max)) => (
-                pick_min(min, f.min()),
-                max.zip(f.max()).map(|(a, b)| a.max(b)),
-            ),
-        })
-    })?;
+    figures.fold(None, |held, figure| Some(widen(held, figure, &pick_min)))
+}
+
+/// `held` with `figure` combined in, as [`combine`] does.
+fn widen(
+    held: Option<CountRange>,
+    figure: CountRange,
+    pick_min: impl Fn(u32, u32) -> u32,
+) -> CountRange {
+    let Some(held) = held else { return figure };
+    let max = held.max().zip(figure.max()).map(|(a, b)| a.max(b));
     // max >= every min >= the chosen min, so the range is valid.
-    CountRange::new(min, max).ok()
+    CountRange::new(pick_min(held.min(), figure.min()), max).unwrap_or(held)
 }
 
 /// Rule 3 alone, over `window` and `filters`: what [`own_at_tier`] compares a statement with.
