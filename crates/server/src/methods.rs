@@ -146,6 +146,16 @@ impl Method {
         }
     }
 
+    /// The method of `request`: as the outermost layer ([`crate::middleware::observe`]) found it
+    /// once, or from its path.
+    pub fn of<B>(request: &http::Request<B>) -> Self {
+        request
+            .extensions()
+            .get::<Self>()
+            .copied()
+            .unwrap_or_else(|| Self::from_path(request.uri().path()))
+    }
+
     /// Health and reflection: open to all, never shed, never timed out by the server.
     pub fn is_infrastructure(&self) -> bool {
         self.access == Access::Open

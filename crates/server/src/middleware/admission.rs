@@ -84,7 +84,7 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        if Method::from_path(request.uri().path()).is_infrastructure() {
+        if Method::of(&request).is_infrastructure() {
             return self.inner.call(request).boxed();
         }
         let Ok(admitted) = Arc::clone(&self.limits.admitted).try_acquire_owned() else {

@@ -59,7 +59,7 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        let method = Method::from_path(request.uri().path());
+        let method = Method::of(&request);
         if method.is_infrastructure() {
             return self.inner.call(request).boxed();
         }

@@ -61,10 +61,13 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        // Found once here, for every layer within.
+        let method = Method::from_path(request.uri().path());
+        request.extensions_mut().insert(method);
         let mut observation = Some(Observation {
             metrics: Arc::clone(&self.metrics),
-            method: Method::from_path(request.uri().path()),
+            method,
             started: Instant::now(),
         });
         let response = self.inner.call(request);

@@ -44,7 +44,7 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        let method = Method::from_path(request.uri().path());
+        let method = Method::of(&request);
         let work = match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
             Ok(work) => work,
             Err(panic) => return std::future::ready(Ok(panicked(&method, &*panic))).boxed(),
