@@ -26,16 +26,17 @@ both_ways!(Verdict, Verdict {
     Duplicate <=> Duplicate,
 });
 
+both_ways!(Tier, Tier {
+    Established <=> Established,
+    Likely <=> Likely,
+    Alleged <=> Alleged,
+    Rejected <=> Rejected,
+});
+
 /// A verdict's tier; DUPLICATE has none, which is TIER_UNSPECIFIED.
 impl From<Option<Tier>> for pb::Tier {
     fn from(tier: Option<Tier>) -> Self {
-        match tier {
-            None => Self::Unspecified,
-            Some(Tier::Established) => Self::Established,
-            Some(Tier::Likely) => Self::Likely,
-            Some(Tier::Alleged) => Self::Alleged,
-            Some(Tier::Rejected) => Self::Rejected,
-        }
+        tier.map_or(Self::Unspecified, Self::from)
     }
 }
 

@@ -199,7 +199,7 @@ impl From<civcas_domain::WriteOutcome> for pb::WriteOutcome {
 #[cfg(test)]
 mod tests {
     use civcas_domain::statement::Qualifier;
-    use civcas_domain::{Measure, Precision, SourceKind, Verdict};
+    use civcas_domain::{Measure, Precision, SourceKind, Tier, Verdict};
 
     use super::*;
 
@@ -220,6 +220,12 @@ mod tests {
         round_trip::<_, pb::Verdict>(&Verdict::ALL);
         round_trip::<_, pb::Measure>(&Measure::ALL);
         round_trip::<_, pb::Qualifier>(&Qualifier::ALL);
+        round_trip::<_, pb::Tier>(&[
+            Tier::Established,
+            Tier::Likely,
+            Tier::Alleged,
+            Tier::Rejected,
+        ]);
     }
 
     #[test]

@@ -31,17 +31,13 @@ both_ways!(Qualifier, Qualifier {
 /// A statement's tier: unspecified is ESTABLISHED, what rule 6 compared every statement with before
 /// statements had a tier. REJECTED is refused by the domain.
 fn statement_tier(raw: i32) -> Result<Tier, Violations> {
-    match pb::Tier::try_from(raw) {
-        Ok(pb::Tier::Unspecified) => Ok(Tier::Established),
-        Ok(pb::Tier::Established) => Ok(Tier::Established),
-        Ok(pb::Tier::Likely) => Ok(Tier::Likely),
-        Ok(pb::Tier::Alleged) => Ok(Tier::Alleged),
-        Ok(pb::Tier::Rejected) => Ok(Tier::Rejected),
-        Err(_) => Err(Violations::one(
-            "statement.tier",
-            format!("must be a Tier, got {raw}"),
-        )),
-    }
+    pb::Tier::try_from(raw)
+        .ok()
+        .and_then(|tier| match tier {
+            pb::Tier::Unspecified => Some(Tier::Established),
+            known => Tier::try_from(known).ok(),
+        })
+        .ok_or_else(|| Violations::one("statement.tier", format!("must be a Tier, got {raw}")))
 }
 
 fn area(raw: Option<pb::Area>) -> Result<Area, Violations> {
