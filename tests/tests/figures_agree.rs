@@ -487,11 +487,7 @@ async fn write_assessment(store: &PgStore, ids: &[IncidentId], a: &AssessmentPla
         source_label: String::new(),
         killed,
         injured: a.injured.range(),
-        groups: KilledByGroup {
-            children: group(&a.groups[0]),
-            women: group(&a.groups[1]),
-            men: group(&a.groups[2]),
-        },
+        groups: KilledByGroup::from_fn(|g| group(&a.groups[g as usize])),
         assessed_on: day("2017-05-01", a.day),
         duplicate_of,
         citation: None,

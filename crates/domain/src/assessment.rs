@@ -145,6 +145,15 @@ pub struct KilledByGroup {
 }
 
 impl KilledByGroup {
+    /// Each group's range from `range`.
+    pub fn from_fn(mut range: impl FnMut(Demographic) -> Option<CountRange>) -> Self {
+        Self {
+            children: range(Demographic::Children),
+            women: range(Demographic::Women),
+            men: range(Demographic::Men),
+        }
+    }
+
     pub fn of(&self, group: Demographic) -> Option<CountRange> {
         match group {
             Demographic::Children => self.children,

@@ -630,13 +630,12 @@ fn killed_by_group<'a>(
 ) -> KilledByGroup {
     let killed_max = killed.and_then(|k| k.max());
     let (mut invalid, mut above, mut mins) = (false, false, 0_u64);
-    let mut groups = KilledByGroup::default();
-    for group in Demographic::ALL {
+    let groups = KilledByGroup::from_fn(|group| {
         let name = group.field();
         let (min, max) = (field(&format!("{name}_min")), field(&format!("{name}_max")));
         let stated_min = min.parse::<u32>().ok();
         mins += stated_min.map_or(0, u64::from);
-        let range = if stated_min
+        if stated_min
             .zip(killed_max)
             .is_some_and(|(min, max)| min > max)
         {
@@ -647,13 +646,8 @@ fn killed_by_group<'a>(
                 invalid = true;
                 None
             })
-        };
-        match group {
-            Demographic::Children => groups.children = range,
-            Demographic::Women => groups.women = range,
-            Demographic::Men => groups.men = range,
         }
-    }
+    });
     summary.invalid_group_figures += u64::from(invalid);
     summary.groups_above_killed += u64::from(above);
     summary.groups_adding_above_killed +=
